@@ -1,0 +1,150 @@
+package dev.backprop4j.backend;
+
+import dev.backprop4j.tensor.DType;
+import dev.backprop4j.tensor.Device;
+import dev.backprop4j.tensor.Shape;
+
+/**
+ * The primitive kernels a device must provide: everything tensors, ops, the tape and the optimizers
+ * do to memory goes through here. The CPU backend is the executable specification; every other backend
+ * must match it (the parity tests check each primitive).
+ *
+ * <p>Conventions: buffers are contiguous row-major; outputs come first after the op selector where
+ * an op reads and writes; "axis" layouts are given as (outer, n, inner), the sizes before, of and after
+ * the axis; calls are asynchronous where the device allows and ordered on one stream, and only the
+ * {@code read*} methods wait for results. Output buffers may alias inputs only for elementwise ops
+ * of equal shapes (in-place updates).
+ */
+public interface Backend {
+
+    Device device();
+
+    /** A new buffer of {@code length} elements; its contents are undefined. */
+    Buffer allocate(DType dtype, long length);
+
+    // ---- host transfers -------------------------------------------------------------------------
+
+    /** Copies host data into {@code dst} (same dtype, same length). */
+    void write(Buffer dst, float[] src);
+
+    void write(Buffer dst, double[] src);
+
+    void write(Buffer dst, int[] src);
+
+    /** The buffer's values converted to float (waits for pending work). */
+    float[] readFloats(Buffer src);
+
+    /** The buffer's values converted to double (waits for pending work). */
+    double[] readDoubles(Buffer src);
+
+    /** The values of an INT32 buffer (waits for pending work). */
+    int[] readInts(Buffer src);
+
+    // ---- memory ---------------------------------------------------------------------------------
+
+    /** out[i] = value for all i. */
+    void fill(Buffer out, double value);
+
+    /** dst[dstOffset + i] = src[srcOffset + i] for i < n; same dtype. */
+    void copy(Buffer src, long srcOffset, Buffer dst, long dstOffset, long n);
+
+    /** dst[i] = (dst dtype) src[i]; float to int truncates toward zero. */
+    void cast(Buffer src, Buffer dst);
+
+    /**
+     * Copies a block along an axis: for o < outer, j < len, i < inner,
+     * dst[o, dstStart + j, i] = src[o, srcStart + j, i], where src has srcDim and dst has dstDim entries on the axis.
+     */
+    void narrow(Buffer src, int outer, int srcDim, int inner, int srcStart,
+                Buffer dst, int dstDim, int dstStart, int len);
+
+    /** out = x repeated along the axes where xShape has size 1 (or lacks them) up to outShape. */
+    void broadcast(Buffer x, Shape xShape, Buffer out, Shape outShape);
+
+    /** out[b, j, i] = x[b, i, j] for a batch of rows x cols matrices. */
+    void transpose(Buffer x, int batch, int rows, int cols, Buffer out);
+
+    // ---- elementwise ----------------------------------------------------------------------------
+
+    /** out = f(x; p1, p2) elementwise ({@link UnaryOp}); out may be x. */
+    void unary(UnaryOp op, Buffer x, Buffer out, double p1, double p2);
+
+    /**
+     * dx = dy * f'(x) elementwise, the local gradient of {@link #unary} times the upstream gradient.
+     * {@code y} is the forward output (sigmoid and tanh use it); either may be null where f' does not need it.
+     */
+    void unaryBackward(UnaryOp op, Buffer x, Buffer y, Buffer dy, Buffer dx, double p1, double p2);
+
+    /** out = a (op) b with NumPy broadcasting from aShape and bShape to outShape. */
+    void binary(BinaryOp op, Buffer a, Shape aShape, Buffer b, Shape bShape, Buffer out, Shape outShape);
+
+    // ---- matrix multiply ------------------------------------------------------------------------
+
+    /**
+     * For each of {@code batch} matrices: C = alpha op(A) op(B) + beta C, with op(A) [m,k], op(B) [k,n], C [m,n],
+     * all row-major; op(A) = A^T when transA (A stored [k,m]); likewise B. Matrix b of the batch starts at
+     * element b*stride of its buffer (stride 0 shares one matrix across the batch). beta = 0 ignores C's contents.
+     */
+    void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
+              double alpha, Buffer a, long strideA, Buffer b, long strideB, double beta, Buffer c, long strideC);
+
+    // ---- reductions and the softmax family --------------------------------------------------------
+
+    /** out[o, i] = reduce over j of x[o, j, i], j < n; out has outer * inner elements. */
+    void reduce(ReduceOp op, Buffer x, int outer, int n, int inner, Buffer out);
+
+    /** out[o, i] = the first j maximising x[o, j, i] (INT32 output). */
+    void argmax(Buffer x, int outer, int n, int inner, Buffer out);
+
+    /** y = softmax (or log_softmax when log) of x along the axis (outer, n, inner). */
+    void softmax(Buffer x, int outer, int n, int inner, boolean log, Buffer y);
+
+    /**
+     * The gradient through {@link #softmax} from its output y: softmax dx = y (dy - sum(dy y));
+     * log_softmax dx = dy - e^y sum(dy).
+     */
+    void softmaxBackward(Buffer y, Buffer dy, int outer, int n, int inner, boolean log, Buffer dx);
+
+    /**
+     * Fused softmax cross-entropy from logits [rows, classes] and INT32 labels [rows]:
+     * loss[r] = logsumexp(logits[r]) - logits[r, label[r]], and probs = softmax(logits) for the backward.
+     * A label outside [0, classes) fails naming the row and label.
+     */
+    void crossEntropy(Buffer logits, Buffer labels, int rows, int classes, Buffer loss, Buffer probs);
+
+    /** dlogits[r, c] = dloss[r] (probs[r, c] - [c == label[r]]). */
+    void crossEntropyBackward(Buffer probs, Buffer labels, Buffer dloss, int rows, int classes, Buffer dlogits);
+
+    /** out[r] = x[r, idx[r]] for x [rows, cols] and INT32 idx [rows]. */
+    void gatherRows(Buffer x, Buffer idx, int rows, int cols, Buffer out);
+
+    /** dx[r, idx[r]] += dy[r]; dx [rows, cols] is not cleared first. */
+    void scatterRows(Buffer dy, Buffer idx, int rows, int cols, Buffer dx);
+
+    /** Number of positions where two INT32 buffers of n elements agree (waits for the result). */
+    long countEqual(Buffer a, Buffer b, long n);
+
+    // ---- random -----------------------------------------------------------------------------------
+
+    /** Fills out from {@link Distribution} with parameters a, b; element i uses counter offset + i. */
+    void random(Buffer out, Distribution dist, double a, double b, long seed, long offset);
+
+    // ---- fused optimizer updates (in place, never recorded on the tape) ----------------------------
+
+    /**
+     * SGD with momentum and weight decay, as PyTorch: g = grad + wd p; v = firstStep ? g : momentum v + (1 - dampening) g;
+     * d = nesterov ? g + momentum v : v (d = g when momentum is 0); p -= lr d. velocity may be null when momentum is 0.
+     */
+    void sgdStep(Buffer param, Buffer grad, Buffer velocity, double lr, double momentum, double dampening,
+                 double weightDecay, boolean nesterov, boolean firstStep);
+
+    /**
+     * Adam (decoupled = false: g = grad + wd p) or AdamW (decoupled: p -= lr wd p first), as PyTorch:
+     * m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps).
+     */
+    void adamStep(Buffer param, Buffer grad, Buffer m, Buffer v, double lr, double beta1, double beta2, double eps,
+                  double weightDecay, boolean decoupled, long step);
+
+    /** Waits until all queued work on this device is done. */
+    void synchronize();
+}

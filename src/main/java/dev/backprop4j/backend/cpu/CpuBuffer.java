@@ -1,0 +1,138 @@
+package dev.backprop4j.backend.cpu;
+
+import dev.backprop4j.backend.Buffer;
+import dev.backprop4j.tensor.DType;
+import dev.backprop4j.tensor.Device;
+
+/**
+ * A CPU buffer: a Java array of the buffer's dtype. {@link #get}/{@link #set} read and write any dtype
+ * as double, which the reference loops use; hot loops take the typed array.
+ */
+public abstract class CpuBuffer extends Buffer {
+
+    private CpuBuffer(DType dtype, int length) {
+        super(dtype, length);
+    }
+
+    static CpuBuffer allocate(DType dtype, long length) {
+        if (length > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("CPU buffers hold at most 2^31-1 elements, asked for " + length);
+        }
+        int n = (int) length;
+        return switch (dtype) {
+            case FLOAT32 -> new F32(new float[n]);
+            case FLOAT64 -> new F64(new double[n]);
+            case INT32 -> new I32(new int[n]);
+        };
+    }
+
+    /** Number of elements as an int. */
+    public final int size() {
+        return (int) length();
+    }
+
+    public abstract double get(int i);
+
+    public abstract void set(int i, double v);
+
+    @Override
+    public final Device device() {
+        return Device.CPU;
+    }
+
+    @Override
+    protected final void free() {
+        // Java arrays go back to the garbage collector with the last reference.
+    }
+
+    /** The backing array of a FLOAT32 buffer. */
+    public float[] floats() {
+        throw wrongType(DType.FLOAT32);
+    }
+
+    /** The backing array of a FLOAT64 buffer. */
+    public double[] doubles() {
+        throw wrongType(DType.FLOAT64);
+    }
+
+    /** The backing array of an INT32 buffer. */
+    public int[] ints() {
+        throw wrongType(DType.INT32);
+    }
+
+    private IllegalStateException wrongType(DType wanted) {
+        return new IllegalStateException("buffer holds " + dtype() + ", not " + wanted);
+    }
+
+    static final class F32 extends CpuBuffer {
+        final float[] a;
+
+        F32(float[] a) {
+            super(DType.FLOAT32, a.length);
+            this.a = a;
+        }
+
+        @Override
+        public double get(int i) {
+            return a[i];
+        }
+
+        @Override
+        public void set(int i, double v) {
+            a[i] = (float) v;
+        }
+
+        @Override
+        public float[] floats() {
+            return a;
+        }
+    }
+
+    static final class F64 extends CpuBuffer {
+        final double[] a;
+
+        F64(double[] a) {
+            super(DType.FLOAT64, a.length);
+            this.a = a;
+        }
+
+        @Override
+        public double get(int i) {
+            return a[i];
+        }
+
+        @Override
+        public void set(int i, double v) {
+            a[i] = v;
+        }
+
+        @Override
+        public double[] doubles() {
+            return a;
+        }
+    }
+
+    static final class I32 extends CpuBuffer {
+        final int[] a;
+
+        I32(int[] a) {
+            super(DType.INT32, a.length);
+            this.a = a;
+        }
+
+        @Override
+        public double get(int i) {
+            return a[i];
+        }
+
+        @Override
+        public void set(int i, double v) {
+            a[i] = (int) v;
+        }
+
+        @Override
+        public int[] ints() {
+            return a;
+        }
+    }
+}

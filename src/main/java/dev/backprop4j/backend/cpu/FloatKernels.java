@@ -1,0 +1,91 @@
+package dev.backprop4j.backend.cpu;
+
+import dev.backprop4j.backend.BinaryOp;
+import dev.backprop4j.tensor.Shape;
+
+/**
+ * Float32 fast paths for the elementwise work of a training step: same-shape and row-broadcast
+ * (bias) arithmetic and ReLU. Each computes exactly what the reference loop in {@link CpuBackend}
+ * computes; the tests compare them.
+ */
+final class FloatKernels {
+
+    private FloatKernels() {
+    }
+
+    static void relu(float[] x, float[] y) {
+        Parallel.forRange(x.length, CpuBackend.GRAIN, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                float v = x[i];
+                y[i] = v > 0 ? v : 0f;
+            }
+        });
+    }
+
+    static void reluBackward(float[] x, float[] dy, float[] dx) {
+        Parallel.forRange(x.length, CpuBackend.GRAIN, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                dx[i] = x[i] > 0 ? dy[i] : 0f;
+            }
+        });
+    }
+
+    /**
+     * out = a (op) b for ADD, SUB, MUL, DIV when both shapes equal the output's, or when b is a row
+     * vector broadcast over a's rows; returns false (doing nothing) for any other case.
+     */
+    static boolean binary(BinaryOp op, float[] a, Shape aShape, float[] b, Shape bShape, float[] out, Shape outShape) {
+        int code = switch (op) {
+            case ADD -> 0;
+            case SUB -> 1;
+            case MUL -> 2;
+            case DIV -> 3;
+            default -> -1;
+        };
+        if (code < 0 || !aShape.equals(outShape)) {
+            return false;
+        }
+        int n = out.length;
+        if (bShape.equals(outShape)) {
+            Parallel.forRange(n, CpuBackend.GRAIN, (lo, hi) -> apply(code, a, lo, b, lo, out, lo, hi - lo));
+            return true;
+        }
+        int cols = outShape.rank() == 0 ? 1 : outShape.dim(-1);
+        boolean rowVector = bShape.size() == cols && (bShape.rank() == 0 ? cols == 1 : bShape.dim(-1) == cols);
+        if (!rowVector || cols == 0) {
+            return false;
+        }
+        int rows = n / cols;
+        Parallel.forRange(rows, Math.max(1, CpuBackend.GRAIN / cols), (lo, hi) -> {
+            for (int r = lo; r < hi; r++) {
+                apply(code, a, r * cols, b, 0, out, r * cols, cols);
+            }
+        });
+        return true;
+    }
+
+    private static void apply(int code, float[] a, int ao, float[] b, int bo, float[] out, int oo, int len) {
+        switch (code) {
+            case 0 -> {
+                for (int i = 0; i < len; i++) {
+                    out[oo + i] = a[ao + i] + b[bo + i];
+                }
+            }
+            case 1 -> {
+                for (int i = 0; i < len; i++) {
+                    out[oo + i] = a[ao + i] - b[bo + i];
+                }
+            }
+            case 2 -> {
+                for (int i = 0; i < len; i++) {
+                    out[oo + i] = a[ao + i] * b[bo + i];
+                }
+            }
+            default -> {
+                for (int i = 0; i < len; i++) {
+                    out[oo + i] = a[ao + i] / b[bo + i];
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,178 @@
+package dev.backprop4j.backend.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Float32 GEMM on the Vector API, in the GotoBLAS/BLIS shape: op(B) is packed into panels NR columns
+ * wide (kc x NR each, contiguous), op(A) into panels MR rows tall, and an MR x NR micro-kernel keeps its
+ * 12 accumulators in vector registers for a whole kc-long run of fused multiply-adds. Blocks: KC deep
+ * (the B panel stays in L1/L2), rows split over the cores. Tails are zero-padded in the packs and
+ * stored through a scratch tile. Only loaded when the jdk.incubator.vector module is present.
+ *
+ * <p>Computes C += alpha op(A) op(B) on row-major data; the caller has already applied beta.
+ */
+final class VectorGemm {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int VL = S.length();
+    static final int MR = 6;
+    static final int NR = 2 * VL;
+    private static final int KC = 256;
+    private static final int NC = 4096 / NR * NR;
+    private static final int MC_MAX = 96;
+
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][]);
+
+    private VectorGemm() {
+    }
+
+    static void sgemm(boolean tA, boolean tB, int m, int n, int k, float alpha,
+                      float[] a, int oa, float[] b, int ob, float[] c, int oc) {
+        if (m == 0 || n == 0 || k == 0) {
+            return;
+        }
+        int perThread = (m + Parallel.THREADS - 1) / Parallel.THREADS;
+        int mc = Math.min(MC_MAX, roundUp(perThread, MR));
+        int mBlocks = (m + mc - 1) / mc;
+        for (int jc = 0; jc < n; jc += NC) {
+            int nc = Math.min(NC, n - jc);
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                float[] bp = packB(tB, b, ob, n, k, pc, kc, jc, nc, scratch(1, roundUp(nc, NR) * kc));
+                int fjc = jc;
+                int fkc = kc;
+                int fpc = pc;
+                Parallel.forRange(mBlocks, 1, (lo, hi) -> {
+                    for (int blk = lo; blk < hi; blk++) {
+                        int ic = blk * mc;
+                        int mcc = Math.min(mc, m - ic);
+                        float[] ap = packA(tA, a, oa, m, k, ic, mcc, fpc, fkc, scratch(0, roundUp(mcc, MR) * fkc));
+                        macroKernel(ap, bp, mcc, nc, fkc, alpha, c, oc + ic * n + fjc, n);
+                    }
+                });
+            }
+        }
+    }
+
+    private static float[] scratch(int slot, int size) {
+        float[][] s = SCRATCH.get();
+        if (s[slot] == null || s[slot].length < size) {
+            s[slot] = new float[size];
+        }
+        return s[slot];
+    }
+
+    private static int roundUp(int x, int m) {
+        return (x + m - 1) / m * m;
+    }
+
+    /** Packs op(B)[pc:pc+kc, jc:jc+nc] as panels [nc/NR][kc][NR], zero-padded to whole panels. */
+    private static float[] packB(boolean tB, float[] b, int ob, int n, int k, int pc, int kc, int jc, int nc, float[] bp) {
+        int panels = (nc + NR - 1) / NR;
+        for (int q = 0; q < panels; q++) {
+            int j0 = jc + q * NR;
+            int width = Math.min(NR, jc + nc - j0);
+            int base = q * kc * NR;
+            for (int p = 0; p < kc; p++) {
+                int dst = base + p * NR;
+                if (!tB) {
+                    System.arraycopy(b, ob + (pc + p) * n + j0, bp, dst, width);
+                } else {
+                    for (int j = 0; j < width; j++) {
+                        bp[dst + j] = b[ob + (j0 + j) * k + pc + p];
+                    }
+                }
+                for (int j = width; j < NR; j++) {
+                    bp[dst + j] = 0f;
+                }
+            }
+        }
+        return bp;
+    }
+
+    /** Packs op(A)[ic:ic+mc, pc:pc+kc] as panels [mc/MR][kc][MR], zero-padded to whole panels. */
+    private static float[] packA(boolean tA, float[] a, int oa, int m, int k, int ic, int mc, int pc, int kc, float[] ap) {
+        int panels = (mc + MR - 1) / MR;
+        for (int r = 0; r < panels; r++) {
+            int i0 = ic + r * MR;
+            int height = Math.min(MR, ic + mc - i0);
+            int base = r * kc * MR;
+            for (int p = 0; p < kc; p++) {
+                int dst = base + p * MR;
+                for (int ii = 0; ii < MR; ii++) {
+                    ap[dst + ii] = ii >= height ? 0f
+                            : tA ? a[oa + (pc + p) * m + i0 + ii] : a[oa + (i0 + ii) * k + pc + p];
+                }
+            }
+        }
+        return ap;
+    }
+
+    private static void macroKernel(float[] ap, float[] bp, int mc, int nc, int kc, float alpha,
+                                    float[] c, int oc, int ldc) {
+        float[] tile = new float[MR * NR];
+        for (int q = 0; q * NR < nc; q++) {
+            int width = Math.min(NR, nc - q * NR);
+            for (int r = 0; r * MR < mc; r++) {
+                int height = Math.min(MR, mc - r * MR);
+                microKernel(ap, r * kc * MR, bp, q * kc * NR, kc, alpha, c, oc + r * MR * ldc + q * NR, ldc,
+                        height, width, tile);
+            }
+        }
+    }
+
+    private static void microKernel(float[] ap, int ai, float[] bp, int bi, int kc, float alpha,
+                                    float[] c, int ci, int ldc, int height, int width, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        for (int p = 0; p < kc; p++, ai += MR, bi += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bi + VL);
+            FloatVector a0 = FloatVector.broadcast(S, ap[ai]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(S, ap[ai + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(S, ap[ai + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(S, ap[ai + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(S, ap[ai + 4]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(S, ap[ai + 5]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+        }
+        if (height == MR && width == NR) {
+            addRow(c, ci, c00, c01, alpha);
+            addRow(c, ci + ldc, c10, c11, alpha);
+            addRow(c, ci + 2 * ldc, c20, c21, alpha);
+            addRow(c, ci + 3 * ldc, c30, c31, alpha);
+            addRow(c, ci + 4 * ldc, c40, c41, alpha);
+            addRow(c, ci + 5 * ldc, c50, c51, alpha);
+            return;
+        }
+        FloatVector[] acc = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+        for (int i = 0; i < acc.length; i++) {
+            acc[i].intoArray(tile, i * VL);
+        }
+        for (int i = 0; i < height; i++) {
+            for (int j = 0; j < width; j++) {
+                c[ci + i * ldc + j] += alpha * tile[i * NR + j];
+            }
+        }
+    }
+
+    private static void addRow(float[] c, int at, FloatVector v0, FloatVector v1, float alpha) {
+        FloatVector.fromArray(S, c, at).add(v0.mul(alpha)).intoArray(c, at);
+        FloatVector.fromArray(S, c, at + VL).add(v1.mul(alpha)).intoArray(c, at + VL);
+    }
+}

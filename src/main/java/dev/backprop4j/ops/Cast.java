@@ -1,0 +1,24 @@
+package dev.backprop4j.ops;
+
+import dev.backprop4j.autograd.Tape;
+import dev.backprop4j.tensor.DType;
+import dev.backprop4j.tensor.Tensor;
+
+/** x converted to another dtype (x itself when it already has it). Backward: g converted back to x's dtype. */
+public final class Cast {
+    private Cast() {
+    }
+
+    public static Tensor apply(Tensor x, DType dtype) {
+        OpSupport.open("cast", x);
+        if (x.dtype() == dtype) {
+            return x;
+        }
+        Tensor out = OpSupport.emptyOf(x.shape(), dtype, x);
+        x.backend().cast(x.buffer(), out.buffer());
+        if (!dtype.isFloating()) {
+            return out;
+        }
+        return Tape.record("cast", out, g -> new Tensor[]{g.to(x.dtype())}, x);
+    }
+}

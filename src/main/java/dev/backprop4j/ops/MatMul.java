@@ -1,0 +1,70 @@
+package dev.backprop4j.ops;
+
+import dev.backprop4j.autograd.Tape;
+import dev.backprop4j.tensor.Shape;
+import dev.backprop4j.tensor.Tensor;
+
+/**
+ * Matrix product: a [m,k] @ b [k,n] = [m,n]; batched a [B,m,k] @ b [B,k,n] = [B,m,n], where a 2-D side
+ * is shared by every matrix of the batch. Backward: da = g @ b^T, db = a^T @ g (summed over the batch
+ * for a shared side); transposes are flags of the GEMM, never copies.
+ */
+public final class MatMul {
+    private MatMul() {
+    }
+
+    public static Tensor apply(Tensor a, Tensor b) {
+        OpSupport.compatible("matmul", a, b);
+        OpSupport.floating("matmul", a);
+        if (a.rank() < 2 || a.rank() > 3 || b.rank() < 2 || b.rank() > 3) {
+            throw new IllegalArgumentException("matmul: needs 2-D or 3-D operands, got " + a.shape() + " @ " + b.shape());
+        }
+        if (a.dim(-1) != b.dim(-2)) {
+            throw new IllegalArgumentException("matmul: inner dimensions differ: " + a.shape() + " @ " + b.shape());
+        }
+        if (a.rank() == 3 && b.rank() == 3 && a.dim(0) != b.dim(0)) {
+            throw new IllegalArgumentException("matmul: batch sizes differ: " + a.shape() + " @ " + b.shape());
+        }
+        Tensor out = product(a, false, b, false);
+        return Tape.record("matmul", out, g -> new Tensor[]{
+                a.requiresGrad() ? gradA(g, a, b) : null,
+                b.requiresGrad() ? gradB(g, a, b) : null}, a, b);
+    }
+
+    private static Tensor gradA(Tensor g, Tensor a, Tensor b) {
+        if (a.rank() == 2 && g.rank() == 3) {
+            return product(g, false, b, true).sum(0);
+        }
+        return product(g, false, b, true);
+    }
+
+    private static Tensor gradB(Tensor g, Tensor a, Tensor b) {
+        if (b.rank() == 2 && a.rank() == 3) {
+            // sum over the batch of a_i^T g_i = (a as [B*m, k])^T (g as [B*m, n])
+            return product(a.reshape(-1, a.dim(-1)), true, g.reshape(-1, g.dim(-1)), false);
+        }
+        if (b.rank() == 2 && g.rank() == 3) {
+            return product(a, true, g, false).sum(0);
+        }
+        return product(a, true, g, false);
+    }
+
+    /**
+     * op(a) @ op(b) on the stored layouts, where op transposes the last two dimensions when its flag is
+     * set; a 2-D operand is shared across the other's batch (stride 0). Not recorded.
+     */
+    static Tensor product(Tensor a, boolean ta, Tensor b, boolean tb) {
+        int m = ta ? a.dim(-1) : a.dim(-2);
+        int k = ta ? a.dim(-2) : a.dim(-1);
+        int n = tb ? b.dim(-2) : b.dim(-1);
+        int batch = a.rank() == 3 ? a.dim(0) : b.rank() == 3 ? b.dim(0) : 1;
+        boolean batched = a.rank() == 3 || b.rank() == 3;
+        Shape shape = batched ? Shape.of(batch, m, n) : Shape.of(m, n);
+        Tensor out = OpSupport.empty(shape, a);
+        long strideA = a.rank() == 3 ? (long) m * k : 0;
+        long strideB = b.rank() == 3 ? (long) k * n : 0;
+        a.backend().gemm(ta, tb, batch, m, n, k, 1.0, a.buffer(), strideA, b.buffer(), strideB,
+                0.0, out.buffer(), (long) m * n);
+        return out;
+    }
+}

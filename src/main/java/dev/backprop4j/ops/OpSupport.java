@@ -1,0 +1,80 @@
+package dev.backprop4j.ops;
+
+import dev.backprop4j.backend.BinaryOp;
+import dev.backprop4j.tensor.DType;
+import dev.backprop4j.tensor.Shape;
+import dev.backprop4j.tensor.Tensor;
+
+/** Checks and building blocks shared by the ops: argument errors name the op and the shapes. */
+final class OpSupport {
+
+    private OpSupport() {
+    }
+
+    /** Fails unless t is open and floating point. */
+    static void floating(String op, Tensor t) {
+        open(op, t);
+        if (!t.dtype().isFloating()) {
+            throw new IllegalArgumentException(op + ": needs a floating-point tensor, got " + t.describe());
+        }
+    }
+
+    static void open(String op, Tensor t) {
+        if (t.isClosed()) {
+            throw new IllegalStateException(op + ": tensor " + t.describe() + " is closed");
+        }
+    }
+
+    /** Fails unless a and b are open and share device and dtype. */
+    static void compatible(String op, Tensor a, Tensor b) {
+        open(op, a);
+        open(op, b);
+        if (!a.device().equals(b.device())) {
+            throw new IllegalArgumentException(op + ": tensors on different devices: " + a.describe() + " and "
+                    + b.describe() + " (move one with .to(device))");
+        }
+        if (a.dtype() != b.dtype()) {
+            throw new IllegalArgumentException(op + ": tensors of different dtypes: " + a.describe() + " and "
+                    + b.describe() + " (convert one with .to(dtype))");
+        }
+    }
+
+    /** A new tensor with like's dtype and device and undefined contents. */
+    static Tensor empty(Shape shape, Tensor like) {
+        return Tensor.empty(shape, like.dtype(), like.device());
+    }
+
+    static Tensor emptyOf(Shape shape, DType dtype, Tensor like) {
+        return Tensor.empty(shape, dtype, like.device());
+    }
+
+    /** out = a (op) b with broadcasting, not recorded. */
+    static Tensor binary(String name, BinaryOp op, Tensor a, Tensor b) {
+        compatible(name, a, b);
+        floating(name, a);
+        Shape shape = Shape.broadcast(name, a.shape(), b.shape());
+        Tensor out = empty(shape, a);
+        a.backend().binary(op, a.buffer(), a.shape(), b.buffer(), b.shape(), out.buffer(), shape);
+        return out;
+    }
+
+    /**
+     * The gradient of a broadcast operand: g summed over the axes along which an input of shape
+     * {@code target} was broadcast to g's shape.
+     */
+    static Tensor sumTo(Tensor g, Shape target) {
+        if (g.shape().equals(target)) {
+            return g;
+        }
+        int lead = g.rank() - target.rank();
+        int[] axes = new int[g.rank()];
+        int n = 0;
+        for (int i = 0; i < g.rank(); i++) {
+            if (i < lead || (target.dim(i - lead) == 1 && g.dim(i) != 1)) {
+                axes[n++] = i;
+            }
+        }
+        Tensor summed = n == 0 ? g : g.sum(java.util.Arrays.copyOf(axes, n), true);
+        return summed.reshape(target.dims());
+    }
+}

@@ -1,0 +1,31 @@
+package dev.backprop4j.ops;
+
+import dev.backprop4j.autograd.Tape;
+import dev.backprop4j.backend.UnaryOp;
+import dev.backprop4j.tensor.Tensor;
+
+/**
+ * Every elementwise function y = f(x; p1, p2) of {@link UnaryOp}: exp, log, sqrt, abs, pow, clamp, the
+ * scalar forms, relu, leaky_relu, sigmoid, tanh, gelu, softplus. Backward: dx = g f'(x), one fused
+ * backend call ({@code unaryBackward}); the op keeps x or y only when f' reads it (sigmoid, tanh, exp
+ * and sqrt keep their output). The formulas of f and f' stand side by side in the CPU backend's CpuMath.
+ */
+public final class Pointwise {
+    private Pointwise() {
+    }
+
+    public static Tensor apply(UnaryOp op, Tensor x, double p1, double p2) {
+        String name = op.opName();
+        OpSupport.floating(name, x);
+        Tensor y = OpSupport.empty(x.shape(), x);
+        x.backend().unary(op, x.buffer(), y.buffer(), p1, p2);
+        Tensor savedX = op.derivativeNeedsInput() ? x : null;
+        boolean keepY = op.derivativeNeedsOutput();
+        return Tape.record(name, y, g -> {
+            Tensor dx = OpSupport.empty(g.shape(), g);
+            g.backend().unaryBackward(op, savedX == null ? null : savedX.buffer(), keepY ? y.buffer() : null,
+                    g.buffer(), dx.buffer(), p1, p2);
+            return new Tensor[]{dx};
+        }, x);
+    }
+}

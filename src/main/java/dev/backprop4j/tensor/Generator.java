@@ -1,0 +1,41 @@
+package dev.backprop4j.tensor;
+
+/**
+ * A seeded source of random numbers for tensors. Draws are counter-based (SplitMix64 of seed and
+ * position, see {@link dev.backprop4j.backend.Distribution}): the n-th number drawn from a generator
+ * with a given seed is the same on every machine and every backend.
+ */
+public final class Generator {
+    private static final Generator GLOBAL = new Generator(0x5EED);
+
+    private long seed;
+    private long offset;
+
+    public Generator(long seed) {
+        this.seed = seed;
+    }
+
+    /** The process-wide generator used when none is given (seed 0x5EED until {@link #manualSeed}). */
+    public static Generator global() {
+        return GLOBAL;
+    }
+
+    /** Restarts the global generator from {@code seed}. */
+    public static void manualSeed(long seed) {
+        synchronized (GLOBAL) {
+            GLOBAL.seed = seed;
+            GLOBAL.offset = 0;
+        }
+    }
+
+    public synchronized long seed() {
+        return seed;
+    }
+
+    /** Reserves {@code n} consecutive counters and returns the first (kept even, so normal pairs align). */
+    public synchronized long take(long n) {
+        long start = offset;
+        offset += n + (n & 1);
+        return start;
+    }
+}
