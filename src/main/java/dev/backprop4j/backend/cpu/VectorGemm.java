@@ -160,10 +160,18 @@ final class VectorGemm {
             addRow(c, ci + 5 * ldc, c50, c51, alpha);
             return;
         }
-        FloatVector[] acc = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
-        for (int i = 0; i < acc.length; i++) {
-            acc[i].intoArray(tile, i * VL);
-        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, VL);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + VL);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + VL);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + VL);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + VL);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + VL);
         for (int i = 0; i < height; i++) {
             for (int j = 0; j < width; j++) {
                 c[ci + i * ldc + j] += alpha * tile[i * NR + j];

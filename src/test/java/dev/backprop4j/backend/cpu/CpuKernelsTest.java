@@ -1,0 +1,100 @@
+package dev.backprop4j.backend.cpu;
+
+import dev.backprop4j.backend.BinaryOp;
+import dev.backprop4j.backend.UnaryOp;
+import dev.backprop4j.tensor.DType;
+import dev.backprop4j.tensor.Device;
+import dev.backprop4j.tensor.Generator;
+import dev.backprop4j.tensor.Shape;
+import dev.backprop4j.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The CPU fast paths (Vector API GEMM, float32 elementwise) against the reference loops. */
+class CpuKernelsTest {
+    private static final Generator GEN = new Generator(11);
+
+    private static float[] randomFloats(int n) {
+        return Tensor.randn(GEN, Shape.of(n), DType.FLOAT32, Device.CPU).toFloatArray();
+    }
+
+    @ParameterizedTest(name = "m={0} n={1} k={2} tA={3} tB={4}")
+    @CsvSource({
+            "1,1,1,false,false", "3,5,7,false,false", "17,33,65,true,false", "64,256,784,false,true",
+            "100,37,300,true,true", "7,1025,3,false,false", "130,70,520,false,false", "257,129,33,true,false"})
+    void vectorGemmMatchesTheScalarReference(int m, int n, int k, boolean tA, boolean tB) {
+        assertTrue(CpuGemm.VECTOR, "tests run with jdk.incubator.vector (see surefire argLine)");
+        float[] a = randomFloats(m * k);
+        float[] b = randomFloats(k * n);
+        float[] c0 = randomFloats(m * n);
+        float[] expected = c0.clone();
+        float[] actual = c0.clone();
+        CpuGemm.sgemmScalar(tA, tB, m, n, k, 0.5f, a, 0, b, 0, expected, 0);
+        VectorGemm.sgemm(tA, tB, m, n, k, 0.5f, a, 0, b, 0, actual, 0);
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(expected[i], actual[i], 1e-4f * (1 + Math.abs(expected[i])) * Math.sqrt(k), "element " + i);
+        }
+    }
+
+    @Test
+    void float32MatmulAgreesWithFloat64() {
+        Tensor a = Tensor.randn(GEN, Shape.of(3, 50, 40), DType.FLOAT64, Device.CPU);
+        Tensor b = Tensor.randn(GEN, Shape.of(40, 30), DType.FLOAT64, Device.CPU);
+        double[] exact = a.matmul(b).toDoubleArray();
+        float[] single = a.to(DType.FLOAT32).matmul(b.to(DType.FLOAT32)).toFloatArray();
+        for (int i = 0; i < exact.length; i++) {
+            assertEquals(exact[i], single[i], 1e-4 * (1 + Math.abs(exact[i])));
+        }
+    }
+
+    @Test
+    void floatFastPathsMatchTheReferenceLoops() {
+        Shape[][] cases = {
+                {Shape.of(50_000), Shape.of(50_000)}, {Shape.of(300, 200), Shape.of(200)}, {Shape.of(4, 5), Shape.of(1, 5)}};
+        for (Shape[] c : cases) {
+            for (BinaryOp op : new BinaryOp[]{BinaryOp.ADD, BinaryOp.SUB, BinaryOp.MUL, BinaryOp.DIV}) {
+                Tensor a = Tensor.randn(GEN, c[0], DType.FLOAT32, Device.CPU);
+                Tensor b = Tensor.rand(GEN, c[1], DType.FLOAT32, Device.CPU).add(0.5);
+                float[] fast = new float[(int) c[0].size()];
+                CpuBuffer out = CpuBuffer.allocate(DType.FLOAT32, fast.length);
+                CpuBackend.INSTANCE.binary(op, a.buffer(), c[0], b.buffer(), c[1], out, c[0]);
+                double[] ref = new double[fast.length];
+                CpuBuffer refOut = CpuBuffer.allocate(DType.FLOAT64, fast.length);
+                CpuBackend.INSTANCE.binary(op, a.to(DType.FLOAT64).buffer(), c[0], b.to(DType.FLOAT64).buffer(), c[1],
+                        refOut, c[0]);
+                for (int i = 0; i < fast.length; i++) {
+                    assertEquals((float) refOut.get(i), out.floats()[i], 1e-6f * (1 + Math.abs(out.floats()[i])));
+                }
+            }
+        }
+        Tensor x = Tensor.randn(GEN, Shape.of(70_000), DType.FLOAT32, Device.CPU);
+        float[] relu = x.relu().toFloatArray();
+        float[] xs = x.toFloatArray();
+        for (int i = 0; i < xs.length; i++) {
+            assertEquals(Math.max(xs[i], 0f), relu[i]);
+        }
+    }
+
+    @Test
+    void optimizerPrimitivesFollowTheirFormulas() {
+        CpuBackend cpu = CpuBackend.INSTANCE;
+        CpuBuffer p = CpuBuffer.allocate(DType.FLOAT64, 1);
+        CpuBuffer g = CpuBuffer.allocate(DType.FLOAT64, 1);
+        CpuBuffer m = CpuBuffer.allocate(DType.FLOAT64, 1);
+        CpuBuffer v = CpuBuffer.allocate(DType.FLOAT64, 1);
+        p.set(0, 1.0);
+        g.set(0, 0.5);
+        cpu.adamStep(p, g, m, v, 0.1, 0.9, 0.999, 1e-8, 0, false, 1);
+        // first Adam step moves by lr * sign(g) (bias-corrected m/sqrt(v) = 1)
+        assertEquals(0.9, p.get(0), 1e-6);
+        assertEquals(0.05, m.get(0), 1e-12);
+        assertEquals(0.00025, v.get(0), 1e-12);
+        cpu.unary(UnaryOp.MUL_SCALAR, p, p, 2.0, 0);
+        assertArrayEquals(new double[]{1.8}, cpu.readDoubles(p), 1e-6);
+    }
+}
