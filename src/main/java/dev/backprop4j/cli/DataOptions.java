@@ -1,0 +1,67 @@
+package dev.backprop4j.cli;
+
+import dev.backprop4j.data.Csv;
+import dev.backprop4j.data.Dataset;
+import dev.backprop4j.data.Mnist;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** Where the data comes from: the embedded MNIST subset (default), a folder of MNIST files, or a CSV file. */
+final class DataOptions {
+    @Option(names = "--data", paramLabel = "DIR",
+            description = "Folder with the standard MNIST files (train-images-idx3-ubyte[.gz], ...). Default: the embedded 10,000-digit subset.")
+    Path dataDir;
+
+    @Option(names = "--csv", paramLabel = "FILE",
+            description = "CSV of numeric feature columns and an integer label column; 80% train, 20% test (seeded split).")
+    Path csv;
+
+    @Option(names = "--label-column", paramLabel = "N", defaultValue = "-1",
+            description = "Label column of --csv, 0-based; negative counts from the end (default: ${DEFAULT-VALUE}, the last).")
+    int labelColumn;
+
+    /** The train and test sets, and a short description of the source. */
+    record Loaded(Mnist.Split split, String source) {
+    }
+
+    Loaded load(long seed) throws IOException {
+        if (dataDir != null && csv != null) {
+            throw new IllegalArgumentException("give either --data or --csv, not both");
+        }
+        if (csv != null) {
+            Dataset all = shuffled(Csv.read(csv, labelColumn), seed);
+            int train = Math.max(1, (int) Math.round(all.size() * 0.8));
+            if (train >= all.size()) {
+                throw new IllegalArgumentException(csv + ": " + all.size() + " rows are too few to split into train and test");
+            }
+            return new Loaded(new Mnist.Split(all.range(0, train), all.range(train, all.size())), csv.toString());
+        }
+        if (dataDir != null) {
+            return new Loaded(Mnist.load(dataDir), dataDir.toString());
+        }
+        return new Loaded(Mnist.embedded(), "embedded MNIST subset");
+    }
+
+    private static Dataset shuffled(Dataset d, long seed) {
+        int[] idx = new int[d.size()];
+        for (int i = 0; i < idx.length; i++) {
+            idx[i] = i;
+        }
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+        for (int i = idx.length - 1; i > 0; i--) {
+            int j = rnd.nextInt(i + 1);
+            int t = idx[i];
+            idx[i] = idx[j];
+            idx[j] = t;
+        }
+        float[] x = new float[d.size() * d.features()];
+        int[] y = new int[d.size()];
+        for (int i = 0; i < idx.length; i++) {
+            System.arraycopy(d.sample(idx[i]), 0, x, i * d.features(), d.features());
+            y[i] = d.label(idx[i]);
+        }
+        return new Dataset(x, y, d.features(), d.classes());
+    }
+}

@@ -1,0 +1,76 @@
+package dev.backprop4j.cli;
+
+import dev.backprop4j.autograd.GradMode;
+import dev.backprop4j.data.Dataset;
+import dev.backprop4j.data.Mnist;
+import dev.backprop4j.nn.Sequential;
+import dev.backprop4j.tensor.Device;
+import dev.backprop4j.tensor.Tensor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/** Shows one test image as text and the model's prediction for it. */
+@Command(name = "predict", mixinStandardHelpOptions = true,
+        description = "Print test image N as text art with the predicted class and its probability.")
+final class PredictCommand implements Callable<Integer> {
+    private static final String SHADES = " .:-=+*#%@";
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    DataOptions data = new DataOptions();
+
+    @Option(names = "--model", required = true, paramLabel = "FILE.safetensors", description = "Model written by train --save.")
+    Path model;
+
+    @Option(names = "--image", required = true, paramLabel = "N", description = "Index of the test image.")
+    int image;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda, cuda:N or auto (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Override
+    public Integer call() throws Exception {
+        Device dev = Device.parse(device);
+        Dataset test = data.load(42).split().test();
+        if (image < 0 || image >= test.size()) {
+            throw new IllegalArgumentException("--image " + image + " is outside the test set [0, " + test.size() + ")");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        float[] x = test.sample(image);
+        int side = (int) Math.round(Math.sqrt(x.length));
+        if (side * side == x.length) {
+            for (int r = 0; r < side; r++) {
+                StringBuilder line = new StringBuilder();
+                for (int c = 0; c < side; c++) {
+                    float v = Math.max(0, Math.min(1, x[r * side + c] * Mnist.STD + Mnist.MEAN));
+                    char ch = SHADES.charAt(Math.round(v * (SHADES.length() - 1)));
+                    line.append(ch).append(ch);
+                }
+                out.println(line.toString().replaceAll("\\s+$", ""));
+            }
+        }
+        try (Sequential net = EvaluateCommand.load(model, dev); GradMode.Guard off = GradMode.noGrad()) {
+            net.eval();
+            float[] p = net.forward(Tensor.of(x, 1, x.length).to(dev)).softmax(1).toFloatArray();
+            int best = 0;
+            for (int i = 1; i < p.length; i++) {
+                if (p[i] > p[best]) {
+                    best = i;
+                }
+            }
+            out.printf(Locale.ROOT, "image %d: predicted %d with probability %.1f%% (label %d)%n",
+                    image, best, 100 * p[best], test.label(image));
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,120 @@
+package dev.backprop4j.data;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads a comma-separated file of numeric feature columns and one integer class-label column (labels
+ * 0..k-1). The first line is a header when none of its cells is a number. Empty lines are skipped.
+ * A cell that is not a number fails with the file, line and column (1-based) in the message.
+ */
+public final class Csv {
+    private Csv() {
+    }
+
+    /**
+     * @param labelColumn index of the label column, 0-based; negative counts from the end (-1 = last)
+     */
+    public static Dataset read(Path file, int labelColumn) throws IOException {
+        List<float[]> rows = new ArrayList<>();
+        List<Integer> labels = new ArrayList<>();
+        int columns = -1;
+        int label = 0;
+        int maxLabel = -1;
+        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            String line;
+            int lineNo = 0;
+            while ((line = in.readLine()) != null) {
+                lineNo++;
+                if (line.isBlank()) {
+                    continue;
+                }
+                String[] cells = line.split(",", -1);
+                if (columns < 0) {
+                    if (lineNo == 1 && isHeader(cells)) {
+                        continue;
+                    }
+                    columns = cells.length;
+                    if (columns < 2) {
+                        throw new DataFormatException(file + ":" + lineNo + ": needs at least one feature and a label column");
+                    }
+                    label = labelColumn < 0 ? columns + labelColumn : labelColumn;
+                    if (label < 0 || label >= columns) {
+                        throw new DataFormatException(file + ": label column " + labelColumn + " is outside the "
+                                + columns + " columns of line " + lineNo);
+                    }
+                }
+                if (cells.length != columns) {
+                    throw new DataFormatException(file + ":" + lineNo + ": " + cells.length + " columns, expected "
+                            + columns);
+                }
+                float[] features = new float[columns - 1];
+                for (int c = 0, f = 0; c < columns; c++) {
+                    String cell = cells[c].trim();
+                    if (c == label) {
+                        int y = parseLabel(cell, file, lineNo, c);
+                        labels.add(y);
+                        maxLabel = Math.max(maxLabel, y);
+                    } else {
+                        features[f++] = parseNumber(cell, file, lineNo, c);
+                    }
+                }
+                rows.add(features);
+            }
+        }
+        if (rows.isEmpty()) {
+            throw new DataFormatException(file + ": no data rows");
+        }
+        int features = columns - 1;
+        float[] x = new float[rows.size() * features];
+        int[] y = new int[rows.size()];
+        for (int i = 0; i < rows.size(); i++) {
+            System.arraycopy(rows.get(i), 0, x, i * features, features);
+            y[i] = labels.get(i);
+        }
+        return new Dataset(x, y, features, maxLabel + 1);
+    }
+
+    private static boolean isHeader(String[] cells) {
+        for (String c : cells) {
+            try {
+                Double.parseDouble(c.trim());
+                return false;
+            } catch (NumberFormatException e) {
+                // not a number: header-like cell
+            }
+        }
+        return true;
+    }
+
+    private static float parseNumber(String cell, Path file, int line, int col) {
+        try {
+            float v = Float.parseFloat(cell);
+            if (!Float.isFinite(v)) {
+                throw new NumberFormatException();
+            }
+            return v;
+        } catch (NumberFormatException e) {
+            throw new DataFormatException(file + ": line " + line + ", column " + (col + 1) + ": '" + cell
+                    + "' is not a finite number");
+        }
+    }
+
+    private static int parseLabel(String cell, Path file, int line, int col) {
+        try {
+            double v = Double.parseDouble(cell);
+            if (v < 0 || v != Math.rint(v) || v > Integer.MAX_VALUE) {
+                throw new NumberFormatException();
+            }
+            return (int) v;
+        } catch (NumberFormatException e) {
+            throw new DataFormatException(file + ": line " + line + ", column " + (col + 1) + ": label '" + cell
+                    + "' is not a class index (an integer >= 0)");
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package dev.backprop4j.data;
+
+import dev.backprop4j.tensor.Device;
+import dev.backprop4j.tensor.Tensor;
+
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+import java.util.SplittableRandom;
+
+/**
+ * Batches of a {@link Dataset} as tensors on a device: x float32 [batch, features], y int32 [batch].
+ * With shuffle, epoch e visits the samples in a permutation drawn from seed + e (Fisher-Yates on
+ * SplittableRandom: the same order on every machine). dropLast omits a final partial batch.
+ */
+public final class DataLoader {
+    private final Dataset data;
+    private final int batchSize;
+    private final boolean shuffle;
+    private final long seed;
+    private final boolean dropLast;
+    private final Device device;
+
+    /** A batch: features and labels; closing it frees both. */
+    public record Batch(Tensor x, Tensor y) implements AutoCloseable {
+        public int size() {
+            return y.dim(0);
+        }
+
+        @Override
+        public void close() {
+            x.close();
+            y.close();
+        }
+    }
+
+    public DataLoader(Dataset data, int batchSize, boolean shuffle, long seed, boolean dropLast, Device device) {
+        if (batchSize <= 0) {
+            throw new IllegalArgumentException("DataLoader: batch size must be > 0, got " + batchSize);
+        }
+        this.data = data;
+        this.batchSize = batchSize;
+        this.shuffle = shuffle;
+        this.seed = seed;
+        this.dropLast = dropLast;
+        this.device = device;
+    }
+
+    public Dataset dataset() {
+        return data;
+    }
+
+    public int batchSize() {
+        return batchSize;
+    }
+
+    /** Number of batches per epoch. */
+    public int batches() {
+        int n = data.size();
+        return dropLast ? n / batchSize : (n + batchSize - 1) / batchSize;
+    }
+
+    /** The batches of epoch {@code epoch} (the epoch number picks the shuffle). */
+    public Iterable<Batch> epoch(int epoch) {
+        int[] order = order(epoch);
+        int total = batches();
+        return () -> new Iterator<>() {
+            private int next;
+
+            @Override
+            public boolean hasNext() {
+                return next < total;
+            }
+
+            @Override
+            public Batch next() {
+                if (!hasNext()) {
+                    throw new NoSuchElementException();
+                }
+                int from = next * batchSize;
+                int to = Math.min(from + batchSize, order.length);
+                next++;
+                float[] x = new float[(to - from) * data.features()];
+                int[] y = new int[to - from];
+                data.gather(order, from, to, x, y);
+                Tensor xt = Tensor.of(x, to - from, data.features());
+                Tensor yt = Tensor.of(y, to - from);
+                return new Batch(move(xt), move(yt));
+            }
+        };
+    }
+
+    private Tensor move(Tensor t) {
+        if (device.equals(t.device())) {
+            return t;
+        }
+        Tensor moved = t.to(device);
+        t.close();
+        return moved;
+    }
+
+    private int[] order(int epoch) {
+        int[] idx = new int[data.size()];
+        for (int i = 0; i < idx.length; i++) {
+            idx[i] = i;
+        }
+        if (shuffle) {
+            SplittableRandom rnd = new SplittableRandom(seed + epoch);
+            for (int i = idx.length - 1; i > 0; i--) {
+                int j = rnd.nextInt(i + 1);
+                int t = idx[i];
+                idx[i] = idx[j];
+                idx[j] = t;
+            }
+        }
+        return idx;
+    }
+}

@@ -1,0 +1,73 @@
+package dev.backprop4j.data;
+
+import java.util.Arrays;
+
+/**
+ * An in-memory classification data set: n samples of {@code features} floats each (row-major in one
+ * array) and an integer class label per sample in [0, classes).
+ */
+public final class Dataset {
+    private final float[] x;
+    private final int[] y;
+    private final int features;
+    private final int classes;
+
+    public Dataset(float[] x, int[] y, int features, int classes) {
+        if (features <= 0 || x.length != (long) y.length * features) {
+            throw new IllegalArgumentException("Dataset: " + x.length + " feature values do not make " + y.length
+                    + " samples of " + features);
+        }
+        for (int i = 0; i < y.length; i++) {
+            if (y[i] < 0 || y[i] >= classes) {
+                throw new DataFormatException("Dataset: label " + y[i] + " of sample " + i + " is outside [0, "
+                        + classes + ")");
+            }
+        }
+        this.x = x;
+        this.y = y;
+        this.features = features;
+        this.classes = classes;
+    }
+
+    public int size() {
+        return y.length;
+    }
+
+    public int features() {
+        return features;
+    }
+
+    public int classes() {
+        return classes;
+    }
+
+    /** Features of sample i (a copy). */
+    public float[] sample(int i) {
+        return Arrays.copyOfRange(x, i * features, (i + 1) * features);
+    }
+
+    public int label(int i) {
+        return y[i];
+    }
+
+    /** Copies the samples listed in {@code indices[from..to)} into xOut (row-major) and yOut. */
+    void gather(int[] indices, int from, int to, float[] xOut, int[] yOut) {
+        for (int i = from; i < to; i++) {
+            int s = indices[i];
+            System.arraycopy(x, s * features, xOut, (i - from) * features, features);
+            yOut[i - from] = y[s];
+        }
+    }
+
+    /** The first {@code n} samples, or all of them. */
+    public Dataset head(int n) {
+        int m = Math.min(n, size());
+        return new Dataset(Arrays.copyOf(x, m * features), Arrays.copyOf(y, m), features, classes);
+    }
+
+    /** Samples [from, to). */
+    public Dataset range(int from, int to) {
+        return new Dataset(Arrays.copyOfRange(x, from * features, to * features), Arrays.copyOfRange(y, from, to),
+                features, classes);
+    }
+}

@@ -1,0 +1,55 @@
+package dev.backprop4j.nn;
+
+import dev.backprop4j.tensor.Tensor;
+
+import java.util.Locale;
+
+/** Elementwise activations, usable as functions ({@link #apply}) or as layers ({@link #module}). */
+public enum Activation {
+    RELU, LEAKY_RELU, SIGMOID, TANH, GELU, IDENTITY;
+
+    /** Slope of LEAKY_RELU for x < 0 (PyTorch's default). */
+    public static final double LEAKY_SLOPE = 0.01;
+
+    public Tensor apply(Tensor x) {
+        return switch (this) {
+            case RELU -> x.relu();
+            case LEAKY_RELU -> x.leakyRelu(LEAKY_SLOPE);
+            case SIGMOID -> x.sigmoid();
+            case TANH -> x.tanh();
+            case GELU -> x.gelu();
+            case IDENTITY -> x;
+        };
+    }
+
+    /** This activation as a layer without parameters. */
+    public Module module() {
+        Activation kind = this;
+        return new Module() {
+            @Override
+            public Tensor forward(Tensor x) {
+                return kind.apply(x);
+            }
+
+            @Override
+            public String toString() {
+                return kind.label();
+            }
+        };
+    }
+
+    /** "relu", "leaky_relu", ... as on the command line. */
+    public String label() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    public static Activation parse(String text) {
+        for (Activation a : values()) {
+            if (a.label().equalsIgnoreCase(text.replace('-', '_'))) {
+                return a;
+            }
+        }
+        throw new IllegalArgumentException("unknown activation '" + text
+                + "' (expected relu, leaky_relu, sigmoid, tanh, gelu or identity)");
+    }
+}

@@ -1,0 +1,83 @@
+package dev.backprop4j.nn;
+
+import dev.backprop4j.tensor.DType;
+import dev.backprop4j.tensor.Device;
+import dev.backprop4j.tensor.Generator;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Builds a multi-layer perceptron as a {@link Sequential} of Linear layers with an activation (and
+ * optional dropout) between them and none after the last:
+ * {@code Mlp.of(784, 256, 128, 10).activation(Activation.RELU).seed(42).build()}.
+ * Layer i is at index 2i (3i with dropout), so parameter names match PyTorch's nn.Sequential.
+ */
+public final class Mlp {
+    private final int[] sizes;
+    private Activation activation = Activation.RELU;
+    private Init init = Init.PYTORCH_DEFAULT;
+    private double dropout;
+    private long seed = 0x5EED;
+    private DType dtype = DType.FLOAT32;
+    private Device device = Device.CPU;
+
+    private Mlp(int[] sizes) {
+        if (sizes.length < 2) {
+            throw new IllegalArgumentException("Mlp: needs at least input and output sizes, got " + Arrays.toString(sizes));
+        }
+        this.sizes = sizes.clone();
+    }
+
+    /** Sizes from input to output, e.g. 784, 256, 128, 10. */
+    public static Mlp of(int... sizes) {
+        return new Mlp(sizes);
+    }
+
+    public Mlp activation(Activation a) {
+        this.activation = a;
+        return this;
+    }
+
+    public Mlp init(Init i) {
+        this.init = i;
+        return this;
+    }
+
+    /** Dropout probability after each hidden activation (0: none). */
+    public Mlp dropout(double p) {
+        this.dropout = p;
+        return this;
+    }
+
+    public Mlp seed(long s) {
+        this.seed = s;
+        return this;
+    }
+
+    public Mlp dtype(DType d) {
+        this.dtype = d;
+        return this;
+    }
+
+    public Mlp device(Device d) {
+        this.device = d;
+        return this;
+    }
+
+    public Sequential build() {
+        Generator gen = new Generator(seed);
+        List<Module> layers = new ArrayList<>();
+        for (int i = 0; i + 1 < sizes.length; i++) {
+            layers.add(new Linear(sizes[i], sizes[i + 1], true, init, gen, dtype, device));
+            if (i + 2 < sizes.length) {
+                layers.add(activation.module());
+                if (dropout > 0) {
+                    layers.add(new Dropout(dropout, gen));
+                }
+            }
+        }
+        return new Sequential(layers.toArray(new Module[0]));
+    }
+}

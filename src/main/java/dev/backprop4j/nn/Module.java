@@ -1,0 +1,143 @@
+package dev.backprop4j.nn;
+
+import dev.backprop4j.autograd.GradMode;
+import dev.backprop4j.tensor.Device;
+import dev.backprop4j.tensor.Scope;
+import dev.backprop4j.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A layer or a model: a function of a tensor with named parameters and named sub-modules.
+ * Parameter names are dotted paths in registration order ({@code "0.weight"}, {@code "2.bias"}), the
+ * names PyTorch's state_dict uses for the same structure, so checkpoints line up.
+ * A module owns its parameters (they never belong to a {@link Scope}); {@link #close()} frees them.
+ */
+public abstract class Module implements AutoCloseable {
+    private final Map<String, Tensor> parameters = new LinkedHashMap<>();
+    private final Map<String, Module> children = new LinkedHashMap<>();
+    private boolean training = true;
+
+    /** y = f(x). */
+    public abstract Tensor forward(Tensor x);
+
+    /** Registers a parameter (a leaf that requires grad, owned by this module). */
+    protected final Tensor addParameter(String name, Tensor value) {
+        Scope.detach(value);
+        value.requiresGrad(true).name(name);
+        parameters.put(name, value);
+        return value;
+    }
+
+    /** Registers a sub-module. */
+    protected final <M extends Module> M addModule(String name, M module) {
+        children.put(name, module);
+        return module;
+    }
+
+    /** All parameters, with dotted names, in registration order. */
+    public final Map<String, Tensor> namedParameters() {
+        Map<String, Tensor> all = new LinkedHashMap<>();
+        collect("", all);
+        return Collections.unmodifiableMap(all);
+    }
+
+    private void collect(String prefix, Map<String, Tensor> into) {
+        parameters.forEach((n, t) -> into.put(prefix + n, t));
+        children.forEach((n, m) -> m.collect(prefix + n + ".", into));
+    }
+
+    public final List<Tensor> parameters() {
+        return new ArrayList<>(namedParameters().values());
+    }
+
+    /** Total number of parameter elements. */
+    public final long parameterCount() {
+        long n = 0;
+        for (Tensor t : parameters()) {
+            n += t.size();
+        }
+        return n;
+    }
+
+    /**
+     * Sets the parameter at a dotted path to a copy of {@code value} (same shape and dtype) on this
+     * parameter's device; used by checkpoint loading. The old tensor is freed.
+     */
+    public final void setParameter(String path, Tensor value) {
+        int dot = path.indexOf('.');
+        if (dot >= 0 && children.containsKey(path.substring(0, dot))) {
+            children.get(path.substring(0, dot)).setParameter(path.substring(dot + 1), value);
+            return;
+        }
+        Tensor old = parameters.get(path);
+        if (old == null) {
+            throw new IllegalArgumentException("no parameter '" + path + "' in " + getClass().getSimpleName());
+        }
+        if (!old.shape().equals(value.shape()) || old.dtype() != value.dtype()) {
+            throw new IllegalArgumentException("parameter '" + path + "' is " + old.describe() + ", cannot set it to "
+                    + value.describe());
+        }
+        addParameter(path, detachedCopy(value, old.device()));
+        old.close();
+    }
+
+    /** Moves every parameter to {@code device} (their gradients are dropped); returns this. */
+    public Module to(Device device) {
+        for (Map.Entry<String, Tensor> e : new ArrayList<>(parameters.entrySet())) {
+            Tensor p = e.getValue();
+            if (!p.device().equals(device)) {
+                addParameter(e.getKey(), detachedCopy(p, device));
+                p.close();
+            }
+        }
+        children.values().forEach(m -> m.to(device));
+        return this;
+    }
+
+    /** A new tensor with t's values on device, outside the tape and any scope. */
+    private static Tensor detachedCopy(Tensor t, Device device) {
+        try (GradMode.Guard off = GradMode.noGrad()) {
+            Tensor moved = t.to(device);
+            Tensor copy = moved == t ? t.copy() : moved;
+            Scope.detach(copy);
+            return copy;
+        }
+    }
+
+    /** Training mode (dropout active); the default. */
+    public Module train() {
+        setTraining(true);
+        return this;
+    }
+
+    /** Evaluation mode (dropout off). */
+    public Module eval() {
+        setTraining(false);
+        return this;
+    }
+
+    private void setTraining(boolean on) {
+        training = on;
+        children.values().forEach(m -> m.setTraining(on));
+    }
+
+    public boolean isTraining() {
+        return training;
+    }
+
+    /** Clears the gradients of all parameters. */
+    public void zeroGrad() {
+        parameters().forEach(Tensor::zeroGrad);
+    }
+
+    /** Frees all parameters. */
+    @Override
+    public void close() {
+        parameters().forEach(Tensor::close);
+    }
+}

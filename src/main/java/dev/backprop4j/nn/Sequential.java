@@ -1,0 +1,39 @@
+package dev.backprop4j.nn;
+
+import dev.backprop4j.tensor.Tensor;
+
+import java.util.List;
+
+/** Modules applied in order; the i-th is registered as "i", so its parameters are "i.weight", "i.bias". */
+public final class Sequential extends Module {
+    private final List<Module> layers;
+
+    public Sequential(Module... layers) {
+        this.layers = List.of(layers);
+        for (int i = 0; i < layers.length; i++) {
+            addModule(Integer.toString(i), layers[i]);
+        }
+    }
+
+    public List<Module> layers() {
+        return layers;
+    }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        Tensor y = x;
+        for (Module m : layers) {
+            y = m.forward(y);
+        }
+        return y;
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder("Sequential(");
+        for (int i = 0; i < layers.size(); i++) {
+            sb.append(i == 0 ? "" : ", ").append(layers.get(i));
+        }
+        return sb.append(')').toString();
+    }
+}

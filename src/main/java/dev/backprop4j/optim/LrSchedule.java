@@ -1,0 +1,41 @@
+package dev.backprop4j.optim;
+
+/** A learning rate as a function of the step (counting from 0); apply with {@code opt.setLr(s.at(step))}. */
+@FunctionalInterface
+public interface LrSchedule {
+    double at(long step);
+
+    /** base for every step. */
+    static LrSchedule constant(double base) {
+        return step -> base;
+    }
+
+    /** base gamma^(step / stepSize), as torch.optim.lr_scheduler.StepLR. */
+    static LrSchedule step(double base, long stepSize, double gamma) {
+        if (stepSize <= 0) {
+            throw new IllegalArgumentException("step schedule: stepSize must be > 0, got " + stepSize);
+        }
+        return step -> base * Math.pow(gamma, step / stepSize);
+    }
+
+    /**
+     * Linear warmup from 0 to base over warmupSteps, then cosine decay from base to minLr at totalSteps
+     * (and minLr after).
+     */
+    static LrSchedule cosineWithWarmup(double base, long warmupSteps, long totalSteps, double minLr) {
+        if (warmupSteps < 0 || totalSteps <= warmupSteps) {
+            throw new IllegalArgumentException("cosine schedule: need 0 <= warmupSteps < totalSteps, got "
+                    + warmupSteps + " and " + totalSteps);
+        }
+        return step -> {
+            if (step < warmupSteps) {
+                return base * (step + 1) / warmupSteps;
+            }
+            if (step >= totalSteps) {
+                return minLr;
+            }
+            double progress = (double) (step - warmupSteps) / (totalSteps - warmupSteps);
+            return minLr + 0.5 * (base - minLr) * (1 + Math.cos(Math.PI * progress));
+        };
+    }
+}

@@ -1,0 +1,55 @@
+package dev.backprop4j.optim;
+
+import dev.backprop4j.tensor.Tensor;
+
+import java.util.List;
+
+/**
+ * Stochastic gradient descent as PyTorch's torch.optim.SGD: with g = grad + weightDecay p,
+ * v = momentum v + (1 - dampening) g (v = g on the first step), p -= lr (nesterov ? g + momentum v : v);
+ * without momentum p -= lr g.
+ */
+public final class Sgd extends Optimizer {
+    private double momentum;
+    private double dampening;
+    private double weightDecay;
+    private boolean nesterov;
+
+    public Sgd(List<Tensor> params, double lr) {
+        super(params, lr);
+    }
+
+    public Sgd momentum(double m) {
+        if (m < 0) {
+            throw new IllegalArgumentException("Sgd: momentum must be >= 0, got " + m);
+        }
+        this.momentum = m;
+        return this;
+    }
+
+    public Sgd dampening(double d) {
+        this.dampening = d;
+        return this;
+    }
+
+    public Sgd weightDecay(double wd) {
+        this.weightDecay = wd;
+        return this;
+    }
+
+    public Sgd nesterov(boolean on) {
+        this.nesterov = on;
+        return this;
+    }
+
+    @Override
+    protected void update(Tensor p, Tensor g, long step) {
+        if (nesterov && (momentum <= 0 || dampening != 0)) {
+            throw new IllegalStateException("Sgd: Nesterov momentum needs momentum > 0 and dampening 0");
+        }
+        Tensor v = momentum == 0 ? null : state(p, 1)[0];
+        boolean first = v != null && step == 1;
+        p.backend().sgdStep(p.buffer(), g.buffer(), v == null ? null : v.buffer(), lr, momentum, dampening,
+                weightDecay, nesterov, first);
+    }
+}
