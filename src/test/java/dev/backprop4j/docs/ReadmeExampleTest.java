@@ -1,0 +1,52 @@
+package dev.backprop4j.docs;
+
+import org.junit.jupiter.api.Test;
+
+import javax.tools.JavaCompiler;
+import javax.tools.ToolProvider;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+/** Compiles and runs the README's code example exactly as printed and compares its output with the README's. */
+class ReadmeExampleTest {
+
+    private static String between(String text, String start, String end) {
+        int a = text.indexOf(start);
+        int b = text.indexOf(end);
+        assertNotNull(a >= 0 && b > a ? "" : null, "README lacks " + start + " ... " + end);
+        String block = text.substring(a + start.length(), b).strip();
+        return block.substring(block.indexOf('\n') + 1, block.lastIndexOf("```"));
+    }
+
+    @Test
+    void readmeExampleCompilesRunsAndPrintsWhatTheReadmeSays() throws Exception {
+        String readme = Files.readString(Path.of("README.md"));
+        String source = between(readme, "<!-- example:start -->", "<!-- example:end -->");
+        String expected = between(readme, "<!-- output:start -->", "<!-- output:end -->");
+        Path dir = Files.createTempDirectory("readme-example");
+        Path file = dir.resolve("Example.java");
+        Files.writeString(file, source);
+        JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
+        ByteArrayOutputStream diagnostics = new ByteArrayOutputStream();
+        int rc = javac.run(null, diagnostics, diagnostics, "-classpath", System.getProperty("java.class.path"),
+                "-d", dir.toString(), file.toString());
+        assertEquals(0, rc, diagnostics.toString(StandardCharsets.UTF_8));
+        PrintStream saved = System.out;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        try (URLClassLoader loader = new URLClassLoader(new URL[]{dir.toUri().toURL()}, getClass().getClassLoader())) {
+            System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
+            loader.loadClass("Example").getMethod("main", String[].class).invoke(null, (Object) new String[0]);
+        } finally {
+            System.setOut(saved);
+        }
+        assertEquals(expected.strip(), captured.toString(StandardCharsets.UTF_8).strip().replace("\r", ""));
+    }
+}
