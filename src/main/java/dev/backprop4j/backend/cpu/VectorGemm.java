@@ -151,15 +151,8 @@ final class VectorGemm {
             c50 = a5.fma(b0, c50);
             c51 = a5.fma(b1, c51);
         }
-        if (height == MR && width == NR) {
-            addRow(c, ci, c00, c01, alpha);
-            addRow(c, ci + ldc, c10, c11, alpha);
-            addRow(c, ci + 2 * ldc, c20, c21, alpha);
-            addRow(c, ci + 3 * ldc, c30, c31, alpha);
-            addRow(c, ci + 4 * ldc, c40, c41, alpha);
-            addRow(c, ci + 5 * ldc, c50, c51, alpha);
-            return;
-        }
+        // Accumulators leave through plain stores only: a branch that merges vector values makes C2 box them
+        // and costs 10x (measured), so the tile goes to C from the scratch array.
         c00.intoArray(tile, 0);
         c01.intoArray(tile, VL);
         c10.intoArray(tile, NR);
@@ -172,15 +165,25 @@ final class VectorGemm {
         c41.intoArray(tile, 4 * NR + VL);
         c50.intoArray(tile, 5 * NR);
         c51.intoArray(tile, 5 * NR + VL);
+        addTile(tile, alpha, c, ci, ldc, height, width);
+    }
+
+    /** C[i, j] += alpha tile[i, j] for the height x width corner of the MR x NR tile. */
+    private static void addTile(float[] tile, float alpha, float[] c, int ci, int ldc, int height, int width) {
+        if (width == NR) {
+            FloatVector a = FloatVector.broadcast(S, alpha);
+            for (int i = 0; i < height; i++) {
+                int at = ci + i * ldc;
+                FloatVector.fromArray(S, tile, i * NR).fma(a, FloatVector.fromArray(S, c, at)).intoArray(c, at);
+                FloatVector.fromArray(S, tile, i * NR + VL).fma(a, FloatVector.fromArray(S, c, at + VL))
+                        .intoArray(c, at + VL);
+            }
+            return;
+        }
         for (int i = 0; i < height; i++) {
             for (int j = 0; j < width; j++) {
                 c[ci + i * ldc + j] += alpha * tile[i * NR + j];
             }
         }
-    }
-
-    private static void addRow(float[] c, int at, FloatVector v0, FloatVector v1, float alpha) {
-        FloatVector.fromArray(S, c, at).add(v0.mul(alpha)).intoArray(c, at);
-        FloatVector.fromArray(S, c, at + VL).add(v1.mul(alpha)).intoArray(c, at + VL);
     }
 }
