@@ -1,0 +1,192 @@
+// Reductions over one axis of a tensor viewed as (outer, n, inner): sum and max, argmax, and count_equal.
+// Definitions: CpuBackend.reduce / argmax / countEqual. Launchers: ReduceKernels.java.
+// Sums and maxima accumulate in double for both float and double inputs, as the CPU reference does.
+#include "common.cuh"
+
+// Reduce op codes = ordinals of dev.backprop4j.backend.ReduceOp.
+// @enum ReduceOp REDUCE_
+enum ReduceCode {
+    REDUCE_SUM = 0,  // sum over j, 0 when n = 0
+    REDUCE_MAX = 1,  // max over j, NaN if any is NaN, -inf when n = 0
+};
+// @end
+
+// Last axis (inner = 1): out[o] = reduce over j < n of x[o, j]. One block per row (blocks loop over rows
+// past the grid); each thread folds a strided slice of the row, then the block combines the partials.
+template <typename T, typename R>
+__device__ void reduce_rows_body(T* out, const T* x, i64 outer, i64 n) {
+    for (i64 o = blockIdx.x; o < outer; o += gridDim.x) {
+        const T* row = x + o * n;
+        double acc = R::identity();
+        for (i64 j = threadIdx.x; j < n; j += blockDim.x) {
+            acc = R::combine(acc, (double)row[j]);
+        }
+        acc = block_reduce<R>(acc);
+        if (threadIdx.x == 0) out[o] = (T)acc;
+    }
+}
+
+template <typename T>
+__device__ void reduce_rows(T* out, const T* x, i64 outer, i64 n, int op) {
+    if (op == REDUCE_MAX) {
+        reduce_rows_body<T, MaxCombine>(out, x, outer, n);
+    } else {
+        reduce_rows_body<T, SumCombine>(out, x, outer, n);
+    }
+}
+
+// Inner axes (inner > 1): out[o, i] = reduce over j < n of x[o, j, i], e.g. the bias gradient, the sum over
+// axis 0 of [rows, cols] (outer = 1, n = rows, inner = cols). Block (32, by): threadIdx.x picks the column
+// i (coalesced reads along i), threadIdx.y one of by interleaved partials over j, combined in order of y.
+// Blocks loop over column tiles (x) and outer (y) past the grid.
+template <typename T, typename R>
+__device__ void reduce_cols_body(T* out, const T* x, i64 outer, i64 n, i64 inner) {
+    __shared__ double part[32][33];
+    const int tx = threadIdx.x, ty = threadIdx.y;
+    for (i64 o = blockIdx.y; o < outer; o += gridDim.y) {
+        for (i64 c0 = (i64)blockIdx.x * 32; c0 < inner; c0 += (i64)gridDim.x * 32) {
+            const i64 i = c0 + tx;
+            double acc = R::identity();
+            if (i < inner) {
+                const T* col = x + o * n * inner + i;
+                for (i64 j = ty; j < n; j += blockDim.y) {
+                    acc = R::combine(acc, (double)col[j * inner]);
+                }
+            }
+            part[ty][tx] = acc;
+            __syncthreads();
+            if (ty == 0 && i < inner) {
+                double r = part[0][tx];
+                for (int k = 1; k < (int)blockDim.y; k++) {
+                    r = R::combine(r, part[k][tx]);
+                }
+                out[o * inner + i] = (T)r;
+            }
+            __syncthreads();
+        }
+    }
+}
+
+template <typename T>
+__device__ void reduce_cols(T* out, const T* x, i64 outer, i64 n, i64 inner, int op) {
+    if (op == REDUCE_MAX) {
+        reduce_cols_body<T, MaxCombine>(out, x, outer, n, inner);
+    } else {
+        reduce_cols_body<T, SumCombine>(out, x, outer, n, inner);
+    }
+}
+
+// A candidate of the argmax: the value and its position j (-1: none). The preferred of two is the larger
+// value, NaN counting as smallest, ties going to the smaller j: the first maximum, as CpuBackend.argmax finds
+// (which also ignores NaN, unless x[0] is NaN; the kernels check that case separately).
+struct ArgMaxCombine {
+    struct V {
+        double v;
+        i64 j;
+    };
+    __device__ static V identity() {
+        V r;
+        r.v = 0.0;
+        r.j = -1;
+        return r;
+    }
+    __device__ static V combine(V a, V b) {
+        if (b.j < 0) return a;
+        if (a.j < 0) return b;
+        const bool an = a.v != a.v, bn = b.v != b.v;
+        if (bn) return (an && b.j < a.j) ? b : a;
+        if (an) return b;
+        return (b.v > a.v || (b.v == a.v && b.j < a.j)) ? b : a;
+    }
+    __device__ static V shfl(V x, int off) {
+        V r;
+        r.v = __shfl_xor_sync(0xffffffffu, x.v, off);
+        r.j = __shfl_xor_sync(0xffffffffu, x.j, off);
+        return r;
+    }
+};
+
+// Last axis: out[o] = the first j maximising x[o, j]. One block per row, as reduce_rows.
+template <typename T>
+__device__ void argmax_rows(int* out, const T* x, i64 outer, i64 n) {
+    for (i64 o = blockIdx.x; o < outer; o += gridDim.x) {
+        const T* row = x + o * n;
+        ArgMaxCombine::V acc = ArgMaxCombine::identity();
+        for (i64 j = threadIdx.x; j < n; j += blockDim.x) {
+            ArgMaxCombine::V c;
+            c.v = (double)row[j];
+            c.j = j;
+            acc = ArgMaxCombine::combine(acc, c);
+        }
+        acc = block_reduce<ArgMaxCombine>(acc);
+        if (threadIdx.x == 0) {
+            const bool first_nan = n > 0 && row[0] != row[0];
+            out[o] = (first_nan || acc.j < 0) ? 0 : (int)acc.j;
+        }
+    }
+}
+
+// Inner axes: out[o, i] = the first j maximising x[o, j, i]; one thread per output walks j in order, exactly
+// the CPU loop.
+template <typename T>
+__device__ void argmax_cols(int* out, const T* x, i64 outer, i64 n, i64 inner) {
+    const u64 total = (u64)outer * (u64)inner;
+    for (u64 k = global_thread(); k < total; k += global_stride()) {
+        const u64 o = k / (u64)inner;
+        const u64 i = k - o * (u64)inner;
+        const T* col = x + o * (u64)n * (u64)inner + i;
+        int best = 0;
+        if (n > 0) {
+            T bv = col[0];
+            for (i64 j = 1; j < n; j++) {
+                const T v = col[j * inner];
+                if (v > bv) {
+                    bv = v;
+                    best = (int)j;
+                }
+            }
+        }
+        out[k] = best;
+    }
+}
+
+struct CountCombine {
+    typedef u64 V;
+    __device__ static V identity() { return 0; }
+    __device__ static V combine(V a, V b) { return a + b; }
+    __device__ static V shfl(V v, int off) { return __shfl_xor_sync(0xffffffffu, v, off); }
+};
+
+// *count += the number of i < n with a[i] == b[i]; the launcher zeroes *count first. Integer atomics, so the
+// result is exact and deterministic.
+__device__ void count_equal(u64* count, const int* a, const int* b, i64 n) {
+    u64 c = 0;
+    for (u64 i = global_thread(); i < (u64)n; i += global_stride()) {
+        c += a[i] == b[i] ? 1 : 0;
+    }
+    c = block_reduce<CountCombine>(c);
+    if (threadIdx.x == 0 && c != 0) atomicAdd(count, c);
+}
+
+// ---- entry points -----------------------------------------------------------------------------------------
+
+#define REDUCE_ENTRIES(T, S)                                                                                           \
+    KERNEL __launch_bounds__(1024) reduce_rows_##S(T* out, const T* x, i64 outer, i64 n, int op) {                     \
+        reduce_rows<T>(out, x, outer, n, op);                                                                          \
+    }                                                                                                                  \
+    KERNEL __launch_bounds__(1024) reduce_cols_##S(T* out, const T* x, i64 outer, i64 n, i64 inner, int op) {          \
+        reduce_cols<T>(out, x, outer, n, inner, op);                                                                   \
+    }                                                                                                                  \
+    KERNEL __launch_bounds__(1024) argmax_rows_##S(int* out, const T* x, i64 outer, i64 n) {                           \
+        argmax_rows<T>(out, x, outer, n);                                                                              \
+    }                                                                                                                  \
+    KERNEL __launch_bounds__(256) argmax_cols_##S(int* out, const T* x, i64 outer, i64 n, i64 inner) {                 \
+        argmax_cols<T>(out, x, outer, n, inner);                                                                       \
+    }
+
+REDUCE_ENTRIES(float, f32)
+REDUCE_ENTRIES(double, f64)
+
+KERNEL __launch_bounds__(256) count_equal_i32(u64* count, const int* a, const int* b, i64 n) {
+    count_equal(count, a, b, n);
+}

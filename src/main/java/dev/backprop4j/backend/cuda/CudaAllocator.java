@@ -1,0 +1,225 @@
+package dev.backprop4j.backend.cuda;
+
+import dev.backprop4j.tensor.DType;
+
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+
+/**
+ * A caching allocator of device memory for one CUDA device: freed blocks go to a free list of their size class
+ * and are handed out again without touching the driver, because {@code cuMemAlloc}/{@code cuMemFree} are slow (and
+ * {@code cuMemFree} may synchronise the device).
+ *
+ * <p><b>Size classes.</b> Requests round up to a multiple of 512 B below 1 MiB (at most 511 B lost per buffer; 512 B
+ * also keeps every block aligned for any vector load), and to a multiple of 2 MiB from 1 MiB on (2 MiB is the
+ * driver's page size for large allocations, so the driver rounds such a block up to about that anyway). A block is
+ * reused only for a request of exactly its class: training loops ask for the same shapes every step, so after the
+ * first step every request is a cache hit, and no block is ever split or merged.
+ *
+ * <p><b>Reuse without synchronisation.</b> All device work is queued on the device's single stream (see
+ * {@link CudaContext}). A block freed while kernels that read or write it are still queued can be handed to a new
+ * buffer at once: whatever the new owner queues comes after those kernels on the same stream, so it cannot touch
+ * the block before they are done. Only giving memory back to the driver ({@link #emptyCache()}) first waits for the
+ * stream.
+ *
+ * <p><b>Out of memory.</b> When the driver has no room, the cache is emptied and the allocation retried once; if
+ * that fails too, {@link OutOfMemoryException} names the bytes requested and the bytes the device has free.
+ *
+ * <p><b>Leaked buffers.</b> A {@link CudaBuffer} dropped without release is returned by its Cleaner, which runs on
+ * another thread and only queues the block ({@link #reclaimLater}); the queue is drained, under this allocator's
+ * lock, at the start of the next {@link #allocate}, {@link #stats()} or {@link #emptyCache()}.
+ *
+ * <p>Thread-safe: the methods synchronise on the allocator; {@link #reclaimLater} is lock-free.
+ */
+public final class CudaAllocator {
+
+    static final long SMALL_ROUND = 512;
+    static final long LARGE_THRESHOLD = 1L << 20;
+    static final long LARGE_ROUND = 2L << 20;
+
+    private final int deviceIndex;
+    private final DeviceMemory memory;
+    private final Map<Long, ArrayDeque<Long>> free = new HashMap<>();
+    private final ConcurrentLinkedQueue<long[]> pending = new ConcurrentLinkedQueue<>();
+
+    private long inUse;
+    private long cached;
+    private long peak;
+    private long deviceAllocations;
+    private long deviceFrees;
+    private long requests;
+    private long cacheHits;
+    private long reclaimedByCleaner;
+
+    CudaAllocator(int deviceIndex, DeviceMemory memory) {
+        this.deviceIndex = deviceIndex;
+        this.memory = memory;
+    }
+
+    /** The block size that serves a request of {@code bytes} bytes (see the class comment). */
+    static long sizeClass(long bytes) {
+        if (bytes <= 0) {
+            return SMALL_ROUND;
+        }
+        long round = bytes < LARGE_THRESHOLD ? SMALL_ROUND : LARGE_ROUND;
+        return Math.addExact(bytes, round - 1) / round * round;
+    }
+
+    /**
+     * A new buffer of {@code length} elements, its contents undefined.
+     *
+     * @throws OutOfMemoryException when the device has no room even after the cache is emptied
+     */
+    public synchronized CudaBuffer allocate(DType dtype, long length) {
+        if (length < 0) {
+            throw new IllegalArgumentException("buffer length must be >= 0, got " + length);
+        }
+        long bytes = Math.multiplyExact(length, (long) dtype.bytes());
+        long size = sizeClass(bytes);
+        drainPending();
+        requests++;
+        long address;
+        ArrayDeque<Long> list = free.get(size);
+        if (list != null && !list.isEmpty()) {
+            address = list.pop();
+            cached -= size;
+            cacheHits++;
+        } else {
+            address = memory.allocate(size);
+            if (address == 0) {
+                emptyCacheLocked();
+                address = memory.allocate(size);
+                if (address == 0) {
+                    throw new OutOfMemoryException(deviceIndex, bytes, size, memory.freeBytes(), memory.totalBytes(),
+                            inUse);
+                }
+            }
+            deviceAllocations++;
+        }
+        inUse += size;
+        peak = Math.max(peak, inUse);
+        return new CudaBuffer(this, deviceIndex, dtype, length, address, size);
+    }
+
+    /** Gives every cached block back to the driver, after waiting for queued work that may still use them. */
+    public synchronized void emptyCache() {
+        drainPending();
+        emptyCacheLocked();
+    }
+
+    /** A snapshot of the counters. */
+    public synchronized Stats stats() {
+        drainPending();
+        return new Stats(inUse, cached, peak, deviceAllocations, deviceFrees, requests, cacheHits, reclaimedByCleaner);
+    }
+
+    /** Sets the peak back to the bytes in use now (for measuring one phase). */
+    public synchronized void resetPeak() {
+        drainPending();
+        peak = inUse;
+    }
+
+    /** Returns a block to its free list (explicit release, on the releasing thread). */
+    synchronized void release(long address, long size) {
+        inUse -= size;
+        cached += size;
+        free.computeIfAbsent(size, s -> new ArrayDeque<>()).push(address);
+    }
+
+    /** Queues a block from the Cleaner's thread; taken back by the next call on this allocator. */
+    void reclaimLater(long address, long size) {
+        pending.add(new long[] {address, size});
+    }
+
+    private void drainPending() {
+        for (long[] block = pending.poll(); block != null; block = pending.poll()) {
+            reclaimedByCleaner++;
+            release(block[0], block[1]);
+        }
+    }
+
+    private void emptyCacheLocked() {
+        if (cached == 0) {
+            return;
+        }
+        memory.synchronize();
+        for (Map.Entry<Long, ArrayDeque<Long>> e : free.entrySet()) {
+            for (Long address : e.getValue()) {
+                memory.free(address);
+                deviceFrees++;
+                cached -= e.getKey();
+            }
+        }
+        free.clear();
+    }
+
+    @Override
+    public String toString() {
+        return "CudaAllocator[cuda:" + deviceIndex + ", " + stats() + "]";
+    }
+
+    /**
+     * Allocator counters. Bytes are block sizes (size classes), so in-use bytes include rounding.
+     *
+     * @param bytesInUse         bytes of blocks held by live buffers
+     * @param bytesCached        bytes of blocks in the free lists, held from the driver for reuse
+     * @param peakBytesInUse     the most bytes in use at once (since creation or {@link #resetPeak()})
+     * @param deviceAllocations  {@code cuMemAlloc} calls made
+     * @param deviceFrees        {@code cuMemFree} calls made (by {@link #emptyCache()} and out-of-memory retries)
+     * @param requests           buffers asked for
+     * @param cacheHits          requests served from a free list
+     * @param reclaimedByCleaner blocks returned by the Cleaner from buffers that were never released (leaks)
+     */
+    public record Stats(long bytesInUse, long bytesCached, long peakBytesInUse, long deviceAllocations,
+                        long deviceFrees, long requests, long cacheHits, long reclaimedByCleaner) {
+
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "in use %s (peak %s), cached %s, %d requests, %d cache hits, "
+                            + "%d device allocations, %d device frees, %d reclaimed by the cleaner",
+                    bytes(bytesInUse), bytes(peakBytesInUse), bytes(bytesCached), requests, cacheHits,
+                    deviceAllocations, deviceFrees, reclaimedByCleaner);
+        }
+    }
+
+    static String bytes(long n) {
+        if (n < 1024) {
+            return n + " B";
+        }
+        String[] units = {"KiB", "MiB", "GiB", "TiB"};
+        double v = n;
+        int u = -1;
+        while (v >= 1024 && u < units.length - 1) {
+            v /= 1024;
+            u++;
+        }
+        return String.format(Locale.ROOT, "%.2f %s", v, units[u]);
+    }
+
+    /** The device could not provide a block even after the cache was emptied. */
+    public static final class OutOfMemoryException extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+        private final long requestedBytes;
+        private final long freeBytes;
+
+        OutOfMemoryException(int device, long requested, long block, long free, long total, long inUse) {
+            super("CUDA out of memory on cuda:" + device + ": tried to allocate " + bytes(requested) + " (" + requested
+                    + " bytes, block " + block + "); the device has " + bytes(free) + " (" + free + " bytes) free of "
+                    + bytes(total) + ", backprop4j holds " + bytes(inUse) + " in live buffers; the cache was emptied "
+                    + "and the allocation retried");
+            this.requestedBytes = requested;
+            this.freeBytes = free;
+        }
+
+        public long requestedBytes() {
+            return requestedBytes;
+        }
+
+        public long freeBytes() {
+            return freeBytes;
+        }
+    }
+}
