@@ -15,7 +15,7 @@ import java.util.function.Function;
 import java.util.stream.Stream;
 
 /** Every differentiable op against central differences in float64, on several shapes (broadcast and size-1 axes included). */
-class GradCheckOpsTest {
+public class GradCheckOpsTest {
     private static final Generator GEN = new Generator(7);
 
     static Tensor randn(int... dims) {
@@ -49,7 +49,7 @@ class GradCheckOpsTest {
         return Arguments.of(name, f, inputs);
     }
 
-    static Stream<Arguments> cases() {
+    public static Stream<Arguments> cases() {
         return Stream.of(
                 c("add same shape", t -> t[0].add(t[1]), randn(3, 4), randn(3, 4)),
                 c("add bias [B,N]+[N]", t -> t[0].add(t[1]), randn(5, 3), randn(3)),

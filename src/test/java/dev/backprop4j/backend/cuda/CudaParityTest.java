@@ -1,0 +1,254 @@
+package dev.backprop4j.backend.cuda;
+
+import dev.backprop4j.autograd.GradCheck;
+import dev.backprop4j.backend.Backend;
+import dev.backprop4j.backend.Backends;
+import dev.backprop4j.backend.Distribution;
+import dev.backprop4j.backend.UnaryOp;
+import dev.backprop4j.nn.Activation;
+import dev.backprop4j.nn.Mlp;
+import dev.backprop4j.nn.Sequential;
+import dev.backprop4j.ops.Losses;
+import dev.backprop4j.optim.Adam;
+import dev.backprop4j.optim.Sgd;
+import dev.backprop4j.tensor.DType;
+import dev.backprop4j.tensor.Device;
+import dev.backprop4j.tensor.Generator;
+import dev.backprop4j.tensor.Scope;
+import dev.backprop4j.tensor.Shape;
+import dev.backprop4j.tensor.Tensor;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Function;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * CPU-vs-CUDA parity in float64: every differentiable op forward and backward (the gradcheck cases, plus
+ * sizes 1, 3, 17, 1023, 1025 and broadcasts), every primitive, a gradcheck through a 3-layer MLP on the GPU,
+ * a mixed CPU/GPU graph, and device memory over 200 training steps. Skipped, with the reason, without a GPU.
+ */
+class CudaParityTest {
+    static final Device GPU = Device.cuda(0);
+    private static final Generator GEN = new Generator(17);
+
+    private static boolean reported;
+
+    @BeforeEach
+    void needsGpu() {
+        if (!Cuda.isAvailable() && !reported) {
+            reported = true;
+            System.err.println("CudaParityTest: every test skipped: CUDA unavailable: " + Cuda.unavailableReason());
+        }
+        Assumptions.assumeTrue(Cuda.isAvailable(), () -> "CUDA unavailable: " + Cuda.unavailableReason());
+    }
+
+    static Tensor randn(int... dims) {
+        return Tensor.randn(GEN, Shape.of(dims), DType.FLOAT64, Device.CPU);
+    }
+
+    static void close(double[] expected, double[] actual, double tol, String what) {
+        assertEquals(expected.length, actual.length, what + ": length");
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(expected[i], actual[i], tol * (1 + Math.abs(expected[i])), what + " element " + i);
+        }
+    }
+
+    /** Runs f on CPU inputs and on their CUDA copies; compares outputs and the gradients of sum(out * w). */
+    static void parity(String name, Function<Tensor[], Tensor> f, Tensor... cpuInputs) {
+        Tensor[] gpuInputs = new Tensor[cpuInputs.length];
+        for (int i = 0; i < cpuInputs.length; i++) {
+            boolean floating = cpuInputs[i].dtype().isFloating();
+            cpuInputs[i] = floating ? cpuInputs[i].detach().requiresGrad(true) : cpuInputs[i];
+            gpuInputs[i] = floating ? cpuInputs[i].detach().to(GPU).requiresGrad(true) : cpuInputs[i].to(GPU);
+        }
+        Tensor cpuOut = f.apply(cpuInputs);
+        Tensor gpuOut = f.apply(gpuInputs);
+        assertEquals(GPU, gpuOut.device(), name);
+        close(cpuOut.toDoubleArray(), gpuOut.toDoubleArray(), 1e-9, name + " forward");
+        Tensor w = Tensor.rand(new Generator(3), cpuOut.shape(), cpuOut.dtype(), Device.CPU).add(0.5);
+        if (cpuOut.requiresGrad()) {
+            cpuOut.mul(w).sum().backward();
+            gpuOut.mul(w.to(GPU)).sum().backward();
+            for (int i = 0; i < cpuInputs.length; i++) {
+                if (cpuInputs[i].grad() != null) {
+                    close(cpuInputs[i].grad().toDoubleArray(), gpuInputs[i].grad().toDoubleArray(), 1e-9,
+                            name + " gradient of input " + i);
+                }
+            }
+        }
+    }
+
+    static Stream<Arguments> opCases() {
+        List<Arguments> cases = new ArrayList<>(dev.backprop4j.autograd.GradCheckOpsTest.cases().toList());
+        for (int n : new int[]{1, 3, 17, 1023, 1025}) {
+            cases.add(Arguments.of("add bias n=" + n, (Function<Tensor[], Tensor>) t -> t[0].add(t[1]),
+                    new Tensor[]{randn(3, n), randn(n)}));
+            cases.add(Arguments.of("mul broadcast n=" + n, (Function<Tensor[], Tensor>) t -> t[0].mul(t[1]),
+                    new Tensor[]{randn(n, 1), randn(1, 5)}));
+            for (UnaryOp op : new UnaryOp[]{UnaryOp.RELU, UnaryOp.SIGMOID, UnaryOp.TANH, UnaryOp.GELU, UnaryOp.EXP}) {
+                cases.add(Arguments.of(op + " n=" + n, (Function<Tensor[], Tensor>) t ->
+                        dev.backprop4j.ops.Pointwise.apply(op, t[0], 0.1, 0), new Tensor[]{randn(n)}));
+            }
+            cases.add(Arguments.of("sum rows n=" + n, (Function<Tensor[], Tensor>) t -> t[0].sum(0), new Tensor[]{randn(n, 7)}));
+            cases.add(Arguments.of("sum cols n=" + n, (Function<Tensor[], Tensor>) t -> t[0].sum(1), new Tensor[]{randn(7, n)}));
+            cases.add(Arguments.of("max n=" + n, (Function<Tensor[], Tensor>) t -> t[0].max(1), new Tensor[]{randn(3, n)}));
+            cases.add(Arguments.of("softmax n=" + n, (Function<Tensor[], Tensor>) t -> t[0].softmax(-1), new Tensor[]{randn(2, n)}));
+            cases.add(Arguments.of("log_softmax axis 0 n=" + n, (Function<Tensor[], Tensor>) t -> t[0].logSoftmax(0),
+                    new Tensor[]{randn(n, 3)}));
+            cases.add(Arguments.of("matmul n=" + n, (Function<Tensor[], Tensor>) t -> t[0].matmul(t[1]),
+                    new Tensor[]{randn(5, n), randn(n, 3)}));
+            cases.add(Arguments.of("transpose n=" + n, (Function<Tensor[], Tensor>) t -> t[0].transpose(),
+                    new Tensor[]{randn(n, 33)}));
+            int[] labels = new int[n];
+            for (int i = 0; i < n; i++) {
+                labels[i] = (i * 5) % 7;
+            }
+            cases.add(Arguments.of("cross entropy rows=" + n, (Function<Tensor[], Tensor>) t -> t[0].crossEntropy(t[1]),
+                    new Tensor[]{randn(n, 7), Tensor.of(labels, n)}));
+        }
+        return cases.stream();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("opCases")
+    void everyOpMatchesTheCpuForwardAndBackward(String name, Function<Tensor[], Tensor> f, Tensor[] inputs) {
+        parity(name, f, inputs);
+    }
+
+    @ParameterizedTest(name = "n={0}")
+    @ValueSource(ints = {1, 3, 17, 1023, 1025})
+    void primitivesMatchTheCpu(int n) {
+        Backend cpu = Backends.of(Device.CPU);
+        Backend gpu = Backends.of(GPU);
+        for (Distribution d : Distribution.values()) {
+            Tensor a = Tensor.random(new Generator(5), d, 0.3, 1.5, Shape.of(n), DType.FLOAT64, Device.CPU);
+            Tensor b = Tensor.random(new Generator(5), d, 0.3, 1.5, Shape.of(n), DType.FLOAT64, GPU);
+            close(a.toDoubleArray(), b.toDoubleArray(), 1e-12, "random " + d);
+        }
+        Tensor x = randn(n);
+        assertArrayEquals(x.to(DType.FLOAT32).toFloatArray(), x.to(GPU).to(DType.FLOAT32).toFloatArray(), "cast");
+        Tensor m = randn(n, 4);
+        assertArrayEquals(m.argmax(1).toIntArray(), m.to(GPU).argmax(1).toIntArray(), "argmax");
+        Tensor full = Tensor.full(2.5, Shape.of(n), DType.FLOAT32, GPU);
+        assertTrue(full.toString().contains("2.500"));
+        int[] ia = new int[n];
+        int[] ib = new int[n];
+        for (int i = 0; i < n; i++) {
+            ia[i] = i % 3;
+            ib[i] = i % 2;
+        }
+        long expected = cpu.countEqual(Tensor.of(ia, n).buffer(), Tensor.of(ib, n).buffer(), n);
+        Tensor ga = Tensor.of(ia, n).to(GPU);
+        Tensor gb = Tensor.of(ib, n).to(GPU);
+        assertEquals(expected, gpu.countEqual(ga.buffer(), gb.buffer(), n), "countEqual");
+        for (boolean nesterov : new boolean[]{false, true}) {
+            Tensor p = randn(n);
+            Tensor g = randn(n);
+            Tensor pc = p.copy();
+            Tensor vc = Tensor.zeros(Shape.of(n), DType.FLOAT64, Device.CPU);
+            Tensor pg = p.to(GPU);
+            Tensor vg = vc.to(GPU);
+            Tensor gg = g.to(GPU);
+            for (int step = 1; step <= 2; step++) {
+                cpu.sgdStep(pc.buffer(), g.buffer(), vc.buffer(), 0.1, 0.9, 0, 0.01, nesterov, step == 1);
+                gpu.sgdStep(pg.buffer(), gg.buffer(), vg.buffer(), 0.1, 0.9, 0, 0.01, nesterov, step == 1);
+            }
+            close(pc.toDoubleArray(), pg.toDoubleArray(), 1e-12, "sgd nesterov=" + nesterov);
+        }
+        for (boolean decoupled : new boolean[]{false, true}) {
+            Tensor p = randn(n);
+            Tensor g = randn(n);
+            Tensor[] cs = {p.copy(), Tensor.zeros(Shape.of(n), DType.FLOAT64, Device.CPU),
+                    Tensor.zeros(Shape.of(n), DType.FLOAT64, Device.CPU)};
+            Tensor[] gs = {p.to(GPU), cs[1].to(GPU), cs[2].to(GPU)};
+            Tensor gg = g.to(GPU);
+            for (int step = 1; step <= 3; step++) {
+                cpu.adamStep(cs[0].buffer(), g.buffer(), cs[1].buffer(), cs[2].buffer(), 1e-3, 0.9, 0.999, 1e-8, 0.01,
+                        decoupled, step);
+                gpu.adamStep(gs[0].buffer(), gg.buffer(), gs[1].buffer(), gs[2].buffer(), 1e-3, 0.9, 0.999, 1e-8, 0.01,
+                        decoupled, step);
+            }
+            close(cs[0].toDoubleArray(), gs[0].toDoubleArray(), 1e-12, "adam decoupled=" + decoupled);
+        }
+    }
+
+    @Test
+    void outOfRangeLabelsFailAtTheNextReadWithTheCpuMessage() {
+        Tensor logits = randn(3, 4).to(GPU);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> logits.crossEntropy(Tensor.of(new int[]{0, 4, 1}, 3).to(GPU)).item());
+        assertEquals("cross_entropy: label 4 in row 1 is outside [0, 4)", e.getMessage());
+        assertEquals(4 * 3, logits.toDoubleArray().length, "the backend stays usable");
+    }
+
+    @Test
+    void gradcheckThroughAThreeLayerMlpOnTheGpu() {
+        Tensor x = randn(4, 6).to(GPU);
+        Tensor y = Tensor.of(new int[]{0, 2, 1, 2}, 4).to(GPU);
+        GradCheck.check("3-layer MLP on cuda", t -> t[0].matmul(t[1]).add(t[2]).gelu().matmul(t[3]).tanh()
+                        .matmul(t[4]).crossEntropy(y),
+                x, randn(6, 5).to(GPU), randn(5).to(GPU), randn(5, 4).to(GPU), randn(4, 3).to(GPU));
+    }
+
+    @Test
+    void mixedGraphGradientsMatchTheAllCpuRun() {
+        Tensor x = randn(8, 5);
+        Tensor target = randn(8, 2);
+        Sequential cpuModel = Mlp.of(5, 7, 2).activation(Activation.TANH).dtype(DType.FLOAT64).seed(3).build();
+        Sequential gpuModel = Mlp.of(5, 7, 2).activation(Activation.TANH).dtype(DType.FLOAT64).seed(3).device(GPU).build();
+        Tensor xin = x.detach().requiresGrad(true);
+        Losses.mse(cpuModel.forward(xin), target).backward();
+        Tensor xin2 = x.detach().requiresGrad(true);
+        // data on the CPU, model on the GPU, loss back on the CPU
+        Losses.mse(gpuModel.forward(xin2.to(GPU)).to(Device.CPU), target).backward();
+        close(xin.grad().toDoubleArray(), xin2.grad().toDoubleArray(), 1e-10, "input gradient on the CPU");
+        assertEquals(Device.CPU, xin2.grad().device());
+        for (String name : cpuModel.namedParameters().keySet()) {
+            Tensor g = gpuModel.namedParameters().get(name).grad();
+            assertEquals(GPU, g.device());
+            close(cpuModel.namedParameters().get(name).grad().toDoubleArray(), g.toDoubleArray(), 1e-10, name);
+        }
+    }
+
+    @Test
+    void trainingStepsReturnDeviceMemoryToItsLevelAfterTheFirstStep() {
+        CudaBackend backend = (CudaBackend) Backends.of(GPU);
+        Sequential model = Mlp.of(64, 128, 10).seed(1).device(GPU).build();
+        for (Object opt : new Object[]{new Sgd(model.parameters(), 0.01).momentum(0.9), new Adam(model.parameters(), 1e-3)}) {
+            dev.backprop4j.optim.Optimizer o = (dev.backprop4j.optim.Optimizer) opt;
+            dev.backprop4j.train.Trainer trainer = new dev.backprop4j.train.Trainer(model, o);
+            for (boolean varying : new boolean[]{false, true}) {
+                long afterFirst = -1;
+                for (int step = 0; step < 200; step++) {
+                    int batch = varying ? 1 + (step * 37) % 64 : 32;
+                    try (Scope s = Scope.open()) {
+                        Tensor x = Tensor.randn(GEN, Shape.of(batch, 64), DType.FLOAT32, GPU);
+                        int[] l = new int[batch];
+                        Tensor y = Tensor.of(l, batch).to(GPU);
+                        trainer.step(x, y);
+                    }
+                    long inUse = backend.memoryStats().bytesInUse();
+                    if (step == 0) {
+                        afterFirst = inUse;
+                    }
+                    assertTrue(inUse <= afterFirst, "step " + step + (varying ? " (varying batch)" : "") + ": "
+                            + inUse + " bytes in use, " + afterFirst + " after the first step");
+                }
+                assertEquals(afterFirst, backend.memoryStats().bytesInUse(), "bytes in use back to the first step's level");
+            }
+        }
+    }
+}
