@@ -45,7 +45,10 @@ public final class BenchRunner {
     private BenchRunner() {
     }
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] rawArgs) throws Exception {
+        // exec:exec passes -Dbench.args as one argument: split it on white space
+        String joined = String.join(" ", rawArgs).trim();
+        String[] args = joined.isEmpty() ? new String[0] : joined.split("\\s+");
         boolean quick = false;
         String include = "dev.backprop4j.bench.(Matmul|Activation|SoftmaxCrossEntropy|TrainingStep)Benchmark";
         Path out = Path.of("target", "bench");
@@ -54,7 +57,6 @@ public final class BenchRunner {
                 case "--quick" -> quick = true;
                 case "--include" -> include = args[++i];
                 case "--out" -> out = Path.of(args[++i]);
-                case "" -> { }
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
                         + " (expected --quick, --include REGEX, --out DIR)");
             }

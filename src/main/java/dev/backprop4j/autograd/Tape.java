@@ -100,7 +100,7 @@ public final class Tape {
                         listener.edge(t, node, i, g, down[i]);
                     }
                     if (in.gradFn() == null) {
-                        in.accumulateGrad(down[i]);
+                        in.accumulateGrad(down[i], isFresh(down, i, g));
                     } else {
                         Tensor prev = grads.get(in);
                         grads.put(in, prev == null ? down[i] : prev.add(down[i]));
@@ -111,6 +111,19 @@ public final class Tape {
                 }
             }
         }
+    }
+
+    /** Whether down[i] may become a leaf's gradient without a copy: not the upstream, not repeated, not a view. */
+    private static boolean isFresh(Tensor[] down, int i, Tensor upstream) {
+        if (down[i] == upstream || down[i].buffer().isShared()) {
+            return false;
+        }
+        for (int j = 0; j < down.length; j++) {
+            if (j != i && down[j] == down[i]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void checkGradient(Node node, Tensor input, Tensor grad) {

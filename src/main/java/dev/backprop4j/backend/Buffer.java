@@ -50,6 +50,11 @@ public abstract class Buffer {
         }
     }
 
+    /** True when more than one holder shares this buffer (views, detached copies). */
+    public final boolean isShared() {
+        return refs.get() > 1;
+    }
+
     public final boolean isFreed() {
         return refs.get() <= 0;
     }

@@ -348,10 +348,18 @@ public final class Tensor implements AutoCloseable {
         this.requiresGrad = true;
     }
 
-    /** For {@link Tape}: adds {@code g} into {@link #grad()}, which this tensor then owns. */
+    /** For {@link Tape}: adds a copy of {@code g} into {@link #grad()}, which this tensor owns. */
     public void accumulateGrad(Tensor g) {
+        accumulateGrad(g, false);
+    }
+
+    /**
+     * For {@link Tape}: adds {@code g} into {@link #grad()}. With {@code mayTake} (g is a fresh gradient nobody
+     * else holds) a first gradient is taken over instead of copied.
+     */
+    public void accumulateGrad(Tensor g, boolean mayTake) {
         if (grad == null) {
-            grad = g.copy();
+            grad = mayTake ? g : g.copy();
             Scope.detach(grad);
         } else {
             backend().binary(BinaryOp.ADD, grad.buffer(), shape, g.buffer(), g.shape, grad.buffer(), shape);

@@ -39,7 +39,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Buffer allocate(DType dtype, long length) {
-        return CpuBuffer.allocate(dtype, length);
+        return CpuBuffer.allocateReusing(dtype, length);
     }
 
     @Override
@@ -103,11 +103,7 @@ public final class CpuBackend implements Backend {
     }
 
     private static Object array(CpuBuffer b) {
-        return switch (b.dtype()) {
-            case FLOAT32 -> b.floats();
-            case FLOAT64 -> b.doubles();
-            case INT32 -> b.ints();
-        };
+        return b.array();
     }
 
     @Override
@@ -454,6 +450,11 @@ public final class CpuBackend implements Backend {
         CpuBuffer p = cpu(param);
         CpuBuffer g = cpu(grad);
         CpuBuffer v = velocity == null ? null : cpu(velocity);
+        if (p.dtype() == DType.FLOAT32) {
+            FloatKernels.sgd(p.floats(), g.floats(), v == null ? null : v.floats(), (float) lr, (float) momentum,
+                    (float) dampening, (float) weightDecay, nesterov, firstStep);
+            return;
+        }
         Parallel.forRange(p.size(), GRAIN, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
                 double gi = g.get(i) + weightDecay * p.get(i);
@@ -477,6 +478,11 @@ public final class CpuBackend implements Backend {
         CpuBuffer vs = cpu(v);
         double bc1 = 1 - Math.pow(beta1, step);
         double bc2 = 1 - Math.pow(beta2, step);
+        if (p.dtype() == DType.FLOAT32) {
+            FloatKernels.adam(p.floats(), g.floats(), ms.floats(), vs.floats(), (float) lr, (float) beta1,
+                    (float) beta2, (float) eps, (float) weightDecay, decoupled, (float) bc1, (float) bc2);
+            return;
+        }
         Parallel.forRange(p.size(), GRAIN, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
                 double pi = p.get(i);

@@ -14,16 +14,38 @@ public abstract class CpuBuffer extends Buffer {
         super(dtype, length);
     }
 
+    /** Arrays of freed buffers kept for reuse: a quarter of the maximum heap at most. */
+    static final CpuBufferPool POOL = new CpuBufferPool(Runtime.getRuntime().maxMemory() / 4);
+
+    /** A new zero-filled buffer (fresh Java arrays are zero). */
     static CpuBuffer allocate(DType dtype, long length) {
-        if (length > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("CPU buffers hold at most 2^31-1 elements, asked for " + length);
-        }
-        int n = (int) length;
+        int n = checkedLength(length);
         return switch (dtype) {
             case FLOAT32 -> new F32(new float[n]);
             case FLOAT64 -> new F64(new double[n]);
             case INT32 -> new I32(new int[n]);
         };
+    }
+
+    /** A buffer with undefined contents, reusing a freed array of the same dtype and length when one is cached. */
+    static CpuBuffer allocateReusing(DType dtype, long length) {
+        int n = checkedLength(length);
+        Object a = POOL.take(dtype, n);
+        if (a == null) {
+            return allocate(dtype, n);
+        }
+        return switch (dtype) {
+            case FLOAT32 -> new F32((float[]) a);
+            case FLOAT64 -> new F64((double[]) a);
+            case INT32 -> new I32((int[]) a);
+        };
+    }
+
+    private static int checkedLength(long length) {
+        if (length > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("CPU buffers hold at most 2^31-1 elements, asked for " + length);
+        }
+        return (int) length;
     }
 
     /** Number of elements as an int. */
@@ -40,10 +62,13 @@ public abstract class CpuBuffer extends Buffer {
         return Device.CPU;
     }
 
+    /** Hands the array to the pool for reuse (the garbage collector takes it otherwise). */
     @Override
     protected final void free() {
-        // Java arrays go back to the garbage collector with the last reference.
+        POOL.give(dtype(), size(), array());
     }
+
+    abstract Object array();
 
     /** The backing array of a FLOAT32 buffer. */
     public float[] floats() {
@@ -86,6 +111,11 @@ public abstract class CpuBuffer extends Buffer {
         public float[] floats() {
             return a;
         }
+
+        @Override
+        Object array() {
+            return a;
+        }
     }
 
     static final class F64 extends CpuBuffer {
@@ -110,6 +140,11 @@ public abstract class CpuBuffer extends Buffer {
         public double[] doubles() {
             return a;
         }
+
+        @Override
+        Object array() {
+            return a;
+        }
     }
 
     static final class I32 extends CpuBuffer {
@@ -132,6 +167,11 @@ public abstract class CpuBuffer extends Buffer {
 
         @Override
         public int[] ints() {
+            return a;
+        }
+
+        @Override
+        Object array() {
             return a;
         }
     }

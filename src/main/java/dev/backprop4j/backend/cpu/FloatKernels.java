@@ -15,6 +15,10 @@ final class FloatKernels {
 
     static void relu(float[] x, float[] y) {
         Parallel.forRange(x.length, CpuBackend.GRAIN, (lo, hi) -> {
+            if (CpuGemm.VECTOR) {
+                VectorKernels.relu(x, y, lo, hi);
+                return;
+            }
             for (int i = lo; i < hi; i++) {
                 float v = x[i];
                 y[i] = v > 0 ? v : 0f;
@@ -24,8 +28,61 @@ final class FloatKernels {
 
     static void reluBackward(float[] x, float[] dy, float[] dx) {
         Parallel.forRange(x.length, CpuBackend.GRAIN, (lo, hi) -> {
+            if (CpuGemm.VECTOR) {
+                VectorKernels.reluBackward(x, dy, dx, lo, hi);
+                return;
+            }
             for (int i = lo; i < hi; i++) {
                 dx[i] = x[i] > 0 ? dy[i] : 0f;
+            }
+        });
+    }
+
+    /** SGD on float32 (see Backend#sgdStep), in float arithmetic as PyTorch does. */
+    static void sgd(float[] p, float[] g, float[] v, float lr, float momentum, float dampening, float wd,
+                    boolean nesterov, boolean first) {
+        Parallel.forRange(p.length, CpuBackend.GRAIN, (lo, hi) -> {
+            if (v == null || momentum == 0f) {
+                for (int i = lo; i < hi; i++) {
+                    p[i] -= lr * (g[i] + wd * p[i]);
+                }
+            } else if (first) {
+                for (int i = lo; i < hi; i++) {
+                    float gi = g[i] + wd * p[i];
+                    v[i] = gi;
+                    p[i] -= lr * (nesterov ? gi + momentum * gi : gi);
+                }
+            } else {
+                float keep = 1f - dampening;
+                for (int i = lo; i < hi; i++) {
+                    float gi = g[i] + wd * p[i];
+                    float vi = momentum * v[i] + keep * gi;
+                    v[i] = vi;
+                    p[i] -= lr * (nesterov ? gi + momentum * vi : vi);
+                }
+            }
+        });
+    }
+
+    /** Adam / AdamW on float32 (see Backend#adamStep); bias corrections bc1, bc2 computed by the caller. */
+    static void adam(float[] p, float[] g, float[] m, float[] v, float lr, float b1, float b2, float eps, float wd,
+                     boolean decoupled, float bc1, float bc2) {
+        float step = lr / bc1;
+        float decay = 1f - lr * wd;
+        Parallel.forRange(p.length, CpuBackend.GRAIN, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                float pi = p[i];
+                float gi = g[i];
+                if (decoupled) {
+                    pi *= decay;
+                } else {
+                    gi += wd * pi;
+                }
+                float mi = b1 * m[i] + (1f - b1) * gi;
+                float vi = b2 * v[i] + (1f - b2) * gi * gi;
+                m[i] = mi;
+                v[i] = vi;
+                p[i] = pi - step * mi / ((float) Math.sqrt(vi / bc2) + eps);
             }
         });
     }

@@ -31,63 +31,90 @@ final class VectorGemm {
         if (m == 0 || n == 0 || k == 0) {
             return;
         }
-        int perThread = (m + Parallel.THREADS - 1) / Parallel.THREADS;
-        int mc = Math.min(MC_MAX, roundUp(perThread, MR));
+        // Row blocks of at most MC_MAX rows, as many as a multiple of the thread count, so every core gets the same work.
+        int blocks = roundUp((m + MC_MAX - 1) / MC_MAX, Parallel.THREADS);
+        int mc = roundUp((m + blocks - 1) / blocks, MR);
         int mBlocks = (m + mc - 1) / mc;
+        int kBlocks = (k + KC - 1) / KC;
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
-            for (int pc = 0; pc < k; pc += KC) {
-                int kc = Math.min(KC, k - pc);
-                float[] bp = packB(tB, b, ob, n, k, pc, kc, jc, nc, scratch(1, roundUp(nc, NR) * kc));
-                int fjc = jc;
-                int fkc = kc;
-                int fpc = pc;
-                Parallel.forRange(mBlocks, 1, (lo, hi) -> {
-                    for (int blk = lo; blk < hi; blk++) {
-                        int ic = blk * mc;
-                        int mcc = Math.min(mc, m - ic);
-                        float[] ap = packA(tA, a, oa, m, k, ic, mcc, fpc, fkc, scratch(0, roundUp(mcc, MR) * fkc));
-                        macroKernel(ap, bp, mcc, nc, fkc, alpha, c, oc + ic * n + fjc, n);
+            int ncPadded = roundUp(nc, NR);
+            int fjc = jc;
+            // op(B)[:, jc:jc+nc] packed once for all of k (block pc at offset pc * ncPadded), the cores sharing the work
+            float[] bp = bScratch(ncPadded * k);
+            Parallel.forRange(kBlocks, 1, (lo, hi) -> {
+                for (int blk = lo; blk < hi; blk++) {
+                    int pc = blk * KC;
+                    packB(tB, b, ob, n, k, pc, Math.min(KC, k - pc), fjc, nc, bp, pc * ncPadded);
+                }
+            });
+            // then each core runs its row blocks through every k block: one fork/join per GEMM, not per block
+            Parallel.forRange(mBlocks, 1, (lo, hi) -> {
+                for (int blk = lo; blk < hi; blk++) {
+                    int ic = blk * mc;
+                    int mcc = Math.min(mc, m - ic);
+                    for (int pc = 0; pc < k; pc += KC) {
+                        int kc = Math.min(KC, k - pc);
+                        float[] ap = packA(tA, a, oa, m, k, ic, mcc, pc, kc, scratch(roundUp(mcc, MR) * kc));
+                        macroKernel(ap, bp, pc * ncPadded, mcc, nc, kc, alpha, c, oc + ic * n + fjc, n);
                     }
-                });
-            }
+                }
+            });
         }
     }
 
-    private static float[] scratch(int slot, int size) {
+    /** This thread's A-panel scratch, grown as needed. */
+    private static float[] scratch(int size) {
         float[][] s = SCRATCH.get();
-        if (s[slot] == null || s[slot].length < size) {
-            s[slot] = new float[size];
+        if (s[0] == null || s[0].length < size) {
+            s[0] = new float[size];
         }
-        return s[slot];
+        return s[0];
+    }
+
+    /** The calling thread's packed-B buffer (read by every core during one GEMM), grown as needed. */
+    private static float[] bScratch(int size) {
+        float[][] s = SCRATCH.get();
+        if (s[1] == null || s[1].length < size) {
+            s[1] = new float[size];
+        }
+        return s[1];
     }
 
     private static int roundUp(int x, int m) {
         return (x + m - 1) / m * m;
     }
 
-    /** Packs op(B)[pc:pc+kc, jc:jc+nc] as panels [nc/NR][kc][NR], zero-padded to whole panels. */
-    private static float[] packB(boolean tB, float[] b, int ob, int n, int k, int pc, int kc, int jc, int nc, float[] bp) {
+    /** Packs op(B)[pc:pc+kc, jc:jc+nc] at bp[at] as panels [nc/NR][kc][NR], zero-padded to whole panels. */
+    private static void packB(boolean tB, float[] b, int ob, int n, int k, int pc, int kc, int jc, int nc, float[] bp,
+                              int at) {
         int panels = (nc + NR - 1) / NR;
         for (int q = 0; q < panels; q++) {
             int j0 = jc + q * NR;
             int width = Math.min(NR, jc + nc - j0);
-            int base = q * kc * NR;
-            for (int p = 0; p < kc; p++) {
-                int dst = base + p * NR;
-                if (!tB) {
+            int base = at + q * kc * NR;
+            if (!tB) {
+                for (int p = 0; p < kc; p++) {
+                    int dst = base + p * NR;
                     System.arraycopy(b, ob + (pc + p) * n + j0, bp, dst, width);
-                } else {
-                    for (int j = 0; j < width; j++) {
-                        bp[dst + j] = b[ob + (j0 + j) * k + pc + p];
-                    }
+                    java.util.Arrays.fill(bp, dst + width, dst + NR, 0f);
                 }
-                for (int j = width; j < NR; j++) {
-                    bp[dst + j] = 0f;
+            } else {
+                // op(B)[p, j] = B[j, p]: read each stored row once, contiguously
+                for (int j = 0; j < NR; j++) {
+                    if (j < width) {
+                        int src = ob + (j0 + j) * k + pc;
+                        for (int p = 0; p < kc; p++) {
+                            bp[base + p * NR + j] = b[src + p];
+                        }
+                    } else {
+                        for (int p = 0; p < kc; p++) {
+                            bp[base + p * NR + j] = 0f;
+                        }
+                    }
                 }
             }
         }
-        return bp;
     }
 
     /** Packs op(A)[ic:ic+mc, pc:pc+kc] as panels [mc/MR][kc][MR], zero-padded to whole panels. */
@@ -97,25 +124,42 @@ final class VectorGemm {
             int i0 = ic + r * MR;
             int height = Math.min(MR, ic + mc - i0);
             int base = r * kc * MR;
-            for (int p = 0; p < kc; p++) {
-                int dst = base + p * MR;
-                for (int ii = 0; ii < MR; ii++) {
-                    ap[dst + ii] = ii >= height ? 0f
-                            : tA ? a[oa + (pc + p) * m + i0 + ii] : a[oa + (i0 + ii) * k + pc + p];
+            if (tA) {
+                // op(A)[i, p] = A[p, i]: the MR values of one p are adjacent in the stored row p
+                for (int p = 0; p < kc; p++) {
+                    int src = oa + (pc + p) * m + i0;
+                    int dst = base + p * MR;
+                    for (int ii = 0; ii < MR; ii++) {
+                        ap[dst + ii] = ii < height ? a[src + ii] : 0f;
+                    }
+                }
+                continue;
+            }
+            for (int ii = 0; ii < MR; ii++) {
+                if (ii >= height) {
+                    for (int p = 0; p < kc; p++) {
+                        ap[base + p * MR + ii] = 0f;
+                    }
+                } else {
+                    // op(A)[i, p] = A[i, p]: read the stored row once, contiguously
+                    int src = oa + (i0 + ii) * k + pc;
+                    for (int p = 0; p < kc; p++) {
+                        ap[base + p * MR + ii] = a[src + p];
+                    }
                 }
             }
         }
         return ap;
     }
 
-    private static void macroKernel(float[] ap, float[] bp, int mc, int nc, int kc, float alpha,
+    private static void macroKernel(float[] ap, float[] bp, int bAt, int mc, int nc, int kc, float alpha,
                                     float[] c, int oc, int ldc) {
         float[] tile = new float[MR * NR];
         for (int q = 0; q * NR < nc; q++) {
             int width = Math.min(NR, nc - q * NR);
             for (int r = 0; r * MR < mc; r++) {
                 int height = Math.min(MR, mc - r * MR);
-                microKernel(ap, r * kc * MR, bp, q * kc * NR, kc, alpha, c, oc + r * MR * ldc + q * NR, ldc,
+                microKernel(ap, r * kc * MR, bp, bAt + q * kc * NR, kc, alpha, c, oc + r * MR * ldc + q * NR, ldc,
                         height, width, tile);
             }
         }
@@ -171,11 +215,10 @@ final class VectorGemm {
     /** C[i, j] += alpha tile[i, j] for the height x width corner of the MR x NR tile. */
     private static void addTile(float[] tile, float alpha, float[] c, int ci, int ldc, int height, int width) {
         if (width == NR) {
-            FloatVector a = FloatVector.broadcast(S, alpha);
             for (int i = 0; i < height; i++) {
                 int at = ci + i * ldc;
-                FloatVector.fromArray(S, tile, i * NR).fma(a, FloatVector.fromArray(S, c, at)).intoArray(c, at);
-                FloatVector.fromArray(S, tile, i * NR + VL).fma(a, FloatVector.fromArray(S, c, at + VL))
+                FloatVector.fromArray(S, tile, i * NR).mul(alpha).add(FloatVector.fromArray(S, c, at)).intoArray(c, at);
+                FloatVector.fromArray(S, tile, i * NR + VL).mul(alpha).add(FloatVector.fromArray(S, c, at + VL))
                         .intoArray(c, at + VL);
             }
             return;
