@@ -23,7 +23,7 @@ public final class CpuBackend implements Backend {
     public static final CpuBackend INSTANCE = new CpuBackend();
 
     /** Elementwise loops shorter than this run on one thread. */
-    static final int GRAIN = 1 << 15;
+    static final int GRAIN = 1 << 17;
 
     private CpuBackend() {
     }
@@ -249,6 +249,10 @@ public final class CpuBackend implements Backend {
     public void reduce(ReduceOp op, Buffer x, int outer, int n, int inner, Buffer out) {
         CpuBuffer xs = cpu(x);
         CpuBuffer o = cpu(out);
+        if (op == ReduceOp.SUM && xs.dtype() == DType.FLOAT32 && inner > 1) {
+            FloatKernels.sumColumns(xs.floats(), outer, n, inner, o.floats());
+            return;
+        }
         Parallel.forRange(outer, Math.max(1, GRAIN / Math.max(1, n * inner)), (lo, hi) -> {
             double[] acc = new double[inner];
             for (int ou = lo; ou < hi; ou++) {

@@ -145,4 +145,27 @@ final class FloatKernels {
             }
         }
     }
+
+    /**
+     * out[o, i] = sum over j of x[o, j, i] (float32 in, double accumulators as the reference loop): the bias
+     * gradient, a column sum of [batch, features]. Columns are split over the cores.
+     */
+    static void sumColumns(float[] x, int outer, int n, int inner, float[] out) {
+        for (int o = 0; o < outer; o++) {
+            int base = o * n * inner;
+            int ob = o * inner;
+            Parallel.forRange(inner, Math.max(1, CpuBackend.GRAIN / Math.max(1, n)), (lo, hi) -> {
+                double[] acc = new double[hi - lo];
+                for (int j = 0; j < n; j++) {
+                    int row = base + j * inner + lo;
+                    for (int i = 0; i < acc.length; i++) {
+                        acc[i] += x[row + i];
+                    }
+                }
+                for (int i = 0; i < acc.length; i++) {
+                    out[ob + lo + i] = (float) acc[i];
+                }
+            });
+        }
+    }
 }

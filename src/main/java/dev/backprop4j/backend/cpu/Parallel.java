@@ -30,7 +30,12 @@ public final class Parallel {
 
     /** Runs body over [0, n) in at most THREADS chunks of at least {@code grain} indices each. */
     public static void forRange(int n, int grain, RangeBody body) {
-        int chunks = Math.min(THREADS, Math.max(1, n / Math.max(1, grain)));
+        forRange(n, grain, THREADS, body);
+    }
+
+    /** Runs body over [0, n) in at most maxThreads chunks of at least {@code grain} indices each. */
+    public static void forRange(int n, int grain, int maxThreads, RangeBody body) {
+        int chunks = Math.min(Math.min(THREADS, maxThreads), Math.max(1, n / Math.max(1, grain)));
         if (chunks <= 1 || insidePool()) {
             if (n > 0) {
                 body.run(0, n);
