@@ -172,6 +172,12 @@ public final class CpuBackend implements Backend {
             FloatKernels.relu(xs.floats(), o.floats());
             return;
         }
+        if (xs.dtype() == DType.FLOAT32 && CpuGemm.VECTOR && FloatKernels.vectorUnary(op)) {
+            float[] xf = xs.floats();
+            float[] of = o.floats();
+            Parallel.forRange(xf.length, GRAIN, (lo, hi) -> VectorKernels.unary(op, xf, of, (float) p1, lo, hi));
+            return;
+        }
         DoubleUnaryOperator f = CpuMath.forward(op, p1, p2);
         Parallel.forRange(xs.size(), GRAIN, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
@@ -188,6 +194,15 @@ public final class CpuBackend implements Backend {
         CpuBuffer d = cpu(dx);
         if (g.dtype() == DType.FLOAT32 && op == UnaryOp.RELU) {
             FloatKernels.reluBackward(xs.floats(), g.floats(), d.floats());
+            return;
+        }
+        if (g.dtype() == DType.FLOAT32 && CpuGemm.VECTOR && FloatKernels.vectorUnary(op)) {
+            float[] xf = xs == null ? null : xs.floats();
+            float[] yf = ys == null ? null : ys.floats();
+            float[] gf = g.floats();
+            float[] df = d.floats();
+            Parallel.forRange(gf.length, GRAIN, (lo, hi) ->
+                    VectorKernels.unaryBackward(op, xf, yf, gf, df, (float) p1, lo, hi));
             return;
         }
         CpuMath.LocalGrad f = CpuMath.derivative(op, p1, p2);
@@ -297,6 +312,13 @@ public final class CpuBackend implements Backend {
     public void softmax(Buffer x, int outer, int n, int inner, boolean log, Buffer y) {
         CpuBuffer xs = cpu(x);
         CpuBuffer ys = cpu(y);
+        if (xs.dtype() == DType.FLOAT32 && inner == 1 && CpuGemm.VECTOR) {
+            float[] xf = xs.floats();
+            float[] yf = ys.floats();
+            Parallel.forRange(outer, Math.max(1, GRAIN / Math.max(1, n)),
+                    (lo, hi) -> VectorKernels.softmaxRows(xf, n, log, yf, lo, hi));
+            return;
+        }
         Parallel.forRange(outer, Math.max(1, GRAIN / Math.max(1, n * inner)), (lo, hi) -> {
             for (int ou = lo; ou < hi; ou++) {
                 for (int i = 0; i < inner; i++) {
@@ -347,11 +369,21 @@ public final class CpuBackend implements Backend {
         CpuBuffer l = cpu(loss);
         CpuBuffer p = cpu(probs);
         for (int r = 0; r < rows; r++) {
-            int label = lab[r];
-            if (label < 0 || label >= classes) {
-                throw new IllegalArgumentException("cross_entropy: label " + label + " in row " + r
+            if (lab[r] < 0 || lab[r] >= classes) {
+                throw new IllegalArgumentException("cross_entropy: label " + lab[r] + " in row " + r
                         + " is outside [0, " + classes + ")");
             }
+        }
+        if (x.dtype() == DType.FLOAT32 && CpuGemm.VECTOR) {
+            float[] xf = x.floats();
+            float[] lf = l.floats();
+            float[] pf = p.floats();
+            Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(1, classes)),
+                    (lo, hi) -> VectorKernels.crossEntropy(xf, lab, classes, lf, pf, lo, hi));
+            return;
+        }
+        for (int r = 0; r < rows; r++) {
+            int label = lab[r];
             int base = r * classes;
             double max = Double.NEGATIVE_INFINITY;
             for (int c = 0; c < classes; c++) {
@@ -376,6 +408,14 @@ public final class CpuBackend implements Backend {
         int[] lab = cpu(labels).ints();
         CpuBuffer g = cpu(dloss);
         CpuBuffer d = cpu(dlogits);
+        if (p.dtype() == DType.FLOAT32 && CpuGemm.VECTOR) {
+            float[] pf = p.floats();
+            float[] gf = g.floats();
+            float[] df = d.floats();
+            Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(1, classes)),
+                    (lo, hi) -> VectorKernels.crossEntropyBackward(pf, lab, gf, classes, df, lo, hi));
+            return;
+        }
         for (int r = 0; r < rows; r++) {
             double gr = g.get(r);
             int base = r * classes;

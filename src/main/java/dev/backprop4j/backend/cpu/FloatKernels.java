@@ -13,6 +13,14 @@ final class FloatKernels {
     private FloatKernels() {
     }
 
+    /** Whether {@link VectorKernels#unary} and {@link VectorKernels#unaryBackward} take this op. */
+    static boolean vectorUnary(dev.backprop4j.backend.UnaryOp op) {
+        return switch (op) {
+            case LEAKY_RELU, SIGMOID, TANH, GELU -> true;
+            default -> false;
+        };
+    }
+
     static void relu(float[] x, float[] y) {
         Parallel.forRange(x.length, CpuBackend.GRAIN, (lo, hi) -> {
             if (CpuGemm.VECTOR) {

@@ -38,4 +38,178 @@ final class VectorKernels {
             dx[i] = x[i] > 0 ? dy[i] : 0f;
         }
     }
+
+    private static final float GELU_C = (float) Math.sqrt(2.0 / Math.PI);
+    private static final float GELU_K = 0.044715f;
+
+    /**
+     * y = f(x) on [lo, hi) for LEAKY_RELU (slope p1), SIGMOID, TANH and GELU, with the JDK's vector math
+     * (SVML on x86); returns false for other ops.
+     */
+    static boolean unary(dev.backprop4j.backend.UnaryOp op, float[] x, float[] y, float p1, int lo, int hi) {
+        int i = lo;
+        int bound = lo + S.loopBound(hi - lo);
+        switch (op) {
+            case LEAKY_RELU -> {
+                for (; i < bound; i += S.length()) {
+                    FloatVector v = FloatVector.fromArray(S, x, i);
+                    v.mul(p1).blend(v, v.compare(VectorOperators.GT, 0f)).intoArray(y, i);
+                }
+            }
+            case SIGMOID -> {
+                for (; i < bound; i += S.length()) {
+                    FloatVector v = FloatVector.fromArray(S, x, i);
+                    FloatVector.broadcast(S, 1f).div(v.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(y, i);
+                }
+            }
+            case TANH -> {
+                for (; i < bound; i += S.length()) {
+                    FloatVector.fromArray(S, x, i).lanewise(VectorOperators.TANH).intoArray(y, i);
+                }
+            }
+            case GELU -> {
+                for (; i < bound; i += S.length()) {
+                    FloatVector v = FloatVector.fromArray(S, x, i);
+                    FloatVector inner = v.mul(v).mul(v).mul(GELU_K).add(v).mul(GELU_C);
+                    inner.lanewise(VectorOperators.TANH).add(1f).mul(v).mul(0.5f).intoArray(y, i);
+                }
+            }
+            default -> {
+                return false;
+            }
+        }
+        java.util.function.DoubleUnaryOperator f = CpuMath.forward(op, p1, 0);
+        for (; i < hi; i++) {
+            y[i] = (float) f.applyAsDouble(x[i]);
+        }
+        return true;
+    }
+
+    /** dx = dy f'(x) on [lo, hi) for LEAKY_RELU, SIGMOID and TANH (from y) and GELU; false for other ops. */
+    static boolean unaryBackward(dev.backprop4j.backend.UnaryOp op, float[] x, float[] y, float[] dy, float[] dx,
+                                 float p1, int lo, int hi) {
+        int i = lo;
+        int bound = lo + S.loopBound(hi - lo);
+        switch (op) {
+            case LEAKY_RELU -> {
+                for (; i < bound; i += S.length()) {
+                    FloatVector g = FloatVector.fromArray(S, dy, i);
+                    g.mul(p1).blend(g, FloatVector.fromArray(S, x, i).compare(VectorOperators.GT, 0f)).intoArray(dx, i);
+                }
+            }
+            case SIGMOID -> {
+                for (; i < bound; i += S.length()) {
+                    FloatVector v = FloatVector.fromArray(S, y, i);
+                    FloatVector.fromArray(S, dy, i).mul(v).mul(v.neg().add(1f)).intoArray(dx, i);
+                }
+            }
+            case TANH -> {
+                for (; i < bound; i += S.length()) {
+                    FloatVector v = FloatVector.fromArray(S, y, i);
+                    FloatVector.fromArray(S, dy, i).mul(v.mul(v).neg().add(1f)).intoArray(dx, i);
+                }
+            }
+            case GELU -> {
+                for (; i < bound; i += S.length()) {
+                    FloatVector v = FloatVector.fromArray(S, x, i);
+                    FloatVector x2 = v.mul(v);
+                    FloatVector t = x2.mul(v).mul(GELU_K).add(v).mul(GELU_C).lanewise(VectorOperators.TANH);
+                    FloatVector du = x2.mul(3 * GELU_K).add(1f).mul(GELU_C);
+                    FloatVector local = t.add(1f).mul(0.5f).add(v.mul(0.5f).mul(t.mul(t).neg().add(1f)).mul(du));
+                    FloatVector.fromArray(S, dy, i).mul(local).intoArray(dx, i);
+                }
+            }
+            default -> {
+                return false;
+            }
+        }
+        CpuMath.LocalGrad f = CpuMath.derivative(op, p1, 0);
+        for (; i < hi; i++) {
+            dx[i] = (float) f.apply(x == null ? 0 : x[i], y == null ? 0 : y[i], dy[i]);
+        }
+        return true;
+    }
+
+    /** Max-shifted e^(x - max) of row [base, base + n) into out; returns {max, sum of the exponentials}. */
+    private static float[] expShifted(float[] x, int base, int n, float[] out) {
+        int bound = S.loopBound(n);
+        FloatVector mv = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        int c = 0;
+        for (; c < bound; c += S.length()) {
+            mv = mv.max(FloatVector.fromArray(S, x, base + c));
+        }
+        float max = mv.reduceLanes(VectorOperators.MAX);
+        for (; c < n; c++) {
+            max = Math.max(max, x[base + c]);
+        }
+        FloatVector sv = FloatVector.zero(S);
+        for (c = 0; c < bound; c += S.length()) {
+            FloatVector e = FloatVector.fromArray(S, x, base + c).sub(max).lanewise(VectorOperators.EXP);
+            e.intoArray(out, base + c);
+            sv = sv.add(e);
+        }
+        double sum = sv.reduceLanes(VectorOperators.ADD);
+        for (; c < n; c++) {
+            float e = (float) Math.exp(x[base + c] - max);
+            out[base + c] = e;
+            sum += e;
+        }
+        return new float[]{max, (float) sum};
+    }
+
+    /** Softmax cross-entropy of rows [lo, hi) (labels already checked): loss[r] and probs (see Backend#crossEntropy). */
+    static void crossEntropy(float[] x, int[] labels, int classes, float[] loss, float[] probs, int lo, int hi) {
+        for (int r = lo; r < hi; r++) {
+            int base = r * classes;
+            float[] ms = expShifted(x, base, classes, probs);
+            scale(probs, base, classes, 1f / ms[1]);
+            loss[r] = (float) (Math.log(ms[1]) + ms[0] - x[base + labels[r]]);
+        }
+    }
+
+    /** dlogits[r] = dloss[r] (probs[r] - onehot(label[r])) for rows [lo, hi). */
+    static void crossEntropyBackward(float[] probs, int[] labels, float[] dloss, int classes, float[] d, int lo, int hi) {
+        for (int r = lo; r < hi; r++) {
+            int base = r * classes;
+            int c = 0;
+            float g = dloss[r];
+            for (int bound = S.loopBound(classes); c < bound; c += S.length()) {
+                FloatVector.fromArray(S, probs, base + c).mul(g).intoArray(d, base + c);
+            }
+            for (; c < classes; c++) {
+                d[base + c] = probs[base + c] * g;
+            }
+            d[base + labels[r]] -= g;
+        }
+    }
+
+    /** Softmax (or log-softmax) over the last axis for rows [lo, hi) of [rows, n]. */
+    static void softmaxRows(float[] x, int n, boolean log, float[] y, int lo, int hi) {
+        for (int r = lo; r < hi; r++) {
+            int base = r * n;
+            float[] ms = expShifted(x, base, n, y);
+            if (!log) {
+                scale(y, base, n, 1f / ms[1]);
+                continue;
+            }
+            float shift = ms[0] + (float) Math.log(ms[1]);
+            int c = 0;
+            for (int bound = S.loopBound(n); c < bound; c += S.length()) {
+                FloatVector.fromArray(S, x, base + c).sub(shift).intoArray(y, base + c);
+            }
+            for (; c < n; c++) {
+                y[base + c] = x[base + c] - shift;
+            }
+        }
+    }
+
+    private static void scale(float[] a, int base, int n, float s) {
+        int c = 0;
+        for (int bound = S.loopBound(n); c < bound; c += S.length()) {
+            FloatVector.fromArray(S, a, base + c).mul(s).intoArray(a, base + c);
+        }
+        for (; c < n; c++) {
+            a[base + c] *= s;
+        }
+    }
 }

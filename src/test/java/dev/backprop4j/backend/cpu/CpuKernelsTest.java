@@ -97,4 +97,65 @@ class CpuKernelsTest {
         cpu.unary(UnaryOp.MUL_SCALAR, p, p, 2.0, 0);
         assertArrayEquals(new double[]{1.8}, cpu.readDoubles(p), 1e-6);
     }
+
+    @Test
+    void vectorActivationsMatchTheReferenceFormulas() {
+        int n = 40_003;
+        Tensor x32 = Tensor.randn(GEN, Shape.of(n), DType.FLOAT32, Device.CPU).mul(4.0);
+        Tensor dy32 = Tensor.randn(GEN, Shape.of(n), DType.FLOAT32, Device.CPU);
+        Tensor x64 = x32.to(DType.FLOAT64);
+        Tensor dy64 = dy32.to(DType.FLOAT64);
+        for (UnaryOp op : new UnaryOp[]{UnaryOp.LEAKY_RELU, UnaryOp.SIGMOID, UnaryOp.TANH, UnaryOp.GELU}) {
+            Tensor y32 = dev.backprop4j.ops.Pointwise.apply(op, x32, 0.1, 0);
+            Tensor y64 = dev.backprop4j.ops.Pointwise.apply(op, x64, 0.1, 0);
+            float[] fast = y32.toFloatArray();
+            double[] ref = y64.toDoubleArray();
+            for (int i = 0; i < n; i++) {
+                assertEquals(ref[i], fast[i], 2e-6 * (1 + Math.abs(ref[i])), op + " forward at x=" + x32.toFloatArray()[i]);
+            }
+            CpuBuffer dx32 = CpuBuffer.allocate(DType.FLOAT32, n);
+            CpuBuffer dx64 = CpuBuffer.allocate(DType.FLOAT64, n);
+            CpuBackend.INSTANCE.unaryBackward(op, x32.buffer(), y32.buffer(), dy32.buffer(), dx32, 0.1, 0);
+            CpuBackend.INSTANCE.unaryBackward(op, x64.buffer(), y64.buffer(), dy64.buffer(), dx64, 0.1, 0);
+            for (int i = 0; i < n; i++) {
+                assertEquals(dx64.get(i), dx32.floats()[i], 1e-5 * (1 + Math.abs(dx64.get(i))), op + " backward element " + i);
+            }
+        }
+    }
+
+    @Test
+    void vectorSoftmaxAndCrossEntropyMatchTheReference() {
+        int rows = 37;
+        int classes = 1003;
+        Tensor x32 = Tensor.randn(GEN, Shape.of(rows, classes), DType.FLOAT32, Device.CPU).mul(5.0);
+        Tensor x64 = x32.to(DType.FLOAT64);
+        int[] l = new int[rows];
+        for (int i = 0; i < rows; i++) {
+            l[i] = (i * 97) % classes;
+        }
+        Tensor labels = Tensor.of(l, rows);
+        for (boolean log : new boolean[]{false, true}) {
+            double[] ref = (log ? x64.logSoftmax(1) : x64.softmax(1)).toDoubleArray();
+            float[] fast = (log ? x32.logSoftmax(1) : x32.softmax(1)).toFloatArray();
+            for (int i = 0; i < ref.length; i++) {
+                assertEquals(ref[i], fast[i], 1e-5 * (1 + Math.abs(ref[i])), (log ? "log_softmax " : "softmax ") + i);
+            }
+        }
+        Tensor a = x32.detach().requiresGrad(true);
+        Tensor b = x64.detach().requiresGrad(true);
+        Tensor la = dev.backprop4j.ops.CrossEntropy.apply(a, labels);
+        Tensor lb = dev.backprop4j.ops.CrossEntropy.apply(b, labels);
+        double[] lossRef = lb.toDoubleArray();
+        float[] lossFast = la.toFloatArray();
+        for (int i = 0; i < rows; i++) {
+            assertEquals(lossRef[i], lossFast[i], 1e-4 * (1 + Math.abs(lossRef[i])), "loss row " + i);
+        }
+        la.sum().backward();
+        lb.sum().backward();
+        double[] gRef = b.grad().toDoubleArray();
+        float[] gFast = a.grad().toFloatArray();
+        for (int i = 0; i < gRef.length; i++) {
+            assertEquals(gRef[i], gFast[i], 1e-5, "dlogits " + i);
+        }
+    }
 }
