@@ -2,8 +2,6 @@ package dev.backprop4j.cli;
 
 import dev.backprop4j.backend.Backends;
 import dev.backprop4j.data.DataLoader;
-import dev.backprop4j.io.Checkpoint;
-import dev.backprop4j.io.Safetensors;
 import dev.backprop4j.nn.Sequential;
 import dev.backprop4j.tensor.Device;
 import dev.backprop4j.train.Evaluation;
@@ -13,9 +11,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-import java.nio.file.Path;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** Evaluates a saved model on the test set. */
@@ -27,29 +23,19 @@ final class EvaluateCommand implements Callable<Integer> {
     @Mixin
     DataOptions data = new DataOptions();
 
-    @Option(names = "--model", required = true, paramLabel = "FILE.safetensors", description = "Model written by train --save.")
-    Path model;
-
-    @Option(names = "--device", defaultValue = "auto", description = "cpu, cuda, cuda:N or auto (default: ${DEFAULT-VALUE}).")
-    String device;
+    @Mixin
+    SavedModelOptions saved = new SavedModelOptions();
 
     @Override
     public Integer call() throws Exception {
-        Device dev = Device.parse(device);
-        try (Sequential net = load(model, dev)) {
+        Device dev = saved.device();
+        try (Sequential net = saved.load(dev)) {
             DataOptions.Loaded loaded = data.load(42);
             Evaluation e = Evaluation.of(net, new DataLoader(loaded.split().test(), 1000, false, 0, false, dev));
             spec.commandLine().getOut().printf(Locale.ROOT, "%s on %s: test loss %.4f, accuracy %.2f%% (%,d samples)%n",
-                    model, loaded.source(), e.loss(), 100 * e.accuracy(), e.samples());
+                    saved.model, loaded.source(), e.loss(), 100 * e.accuracy(), e.samples());
         }
         return 0;
     }
 
-    /** Rebuilds the MLP described in the file's metadata and loads its parameters. */
-    static Sequential load(Path file, Device dev) throws java.io.IOException {
-        Map<String, String> meta = Safetensors.readMetadata(file);
-        Sequential net = ModelSpec.fromMetadata(meta, file).build(0, dev);
-        Checkpoint.load(net, file);
-        return net;
-    }
 }

@@ -13,7 +13,6 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -29,18 +28,15 @@ final class PredictCommand implements Callable<Integer> {
     @Mixin
     DataOptions data = new DataOptions();
 
-    @Option(names = "--model", required = true, paramLabel = "FILE.safetensors", description = "Model written by train --save.")
-    Path model;
+    @Mixin
+    SavedModelOptions saved = new SavedModelOptions();
 
     @Option(names = "--image", required = true, paramLabel = "N", description = "Index of the test image.")
     int image;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda, cuda:N or auto (default: ${DEFAULT-VALUE}).")
-    String device;
-
     @Override
     public Integer call() throws Exception {
-        Device dev = Device.parse(device);
+        Device dev = saved.device();
         Dataset test = data.load(42).split().test();
         if (image < 0 || image >= test.size()) {
             throw new IllegalArgumentException("--image " + image + " is outside the test set [0, " + test.size() + ")");
@@ -59,7 +55,7 @@ final class PredictCommand implements Callable<Integer> {
                 out.println(line.toString().replaceAll("\\s+$", ""));
             }
         }
-        try (Sequential net = EvaluateCommand.load(model, dev); GradMode.Guard off = GradMode.noGrad()) {
+        try (Sequential net = saved.load(dev); GradMode.Guard off = GradMode.noGrad()) {
             net.eval();
             float[] p = net.forward(Tensor.of(x, 1, x.length).to(dev)).softmax(1).toFloatArray();
             int best = 0;
