@@ -251,4 +251,34 @@ class CudaParityTest {
             }
         }
     }
+
+    @Test
+    void mixingDevicesFailsNamingBothAndNothingMovesSilently() {
+        Tensor cpu = Tensor.zeros(2, 3);
+        Tensor gpu = Tensor.zeros(2, 3).to(GPU);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> cpu.add(gpu));
+        assertTrue(e.getMessage().contains("add") && e.getMessage().contains("cpu") && e.getMessage().contains("cuda:0")
+                && e.getMessage().contains("[2, 3]"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> gpu.matmul(Tensor.zeros(3, 2)));
+    }
+
+    @Test
+    void tf32IsAnOptInWithDocumentedPrecision() {
+        Tensor a = Tensor.randn(GEN, Shape.of(64, 256), DType.FLOAT32, Device.CPU);
+        Tensor b = Tensor.randn(GEN, Shape.of(256, 32), DType.FLOAT32, Device.CPU);
+        double[] exact = a.to(DType.FLOAT64).matmul(b.to(DType.FLOAT64)).toDoubleArray();
+        double[] fp32 = a.to(GPU).matmul(b.to(GPU)).toDoubleArray();
+        close(exact, fp32, 1e-5, "fp32 by default");
+        CudaBlas.setTf32(true);
+        try {
+            double[] tf32 = a.to(GPU).matmul(b.to(GPU)).toDoubleArray();
+            double worst = 0;
+            for (int i = 0; i < exact.length; i++) {
+                worst = Math.max(worst, Math.abs(exact[i] - tf32[i]) / 16.0);
+            }
+            assertTrue(worst < 1e-2, "TF32 error " + worst + " (sum of 256 products of N(0,1), scale 16)");
+        } finally {
+            CudaBlas.setTf32(false);
+        }
+    }
 }
