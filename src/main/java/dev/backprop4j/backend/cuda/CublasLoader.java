@@ -154,6 +154,12 @@ final class CublasLoader {
     }
 
     private static String loadShim() {
+        String bindNow = System.getenv("LD_BIND_NOW");
+        if (bindNow != null && !bindNow.isEmpty()) {
+            // the shim defines only the functions backprop4j calls; immediate binding would demand all of cuBLAS
+            return "cuBLAS unavailable: the " + LIB12 + " shim needs lazy binding, but LD_BIND_NOW is set; unset it, "
+                    + "or install CUDA 12's " + LIB12;
+        }
         Path file;
         try (InputStream in = CublasLoader.class.getResourceAsStream(SHIM_RESOURCE)) {
             if (in == null) {
@@ -276,8 +282,12 @@ final class CublasLoader {
     }
 
     private static List<Path> sitePackages() {
-        List<Path> roots = new ArrayList<>(List.of(Path.of("/usr/lib"), Path.of("/usr/local/lib")));
+        List<Path> roots = new ArrayList<>(List.of(Path.of("/usr/lib"), Path.of("/usr/local/lib"),
+                Path.of("/usr/lib64"), Path.of("/usr/local/lib64"), Path.of("/opt/conda/lib")));
         roots.add(Path.of(System.getProperty("user.home"), ".local", "lib"));
+        for (Path opt : list(Path.of("/opt"), "*")) {
+            roots.add(opt.resolve("lib"));
+        }
         for (String env : new String[] {"VIRTUAL_ENV", "CONDA_PREFIX"}) {
             String v = System.getenv(env);
             if (v != null) {
@@ -291,7 +301,33 @@ final class CublasLoader {
                 sites.add(py.resolve("dist-packages"));
             }
         }
+        sites.addAll(interpreterSitePackages());
         return sites;
+    }
+
+    /** The site-packages folders of the python3 on the PATH (pyenv, uv, un-activated venvs), asked with a timeout. */
+    private static List<Path> interpreterSitePackages() {
+        List<Path> out = new ArrayList<>();
+        try {
+            Process p = new ProcessBuilder("python3", "-c",
+                    "import site;print('\\n'.join(site.getsitepackages()+[site.getusersitepackages()]))")
+                    .redirectErrorStream(true).start();
+            if (!p.waitFor(5, java.util.concurrent.TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                return out;
+            }
+            for (String line : new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+                    .split("\n")) {
+                if (line.startsWith("/")) {
+                    out.add(Path.of(line.trim()));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // no python3: nothing more to search
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return out;
     }
 
     private static List<Path> list(Path dir, String glob) {

@@ -13,7 +13,6 @@ import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUstream;
 
-import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -30,8 +29,11 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class CudaBackend implements Backend {
     private static final Map<Integer, CudaBackend> BACKENDS = new ConcurrentHashMap<>();
 
-    /** The kinds of deferred index checks, each with its own device flag. */
+    /** The kinds of deferred index checks. */
     private enum Check { CROSS_ENTROPY, GATHER, SCATTER }
+
+    /** Index checks pending at once before a read is forced; each launch gets its own 8-byte flag. */
+    private static final int SLOTS = 16;
 
     private final CudaContext ctx;
     private final CudaKernels kernels;
@@ -39,7 +41,9 @@ public final class CudaBackend implements Backend {
     private final CudaMemcpy memcpy;
     private final CudaBuffer flags;
     private final CudaBuffer counter;
-    private final Map<Check, Long> armed = new EnumMap<>(Check.class);
+    private final Check[] armedKind = new Check[SLOTS];
+    private final long[] armedLimit = new long[SLOTS];
+    private int armed;
 
     private CudaBackend(CudaContext ctx) {
         this.ctx = ctx;
@@ -47,7 +51,7 @@ public final class CudaBackend implements Backend {
         this.kernels = CudaKernels.load();
         this.blas = CudaBlas.get(ctx);
         this.memcpy = new CudaMemcpy(ctx);
-        this.flags = ctx.allocator().allocate(DType.INT32, 2L * Check.values().length);
+        this.flags = ctx.allocator().allocate(DType.INT32, 2L * SLOTS);
         this.counter = ctx.allocator().allocate(DType.INT32, 2);
     }
 
@@ -101,17 +105,28 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void write(Buffer dst, float[] src) {
+        checkWrite(dst, DType.FLOAT32, src.length);
         memcpy.upload(ptr(dst), 4L * src.length, b -> b.asFloatBuffer().put(src));
     }
 
     @Override
     public void write(Buffer dst, double[] src) {
+        checkWrite(dst, DType.FLOAT64, src.length);
         memcpy.upload(ptr(dst), 8L * src.length, b -> b.asDoubleBuffer().put(src));
     }
 
     @Override
     public void write(Buffer dst, int[] src) {
+        checkWrite(dst, DType.INT32, src.length);
         memcpy.upload(ptr(dst), 4L * src.length, b -> b.asIntBuffer().put(src));
+    }
+
+    /** An upload past the block would corrupt a neighbour silently: the CPU backend fails here, so does this one. */
+    private static void checkWrite(Buffer dst, DType type, int n) {
+        if (dst.dtype() != type || dst.length() != n) {
+            throw new IllegalArgumentException("write: " + n + " " + type + " values into a buffer of " + dst.length()
+                    + " " + dst.dtype() + " on " + dst.device());
+        }
     }
 
     @Override
@@ -187,7 +202,17 @@ public final class CudaBackend implements Backend {
     @Override
     public void copy(Buffer src, long srcOffset, Buffer dst, long dstOffset, long n) {
         ctx.makeCurrent();
-        memcpy.deviceToDevice(cuda(src).pointer(srcOffset), cuda(dst).pointer(dstOffset), n * src.dtype().bytes());
+        long bytes = n * src.dtype().bytes();
+        boolean overlap = src == dst && srcOffset != dstOffset && srcOffset < dstOffset + n && dstOffset < srcOffset + n;
+        if (overlap) {
+            // cuMemcpyDtoD leaves overlapping ranges undefined; System.arraycopy (the reference) does not
+            CudaBuffer tmp = ctx.allocator().allocate(src.dtype(), n);
+            memcpy.deviceToDevice(cuda(src).pointer(srcOffset), tmp.pointer(), bytes);
+            memcpy.deviceToDevice(tmp.pointer(), cuda(dst).pointer(dstOffset), bytes);
+            tmp.release();
+            return;
+        }
+        memcpy.deviceToDevice(cuda(src).pointer(srcOffset), cuda(dst).pointer(dstOffset), bytes);
     }
 
     @Override
@@ -324,33 +349,31 @@ public final class CudaBackend implements Backend {
 
     // ---- deferred index checks ------------------------------------------------------------------------
 
-    /** The flag of check {@code c}, reset on first use since the last verification; limit is for the message. */
+    /** A fresh flag for one checked launch of kind c whose valid range is [0, limit). */
     private synchronized CUdeviceptr arm(Check c, long limit) {
-        CUdeviceptr flag = flags.pointer(2L * c.ordinal());
-        if (!armed.containsKey(c)) {
-            IndexCheck.reset(flag, stream());
-            armed.put(c, limit);
-        } else {
-            armed.put(c, Math.min(armed.get(c), limit));
+        if (armed == SLOTS) {
+            verifyChecks();
         }
+        CUdeviceptr flag = flags.pointer(2L * armed);
+        IndexCheck.reset(flag, stream());
+        armedKind[armed] = c;
+        armedLimit[armed] = limit;
+        armed++;
         return flag;
     }
 
-    /** Reads every armed flag (waiting for the stream) and throws for the first bad label or index. */
+    /** Reads every armed flag (waiting for the stream) and throws for the first bad label or index, in launch order. */
     private synchronized void verifyChecks() {
-        if (armed.isEmpty()) {
-            return;
-        }
-        Map<Check, Long> pending = new EnumMap<>(armed);
-        armed.clear();
-        for (Map.Entry<Check, Long> e : pending.entrySet()) {
-            long flag = IndexCheck.read(flags.pointer(2L * e.getKey().ordinal()), stream());
-            String op = switch (e.getKey()) {
+        int n = armed;
+        armed = 0;
+        for (int i = 0; i < n; i++) {
+            long flag = IndexCheck.read(flags.pointer(2L * i), stream());
+            String op = switch (armedKind[i]) {
                 case CROSS_ENTROPY -> "cross_entropy";
                 case GATHER -> "gather";
                 case SCATTER -> "scatter";
             };
-            IndexCheck.throwIfBad(flag, op, e.getKey() == Check.CROSS_ENTROPY ? "label" : "index", e.getValue());
+            IndexCheck.throwIfBad(flag, op, armedKind[i] == Check.CROSS_ENTROPY ? "label" : "index", armedLimit[i]);
         }
     }
 

@@ -8,52 +8,67 @@ import jcuda.driver.JCudaDriver;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.function.Consumer;
 
 /**
  * Copies between Java arrays and device memory, and within the device, on the context's stream.
- * Uploads go through one pinned (page-locked) staging buffer per device and are asynchronous: the host
- * only waits, on an event, before it overwrites the staging buffer for the next upload. Downloads are
- * synchronous copies, which the single blocking stream orders after all queued work.
+ * Uploads go through a small ring of pinned (page-locked) staging buffers and are asynchronous: before
+ * refilling a slot the host waits, on that slot's event, only for the copy that last used it, so uploading a
+ * batch's inputs and labels does not wait for the queued training work. Downloads are synchronous copies,
+ * which the single blocking stream orders after all queued work.
  */
 final class CudaMemcpy {
+    private static final int SLOTS = 4;
+
+    /** One pinned staging buffer and the event recorded after its last copy. */
+    private static final class Slot {
+        Pointer host;
+        long bytes;
+        final CUevent done = new CUevent();
+        boolean inFlight;
+    }
+
     private final CudaContext ctx;
-    private Pointer staging;
-    private long stagingBytes;
-    private final CUevent stagingFree = new CUevent();
-    private boolean stagingInFlight;
+    private final Slot[] slots = new Slot[SLOTS];
+    private int next;
 
     CudaMemcpy(CudaContext ctx) {
         this.ctx = ctx;
         ctx.makeCurrent();
-        KernelModule.check(() -> JCudaDriver.cuEventCreate(stagingFree, 0), () -> "creating the upload event");
+        for (int i = 0; i < SLOTS; i++) {
+            Slot s = new Slot();
+            KernelModule.check(() -> JCudaDriver.cuEventCreate(s.done, 0), () -> "creating an upload event");
+            slots[i] = s;
+        }
     }
 
-    /** Uploads {@code bytes} bytes that {@code fill} writes into the staging buffer (little-endian). */
-    synchronized void upload(CUdeviceptr dst, long bytes, java.util.function.Consumer<ByteBuffer> fill) {
+    /** Uploads {@code bytes} bytes that {@code fill} writes into a staging buffer (native byte order). */
+    synchronized void upload(CUdeviceptr dst, long bytes, Consumer<ByteBuffer> fill) {
         if (bytes == 0) {
             return;
         }
         ctx.makeCurrent();
-        if (stagingInFlight) {
-            KernelModule.check(() -> JCudaDriver.cuEventSynchronize(stagingFree), () -> "waiting for the last upload");
-            stagingInFlight = false;
+        Slot s = slots[next];
+        next = (next + 1) % SLOTS;
+        if (s.inFlight) {
+            KernelModule.check(() -> JCudaDriver.cuEventSynchronize(s.done), () -> "waiting for an earlier upload");
+            s.inFlight = false;
         }
-        if (stagingBytes < bytes) {
-            if (staging != null) {
-                KernelModule.check(() -> JCudaDriver.cuMemFreeHost(staging), () -> "freeing pinned memory");
+        if (s.bytes < bytes) {
+            if (s.host != null) {
+                KernelModule.check(() -> JCudaDriver.cuMemFreeHost(s.host), () -> "freeing pinned memory");
             }
             long size = Math.max(bytes, 1 << 20);
             Pointer p = new Pointer();
             KernelModule.check(() -> JCudaDriver.cuMemAllocHost(p, size), () -> "allocating " + size + " bytes of pinned memory");
-            staging = p;
-            stagingBytes = size;
+            s.host = p;
+            s.bytes = size;
         }
-        ByteBuffer buf = staging.getByteBuffer(0, bytes).order(ByteOrder.nativeOrder());
-        fill.accept(buf);
+        fill.accept(s.host.getByteBuffer(0, bytes).order(ByteOrder.nativeOrder()));
         CUstream stream = ctx.stream();
-        KernelModule.check(() -> JCudaDriver.cuMemcpyHtoDAsync(dst, staging, bytes, stream), () -> "uploading " + bytes + " bytes");
-        KernelModule.check(() -> JCudaDriver.cuEventRecord(stagingFree, stream), () -> "recording the upload event");
-        stagingInFlight = true;
+        KernelModule.check(() -> JCudaDriver.cuMemcpyHtoDAsync(dst, s.host, bytes, stream), () -> "uploading " + bytes + " bytes");
+        KernelModule.check(() -> JCudaDriver.cuEventRecord(s.done, stream), () -> "recording an upload event");
+        s.inFlight = true;
     }
 
     void download(CUdeviceptr src, Pointer dst, long bytes) {
