@@ -49,4 +49,32 @@ class ReadmeExampleTest {
         }
         assertEquals(expected.strip(), captured.toString(StandardCharsets.UTF_8).strip().replace("\r", ""));
     }
+
+    @Test
+    void readmeTrainingLoopCompiles() throws Exception {
+        String readme = Files.readString(Path.of("README.md"));
+        String body = between(readme, "<!-- loop:start -->", "<!-- loop:end -->");
+        String source = String.join("\n",
+                "import dev.backprop4j.data.DataLoader;",
+                "import dev.backprop4j.data.Mnist;",
+                "import dev.backprop4j.nn.Activation;",
+                "import dev.backprop4j.nn.Mlp;",
+                "import dev.backprop4j.nn.Sequential;",
+                "import dev.backprop4j.optim.Adam;",
+                "import dev.backprop4j.tensor.Device;",
+                "import dev.backprop4j.tensor.Scope;",
+                "import dev.backprop4j.tensor.Tensor;",
+                "public class Loop {",
+                "    static void train(Device device) {",
+                body,
+                "    }",
+                "}");
+        Path dir = Files.createTempDirectory("readme-loop");
+        Path file = dir.resolve("Loop.java");
+        Files.writeString(file, source);
+        ByteArrayOutputStream diagnostics = new ByteArrayOutputStream();
+        int rc = ToolProvider.getSystemJavaCompiler().run(null, diagnostics, diagnostics, "-classpath",
+                System.getProperty("java.class.path"), "-d", dir.toString(), file.toString());
+        assertEquals(0, rc, diagnostics.toString(StandardCharsets.UTF_8));
+    }
 }
