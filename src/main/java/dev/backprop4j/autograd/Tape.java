@@ -70,6 +70,10 @@ public final class Tape {
                     + root.describe());
         }
         try (GradMode.Guard off = GradMode.noGrad()) {
+            if (root.gradFn() == null) {
+                root.accumulateGrad(seed);     // d root / d root: the seed itself
+                return;
+            }
             List<Tensor> order = topologicalOrder(root);
             Map<Tensor, Tensor> grads = new IdentityHashMap<>();
             grads.put(root, seed);
@@ -100,7 +104,8 @@ public final class Tape {
                         listener.edge(t, node, i, g, down[i]);
                     }
                     if (in.gradFn() == null) {
-                        in.accumulateGrad(down[i], isFresh(down, i, g));
+                        // a listener keeps references to what it saw: never take those over
+                        in.accumulateGrad(down[i], listener == null && isFresh(down, i, g));
                     } else {
                         Tensor prev = grads.get(in);
                         grads.put(in, prev == null ? down[i] : prev.add(down[i]));

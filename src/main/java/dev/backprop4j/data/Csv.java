@@ -10,7 +10,8 @@ import java.util.List;
 
 /**
  * Reads a comma-separated file of numeric feature columns and one integer class-label column (labels
- * 0..k-1). The first line is a header when none of its cells is a number. Empty lines are skipped.
+ * 0..k-1). The first non-blank line is a header when its label cell is not a number ("label"), so a
+ * mistyped feature there is still reported. Empty lines and a UTF-8 byte order mark are skipped.
  * A cell that is not a number fails with the file, line and column (1-based) in the message.
  */
 public final class Csv {
@@ -29,16 +30,24 @@ public final class Csv {
         try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             String line;
             int lineNo = 0;
+            boolean first = true;
             while ((line = in.readLine()) != null) {
                 lineNo++;
+                if (lineNo == 1 && line.startsWith("\uFEFF")) {
+                    line = line.substring(1);   // UTF-8 byte order mark
+                }
                 if (line.isBlank()) {
                     continue;
                 }
                 String[] cells = line.split(",", -1);
-                if (columns < 0) {
-                    if (lineNo == 1 && isHeader(cells)) {
-                        continue;
+                if (first) {
+                    first = false;
+                    int lc = labelColumn < 0 ? cells.length + labelColumn : labelColumn;
+                    if (lc >= 0 && lc < cells.length && !isNumber(cells[lc])) {
+                        continue;   // a header: its label cell is a name, not a class index
                     }
+                }
+                if (columns < 0) {
                     columns = cells.length;
                     if (columns < 2) {
                         throw new DataFormatException(file + ":" + lineNo + ": needs at least one feature and a label column");
@@ -80,16 +89,12 @@ public final class Csv {
         return new Dataset(x, y, features, maxLabel + 1);
     }
 
-    private static boolean isHeader(String[] cells) {
-        for (String c : cells) {
-            try {
-                Double.parseDouble(c.trim());
-                return false;
-            } catch (NumberFormatException e) {
-                // not a number: header-like cell
-            }
+    private static boolean isNumber(String cell) {
+        try {
+            return Double.isFinite(Double.parseDouble(cell.trim()));
+        } catch (NumberFormatException e) {
+            return false;
         }
-        return true;
     }
 
     private static float parseNumber(String cell, Path file, int line, int col) {

@@ -61,12 +61,19 @@ public final class Dataset {
 
     /** The first {@code n} samples, or all of them. */
     public Dataset head(int n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("Dataset.head: n must be >= 0, got " + n);
+        }
         int m = Math.min(n, size());
         return new Dataset(Arrays.copyOf(x, m * features), Arrays.copyOf(y, m), features, classes);
     }
 
     /** Samples [from, to). */
     public Dataset range(int from, int to) {
+        if (from < 0 || from > to || to > size()) {
+            throw new IllegalArgumentException("Dataset.range: [" + from + ", " + to + ") is not within the "
+                    + size() + " samples");
+        }
         return new Dataset(Arrays.copyOfRange(x, from * features, to * features), Arrays.copyOfRange(y, from, to),
                 features, classes);
     }

@@ -195,17 +195,27 @@ public final class Safetensors {
         long covered = 0;
         for (Map.Entry<String, JsonElement> e : json.entrySet()) {
             String name = e.getKey();
-            if (name.equals("__metadata__")) {
-                e.getValue().getAsJsonObject().entrySet().forEach(m -> meta.put(m.getKey(), m.getValue().getAsString()));
-                continue;
-            }
             try {
+                if (name.equals("__metadata__")) {
+                    for (Map.Entry<String, JsonElement> m : e.getValue().getAsJsonObject().entrySet()) {
+                        if (!m.getValue().isJsonPrimitive() || !m.getValue().getAsJsonPrimitive().isString()) {
+                            throw new CheckpointException(file + ": metadata '" + m.getKey() + "' is not a string");
+                        }
+                        meta.put(m.getKey(), m.getValue().getAsString());
+                    }
+                    continue;
+                }
                 JsonObject o = e.getValue().getAsJsonObject();
                 DType dtype = dtype(o.get("dtype").getAsString(), file, name);
                 var shapeArr = o.getAsJsonArray("shape");
                 int[] dims = new int[shapeArr.size()];
                 for (int i = 0; i < dims.length; i++) {
-                    dims[i] = shapeArr.get(i).getAsInt();
+                    long d = shapeArr.get(i).getAsLong();
+                    if (d != shapeArr.get(i).getAsDouble() || d < 0 || d > Integer.MAX_VALUE) {
+                        throw new CheckpointException(file + ": tensor '" + name + "' has shape entry "
+                                + shapeArr.get(i) + ", not a size");
+                    }
+                    dims[i] = (int) d;
                 }
                 Shape shape = Shape.of(dims);
                 var off = o.getAsJsonArray("data_offsets");
@@ -227,6 +237,16 @@ public final class Safetensors {
                 }
                 throw new CheckpointException(file + ": malformed header entry for '" + name + "' (" + ex + ")");
             }
+        }
+        // the tensors must tile the data section: sorted by offset, each starts where the previous ends
+        long expect = 0;
+        for (Map.Entry<String, Entry> e : entries.entrySet().stream()
+                .sorted(java.util.Comparator.comparingLong(x -> x.getValue().begin)).toList()) {
+            if (e.getValue().begin != expect) {
+                throw new CheckpointException(file + ": tensor '" + e.getKey() + "' starts at byte " + e.getValue().begin
+                        + ", expected " + expect + " (overlapping or with gaps: corrupt header)");
+            }
+            expect = e.getValue().end;
         }
         if (covered != dataLen) {
             throw new CheckpointException(file + ": tensors cover " + covered + " bytes of " + dataLen

@@ -65,8 +65,8 @@ public abstract class Module implements AutoCloseable {
     }
 
     /**
-     * Sets the parameter at a dotted path to a copy of {@code value} (same shape and dtype) on this
-     * parameter's device; used by checkpoint loading. The old tensor is freed.
+     * Copies {@code value} (same shape and dtype, any device) into the parameter at a dotted path, in place:
+     * the parameter stays the same tensor, so optimizers built on it keep working (checkpoint loading).
      */
     public final void setParameter(String path, Tensor value) {
         int dot = path.indexOf('.');
@@ -82,11 +82,13 @@ public abstract class Module implements AutoCloseable {
             throw new IllegalArgumentException("parameter '" + path + "' is " + old.describe() + ", cannot set it to "
                     + value.describe());
         }
-        addParameter(path, detachedCopy(value, old.device()));
-        old.close();
+        dev.backprop4j.backend.Backends.transfer(value.buffer(), old.buffer());
     }
 
-    /** Moves every parameter to {@code device} (their gradients are dropped); returns this. */
+    /**
+     * Moves every parameter to {@code device} (their gradients are dropped); returns this. The parameters become
+     * new tensors and the old ones are closed: build optimizers after moving the model (as in PyTorch).
+     */
     public Module to(Device device) {
         for (Map.Entry<String, Tensor> e : new ArrayList<>(parameters.entrySet())) {
             Tensor p = e.getValue();

@@ -19,12 +19,13 @@ public final class Losses {
     }
 
     /**
-     * mean of -[t log sigmoid(x) + (1-t) log(1 - sigmoid(x))], computed stably from logits as
-     * max(x, 0) - x t + log(1 + e^-|x|); targets in [0, 1], same shape as logits.
+     * mean of -[t log sigmoid(x) + (1-t) log(1 - sigmoid(x))] = mean of softplus(x) - x t, with softplus computed
+     * stably as max(x, 0) + log(1 + e^-|x|); targets in [0, 1], same shape as logits. The gradient is exactly
+     * (sigmoid(x) - t) / N everywhere, x = 0 included.
      */
     public static Tensor binaryCrossEntropyWithLogits(Tensor logits, Tensor targets) {
         requireSameShape("binary_cross_entropy_with_logits", logits, targets);
-        return logits.relu().sub(logits.mul(targets)).add(logits.abs().neg().softplus()).mean();
+        return logits.softplus().sub(logits.mul(targets)).mean();
     }
 
     private static void requireSameShape(String op, Tensor a, Tensor b) {

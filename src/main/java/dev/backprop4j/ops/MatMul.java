@@ -41,7 +41,7 @@ public final class MatMul {
     private static Tensor gradB(Tensor g, Tensor a, Tensor b) {
         if (b.rank() == 2 && a.rank() == 3) {
             // sum over the batch of a_i^T g_i = (a as [B*m, k])^T (g as [B*m, n])
-            return product(a.reshape(-1, a.dim(-1)), true, g.reshape(-1, g.dim(-1)), false);
+            return product(a.reshape(a.dim(0) * a.dim(1), a.dim(2)), true, g.reshape(g.dim(0) * g.dim(1), g.dim(2)), false);
         }
         if (b.rank() == 2 && g.rank() == 3) {
             return product(a, true, g, false).sum(0);

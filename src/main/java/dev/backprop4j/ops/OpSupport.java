@@ -74,7 +74,12 @@ final class OpSupport {
                 axes[n++] = i;
             }
         }
-        Tensor summed = n == 0 ? g : g.sum(java.util.Arrays.copyOf(axes, n), true);
-        return summed.reshape(target.dims());
+        if (n == 0) {
+            return g.reshape(target.dims());
+        }
+        Tensor summed = g.sum(java.util.Arrays.copyOf(axes, n), true);
+        Tensor view = summed.reshape(target.dims());
+        summed.close();   // the view holds the buffer alone, so a leaf may take it over without a copy
+        return view;
     }
 }

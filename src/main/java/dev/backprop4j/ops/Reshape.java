@@ -4,7 +4,10 @@ import dev.backprop4j.autograd.Tape;
 import dev.backprop4j.tensor.Shape;
 import dev.backprop4j.tensor.Tensor;
 
-/** Same data under a new shape (shares the buffer; one dimension may be -1). Backward: dx = g reshaped back. */
+/**
+ * Same data under a new shape: a new tensor sharing the buffer (always, even for the same shape, so closing it never
+ * closes x); one dimension may be -1. Backward: dx = g reshaped back.
+ */
 public final class Reshape {
     private Reshape() {
     }
@@ -12,9 +15,6 @@ public final class Reshape {
     public static Tensor apply(Tensor x, int... dims) {
         OpSupport.open("reshape", x);
         Shape shape = resolve(x.shape(), dims);
-        if (shape.equals(x.shape())) {
-            return x;
-        }
         Tensor out = Tensor.wrap(x.buffer().retain(), shape);
         return Tape.record("reshape", out, g -> new Tensor[]{g.reshape(x.shape().dims())}, x);
     }

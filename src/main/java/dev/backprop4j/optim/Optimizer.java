@@ -17,6 +17,7 @@ public abstract class Optimizer implements AutoCloseable {
     protected final List<Tensor> params;
     protected double lr;
     private final Map<Tensor, Tensor[]> state = new IdentityHashMap<>();
+    private final Map<Tensor, long[]> paramSteps = new IdentityHashMap<>();
     private long steps;
 
     protected Optimizer(List<Tensor> params, double lr) {
@@ -30,19 +31,27 @@ public abstract class Optimizer implements AutoCloseable {
         this.lr = lr;
     }
 
-    /** One update of every parameter that has a gradient. */
+    /**
+     * One update of every parameter that has a gradient. Each parameter counts its own steps (bias correction,
+     * first momentum step), as PyTorch does, so a parameter whose first gradient comes late starts at step 1.
+     */
     public final void step() {
         steps++;
         try (GradMode.Guard off = GradMode.noGrad()) {
             for (Tensor p : params) {
+                if (p.isClosed()) {
+                    throw new IllegalStateException(getClass().getSimpleName() + ": parameter " + p.describe()
+                            + " was closed (replaced by Module.to?); build the optimizer after moving the model");
+                }
                 if (p.grad() != null) {
-                    update(p, p.grad(), steps);
+                    long[] n = paramSteps.computeIfAbsent(p, k -> new long[1]);
+                    update(p, p.grad(), ++n[0]);
                 }
             }
         }
     }
 
-    /** Updates p in place from its gradient g; {@code step} counts from 1. */
+    /** Updates p in place from its gradient g; {@code step} counts p's own updates from 1. */
     protected abstract void update(Tensor p, Tensor g, long step);
 
     /** Clears the gradients of all parameters. */

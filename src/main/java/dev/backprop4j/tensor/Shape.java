@@ -16,7 +16,11 @@ public final class Shape {
             if (d < 0) {
                 throw new IllegalArgumentException("shape " + Arrays.toString(dims) + " has a negative dimension");
             }
-            n = Math.multiplyExact(n, d);
+            try {
+                n = Math.multiplyExact(n, d);
+            } catch (ArithmeticException e) {
+                throw new IllegalArgumentException("shape " + Arrays.toString(dims) + " has more than 2^63-1 elements");
+            }
         }
         this.dims = dims;
         this.size = n;

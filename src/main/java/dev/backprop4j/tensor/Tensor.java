@@ -533,7 +533,7 @@ public final class Tensor implements AutoCloseable {
 
     /** [d0, d1, ...] to [d0, d1*...]. */
     public Tensor flatten() {
-        return rank() <= 1 ? reshape((int) size()) : reshape(dim(0), -1);
+        return rank() <= 1 ? reshape((int) size()) : reshape(dim(0), shape.inner(0));
     }
 
     /** The entries start..start+length-1 along axis. */
@@ -621,12 +621,12 @@ public final class Tensor implements AutoCloseable {
 
     // ---- moves ---------------------------------------------------------------------------------------------
 
-    /** This tensor on {@code device}; differentiable (the gradient goes back to this device). */
+    /** This tensor on {@code device}; differentiable (the gradient goes back to this device). Returns this tensor itself when it is already there, as PyTorch's {@code to} does. */
     public Tensor to(Device device) {
         return ToDevice.apply(this, device);
     }
 
-    /** This tensor as {@code dtype}; differentiable for float types. */
+    /** This tensor as {@code dtype}; differentiable for float types. Returns this tensor itself when it already has that dtype. */
     public Tensor to(DType dtype) {
         return Cast.apply(this, dtype);
     }

@@ -105,4 +105,38 @@ class TapeTest {
         assertTrue(dot.contains("1.000 x 5.000 = 5.000"), dot);
         assertEquals(5.0, w.grad().item());
     }
+
+    @Test
+    void aLeafsOwnBackwardGivesOne() {
+        Tensor x = Tensor.scalar(3.0).requiresGrad(true);
+        x.backward();
+        assertEquals(1.0, x.grad().item());
+    }
+
+    @Test
+    void explainShowsEachContributionOfATensorUsedTwice() {
+        Tensor w = Tensor.scalar(3.0, DType.FLOAT64).requiresGrad(true).name("w");
+        String dot = Explain.backwardToDot(w.mul(w));
+        assertEquals(2, dot.split("1.000 x 3.000 = 3.000", -1).length - 1, dot);
+        assertEquals(6.0, w.grad().item());
+    }
+
+    @Test
+    void reshapeToTheSameShapeIsStillASeparateView() {
+        Tensor p = Tensor.of(new float[]{1, 2, 3, 4}, 2, 2);
+        Tensor v = p.reshape(2, 2);
+        v.close();
+        assertFalse(p.isClosed());
+        assertArrayEquals(new float[]{1, 2, 3, 4}, p.flatten().toFloatArray());
+        Tensor empty = Tensor.zeros(0, 3);
+        assertEquals(dev.backprop4j.tensor.Shape.of(0, 3), empty.flatten().shape());
+    }
+
+    @Test
+    void batchedTimesSharedMatmulWithAnEmptyInnerDimension() {
+        Tensor a = Tensor.zeros(2, 3, 0).requiresGrad(true);
+        Tensor b = Tensor.zeros(0, 4).requiresGrad(true);
+        a.matmul(b).sum().backward();
+        assertEquals(dev.backprop4j.tensor.Shape.of(0, 4), b.grad().shape());
+    }
 }

@@ -149,4 +149,25 @@ class DataReadersTest {
         }
         assertEquals(10, count);
     }
+
+    @Test
+    void datasetRangesAreChecked() {
+        Dataset d = new Dataset(new float[]{1, 2}, new int[]{0, 1}, 1, 2);
+        assertThrows(IllegalArgumentException.class, () -> d.range(0, 5));
+        assertThrows(IllegalArgumentException.class, () -> d.range(2, 1));
+        assertThrows(IllegalArgumentException.class, () -> d.head(-1));
+        assertEquals(1, d.range(1, 2).size());
+    }
+
+    @Test
+    void csvHeaderAfterABlankLineWithANumericNameAndAByteOrderMark() throws IOException {
+        Path f = dir.resolve("h.csv");
+        Files.writeString(f, "\uFEFF\nx,2020,label\n1,2,0\n3,4,1\n");
+        Dataset d = Csv.read(f, -1);
+        assertEquals(2, d.size());
+        assertArrayEquals(new float[]{3, 4}, d.sample(1));
+        Files.writeString(f, "1,x,0\n3,4,1\n");
+        DataFormatException e = assertThrows(DataFormatException.class, () -> Csv.read(f, -1));
+        assertTrue(e.getMessage().contains("line 1, column 2"), e.getMessage());
+    }
 }

@@ -116,4 +116,19 @@ class CheckpointTest {
             assertEquals(1, files.count(), "no temporary file is left behind");
         }
     }
+
+    @Test
+    void overlappingTensorsAndNonStringMetadataAreRejected() throws IOException {
+        for (String json : new String[]{
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+                "{\"__metadata__\":{\"x\":{\"y\":1}},\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}"}) {
+            byte[] h = json.getBytes(StandardCharsets.UTF_8);
+            ByteBuffer buf = ByteBuffer.allocate(8 + h.length + 16).order(ByteOrder.LITTLE_ENDIAN);
+            buf.putLong(h.length).put(h);
+            Path f = dir.resolve("bad.safetensors");
+            Files.write(f, buf.array());
+            CheckpointException e = assertThrows(CheckpointException.class, () -> Safetensors.read(f));
+            assertTrue(e.getMessage().contains("bad.safetensors"), e.getMessage());
+        }
+    }
 }

@@ -93,4 +93,11 @@ class LayersTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> l.forward(Tensor.zeros(4, 5)));
         assertTrue(e.getMessage().contains("[4, 5]") && e.getMessage().contains("[2, 3]"), e.getMessage());
     }
+
+    @Test
+    void bceWithLogitsHasTheExactGradientAtZero() {
+        Tensor z = Tensor.of(new double[]{0, 0}, 2).requiresGrad(true);
+        dev.backprop4j.ops.Losses.binaryCrossEntropyWithLogits(z, Tensor.of(new double[]{0, 1}, 2)).backward();
+        assertArrayEquals(new double[]{0.25, -0.25}, z.grad().toDoubleArray(), 1e-12);
+    }
 }

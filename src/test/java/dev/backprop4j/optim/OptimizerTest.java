@@ -118,4 +118,34 @@ class OptimizerTest {
         assertEquals(0.0, cos.at(110), 1e-12);
         assertThrows(IllegalArgumentException.class, () -> LrSchedule.cosineWithWarmup(1, 10, 10, 0));
     }
+
+    @Test
+    void eachParameterCountsItsOwnSteps() {
+        Tensor early = param();
+        Tensor late = param();
+        Adam adam = new Adam(List.of(early, late), 0.1);
+        early.mul(Tensor.of(C, 2)).sum().backward();
+        adam.step();                        // late has no gradient yet
+        late.mul(Tensor.of(C, 2)).sum().backward();
+        early.zeroGrad();
+        adam.step();                        // late's first step: bias correction of step 1, a move of lr
+        assertArrayEquals(new double[]{1 - 0.1 * 0.5 / (0.5 + 1e-8), -2 + 0.1 / (1 + 1e-8)}, late.toDoubleArray(), 1e-12);
+    }
+
+    @Test
+    void loadingACheckpointKeepsTheOptimizerWorking() throws Exception {
+        dev.backprop4j.nn.Sequential m = dev.backprop4j.nn.Mlp.of(3, 2).seed(1).build();
+        dev.backprop4j.nn.Sequential other = dev.backprop4j.nn.Mlp.of(3, 2).seed(2).build();
+        java.nio.file.Path f = java.nio.file.Files.createTempFile("opt", ".safetensors");
+        dev.backprop4j.io.Checkpoint.save(other, f, java.util.Map.of());
+        Sgd sgd = new Sgd(m.parameters(), 0.1);
+        dev.backprop4j.io.Checkpoint.load(m, f);
+        float[] loaded = m.namedParameters().get("0.weight").toFloatArray();
+        assertArrayEquals(other.namedParameters().get("0.weight").toFloatArray(), loaded);
+        m.forward(Tensor.ones(1, 3)).sum().backward();
+        sgd.step();
+        float[] after = m.namedParameters().get("0.weight").toFloatArray();
+        assertEquals(loaded[0] - 0.1f, after[0], 1e-6f);
+        java.nio.file.Files.delete(f);
+    }
 }

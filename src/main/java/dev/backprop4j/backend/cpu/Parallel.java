@@ -49,9 +49,12 @@ public final class Parallel {
             int hi = (int) ((long) n * (c + 1) / chunks);
             tasks[c - 1] = POOL.submit(() -> body.run(lo, hi));
         }
-        body.run(0, (int) ((long) n / chunks));
-        for (ForkJoinTask<?> t : tasks) {
-            t.join();
+        try {
+            body.run(0, (int) ((long) n / chunks));
+        } finally {
+            for (ForkJoinTask<?> t : tasks) {
+                t.join();
+            }
         }
     }
 

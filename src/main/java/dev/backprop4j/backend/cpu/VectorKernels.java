@@ -111,7 +111,8 @@ final class VectorKernels {
             }
             case GELU -> {
                 for (; i < bound; i += S.length()) {
-                    FloatVector v = FloatVector.fromArray(S, x, i);
+                    // beyond |x| = 10, tanh is exactly +-1 in float and the derivative is 1 or 0: clamping keeps x^3 finite
+                    FloatVector v = FloatVector.fromArray(S, x, i).max(-10f).min(10f);
                     FloatVector x2 = v.mul(v);
                     FloatVector t = x2.mul(v).mul(GELU_K).add(v).mul(GELU_C).lanewise(VectorOperators.TANH);
                     FloatVector du = x2.mul(3 * GELU_K).add(1f).mul(GELU_C);
@@ -192,13 +193,15 @@ final class VectorKernels {
                 scale(y, base, n, 1f / ms[1]);
                 continue;
             }
-            float shift = ms[0] + (float) Math.log(ms[1]);
+            // (x - max) - log(sum): subtracting max first keeps the precision a rounded max + log(sum) would lose
+            float max = ms[0];
+            float logSum = (float) Math.log(ms[1]);
             int c = 0;
             for (int bound = S.loopBound(n); c < bound; c += S.length()) {
-                FloatVector.fromArray(S, x, base + c).sub(shift).intoArray(y, base + c);
+                FloatVector.fromArray(S, x, base + c).sub(max).sub(logSum).intoArray(y, base + c);
             }
             for (; c < n; c++) {
-                y[base + c] = x[base + c] - shift;
+                y[base + c] = (x[base + c] - max) - logSum;
             }
         }
     }

@@ -158,4 +158,14 @@ class CpuKernelsTest {
             assertEquals(gRef[i], gFast[i], 1e-5, "dlogits " + i);
         }
     }
+
+    @Test
+    void logSoftmaxKeepsPrecisionForLargeLogits() {
+        float[] big = new float[16];
+        java.util.Arrays.fill(big, 1e8f);
+        float[] y = Tensor.of(big, 1, 16).logSoftmax(1).toFloatArray();
+        for (float v : y) {
+            assertEquals(-Math.log(16), v, 1e-6);
+        }
+    }
 }
