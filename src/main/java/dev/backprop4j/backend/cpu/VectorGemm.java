@@ -163,10 +163,69 @@ final class VectorGemm {
             int width = Math.min(NR, nc - q * NR);
             for (int r = 0; r * MR < mc; r++) {
                 int height = Math.min(MR, mc - r * MR);
-                microKernel(ap, r * kc * MR, bp, bAt + q * kc * NR, kc, alpha, c, oc + r * MR * ldc + q * NR, ldc,
-                        height, width, tile);
+                if (height == MR && width == NR) {
+                    microKernelFull(ap, r * kc * MR, bp, bAt + q * kc * NR, kc, alpha, c, oc + r * MR * ldc + q * NR, ldc);
+                } else {
+                    microKernel(ap, r * kc * MR, bp, bAt + q * kc * NR, kc, alpha, c, oc + r * MR * ldc + q * NR, ldc,
+                            height, width, tile);
+                }
             }
         }
+    }
+
+    /**
+     * The MR x NR micro-kernel for a whole tile: C[6 rows, 32 columns] += alpha A-panel B-panel, accumulators in
+     * registers for all kc steps, then added to C directly. No branch may merge vector values here (C2 would box
+     * them, 10x slower): partial tiles go to {@link #microKernel}.
+     */
+    private static void microKernelFull(float[] ap, int ai, float[] bp, int bi, int kc, float alpha,
+                                        float[] c, int ci, int ldc) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        for (int p = 0; p < kc; p++, ai += MR, bi += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bi + VL);
+            FloatVector a0 = FloatVector.broadcast(S, ap[ai]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(S, ap[ai + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(S, ap[ai + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(S, ap[ai + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(S, ap[ai + 4]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(S, ap[ai + 5]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+        }
+        FloatVector va = FloatVector.broadcast(S, alpha);
+        int r1 = ci + ldc;
+        int r2 = r1 + ldc;
+        int r3 = r2 + ldc;
+        int r4 = r3 + ldc;
+        int r5 = r4 + ldc;
+        c00.fma(va, FloatVector.fromArray(S, c, ci)).intoArray(c, ci);
+        c01.fma(va, FloatVector.fromArray(S, c, ci + VL)).intoArray(c, ci + VL);
+        c10.fma(va, FloatVector.fromArray(S, c, r1)).intoArray(c, r1);
+        c11.fma(va, FloatVector.fromArray(S, c, r1 + VL)).intoArray(c, r1 + VL);
+        c20.fma(va, FloatVector.fromArray(S, c, r2)).intoArray(c, r2);
+        c21.fma(va, FloatVector.fromArray(S, c, r2 + VL)).intoArray(c, r2 + VL);
+        c30.fma(va, FloatVector.fromArray(S, c, r3)).intoArray(c, r3);
+        c31.fma(va, FloatVector.fromArray(S, c, r3 + VL)).intoArray(c, r3 + VL);
+        c40.fma(va, FloatVector.fromArray(S, c, r4)).intoArray(c, r4);
+        c41.fma(va, FloatVector.fromArray(S, c, r4 + VL)).intoArray(c, r4 + VL);
+        c50.fma(va, FloatVector.fromArray(S, c, r5)).intoArray(c, r5);
+        c51.fma(va, FloatVector.fromArray(S, c, r5 + VL)).intoArray(c, r5 + VL);
     }
 
     private static void microKernel(float[] ap, int ai, float[] bp, int bi, int kc, float alpha,
