@@ -164,9 +164,9 @@ final class VectorGemm {
             for (int r = 0; r * MR < mc; r++) {
                 int height = Math.min(MR, mc - r * MR);
                 if (height == MR && width == NR) {
-                    microKernelFull(ap, r * kc * MR, bp, bAt + q * kc * NR, kc, alpha, c, oc + r * MR * ldc + q * NR, ldc);
+                    microKernel(ap, r * kc * MR, bp, bAt + q * kc * NR, kc, alpha, c, oc + r * MR * ldc + q * NR, ldc);
                 } else {
-                    microKernel(ap, r * kc * MR, bp, bAt + q * kc * NR, kc, alpha, c, oc + r * MR * ldc + q * NR, ldc,
+                    edgeTile(ap, r * kc * MR, bp, bAt + q * kc * NR, kc, alpha, c, oc + r * MR * ldc + q * NR, ldc,
                             height, width, tile);
                 }
             }
@@ -176,9 +176,9 @@ final class VectorGemm {
     /**
      * The MR x NR micro-kernel for a whole tile: C[6 rows, 32 columns] += alpha A-panel B-panel, accumulators in
      * registers for all kc steps, then added to C directly. No branch may merge vector values here (C2 would box
-     * them, 10x slower): partial tiles go to {@link #microKernel}.
+     * them, 10x slower): partial tiles go through {@link #edgeTile}.
      */
-    private static void microKernelFull(float[] ap, int ai, float[] bp, int bi, int kc, float alpha,
+    private static void microKernel(float[] ap, int ai, float[] bp, int bi, int kc, float alpha,
                                         float[] c, int ci, int ldc) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
@@ -228,64 +228,14 @@ final class VectorGemm {
         c51.fma(va, FloatVector.fromArray(S, c, r5 + VL)).intoArray(c, r5 + VL);
     }
 
-    private static void microKernel(float[] ap, int ai, float[] bp, int bi, int kc, float alpha,
-                                    float[] c, int ci, int ldc, int height, int width, float[] tile) {
-        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
-        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
-        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
-        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
-        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
-        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
-        for (int p = 0; p < kc; p++, ai += MR, bi += NR) {
-            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
-            FloatVector b1 = FloatVector.fromArray(S, bp, bi + VL);
-            FloatVector a0 = FloatVector.broadcast(S, ap[ai]);
-            c00 = a0.fma(b0, c00);
-            c01 = a0.fma(b1, c01);
-            FloatVector a1 = FloatVector.broadcast(S, ap[ai + 1]);
-            c10 = a1.fma(b0, c10);
-            c11 = a1.fma(b1, c11);
-            FloatVector a2 = FloatVector.broadcast(S, ap[ai + 2]);
-            c20 = a2.fma(b0, c20);
-            c21 = a2.fma(b1, c21);
-            FloatVector a3 = FloatVector.broadcast(S, ap[ai + 3]);
-            c30 = a3.fma(b0, c30);
-            c31 = a3.fma(b1, c31);
-            FloatVector a4 = FloatVector.broadcast(S, ap[ai + 4]);
-            c40 = a4.fma(b0, c40);
-            c41 = a4.fma(b1, c41);
-            FloatVector a5 = FloatVector.broadcast(S, ap[ai + 5]);
-            c50 = a5.fma(b0, c50);
-            c51 = a5.fma(b1, c51);
-        }
-        // Accumulators leave through plain stores only: a branch that merges vector values makes C2 box them
-        // and costs 10x (measured), so the tile goes to C from the scratch array.
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, VL);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + VL);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + VL);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + VL);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + VL);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + VL);
-        addTile(tile, alpha, c, ci, ldc, height, width);
-    }
-
-    /** C[i, j] += alpha tile[i, j] for the height x width corner of the MR x NR tile. */
-    private static void addTile(float[] tile, float alpha, float[] c, int ci, int ldc, int height, int width) {
-        if (width == NR) {
-            for (int i = 0; i < height; i++) {
-                int at = ci + i * ldc;
-                FloatVector.fromArray(S, tile, i * NR).mul(alpha).add(FloatVector.fromArray(S, c, at)).intoArray(c, at);
-                FloatVector.fromArray(S, tile, i * NR + VL).mul(alpha).add(FloatVector.fromArray(S, c, at + VL))
-                        .intoArray(c, at + VL);
-            }
-            return;
-        }
+    /**
+     * A partial tile (height < MR or width < NR, at the matrix edges): the whole-tile kernel runs into a zeroed
+     * scratch tile, and the height x width corner is added to C.
+     */
+    private static void edgeTile(float[] ap, int ai, float[] bp, int bi, int kc, float alpha,
+                                 float[] c, int ci, int ldc, int height, int width, float[] tile) {
+        java.util.Arrays.fill(tile, 0f);
+        microKernel(ap, ai, bp, bi, kc, 1f, tile, 0, NR);
         for (int i = 0; i < height; i++) {
             for (int j = 0; j < width; j++) {
                 c[ci + i * ldc + j] += alpha * tile[i * NR + j];
