@@ -23,10 +23,11 @@ public final class CpuGemm {
             int oc = (int) (i * sC);
             switch (c.dtype()) {
                 case FLOAT32 -> {
-                    scale(c.floats(), oc, m * n, (float) beta);
                     if (VECTOR) {
-                        VectorGemm.sgemm(tA, tB, m, n, k, (float) alpha, a.floats(), oa, b.floats(), ob, c.floats(), oc);
+                        VectorGemm.sgemm(tA, tB, m, n, k, (float) alpha, a.floats(), oa, b.floats(), ob, (float) beta,
+                                c.floats(), oc);
                     } else {
+                        scale(c.floats(), oc, m * n, (float) beta);
                         sgemmScalar(tA, tB, m, n, k, (float) alpha, a.floats(), oa, b.floats(), ob, c.floats(), oc);
                     }
                 }

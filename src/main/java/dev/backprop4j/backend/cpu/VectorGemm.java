@@ -10,7 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
  * (the B panel stays in L1/L2), rows split over the cores. Tails are zero-padded in the packs and
  * stored through a scratch tile. Only loaded when the jdk.incubator.vector module is present.
  *
- * <p>Computes C += alpha op(A) op(B) on row-major data; the caller has already applied beta.
+ * <p>Computes C = alpha op(A) op(B) + beta C on row-major data; each core scales its own rows of C first.
  */
 final class VectorGemm {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -28,8 +28,12 @@ final class VectorGemm {
     }
 
     static void sgemm(boolean tA, boolean tB, int m, int n, int k, float alpha,
-                      float[] a, int oa, float[] b, int ob, float[] c, int oc) {
-        if (m == 0 || n == 0 || k == 0) {
+                      float[] a, int oa, float[] b, int ob, float beta, float[] c, int oc) {
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0) {
+            scaleRows(c, oc, n, 0, m, beta);
             return;
         }
         // Below PARALLEL_MACS multiply-adds, waking a second core costs more than it saves (measured: the
@@ -46,10 +50,12 @@ final class VectorGemm {
             int fjc = jc;
             // op(B)[:, jc:jc+nc] packed once for all of k (block pc at offset pc * ncPadded), the cores sharing the work
             float[] bp = bScratch(ncPadded * k);
-            Parallel.forRange(kBlocks, 1, threads, (lo, hi) -> {
-                for (int blk = lo; blk < hi; blk++) {
-                    int pc = blk * KC;
-                    packB(tB, b, ob, n, k, pc, Math.min(KC, k - pc), fjc, nc, bp, pc * ncPadded);
+            int panels = ncPadded / NR;
+            Parallel.forRange(kBlocks * panels, 1, threads, (lo, hi) -> {
+                for (int t = lo; t < hi; t++) {
+                    int pc = (t / panels) * KC;
+                    int q = t % panels;
+                    packB(tB, b, ob, n, k, pc, Math.min(KC, k - pc), fjc, nc, bp, pc * ncPadded, q, q + 1);
                 }
             });
             // then each core runs its row blocks through every k block: one fork/join per GEMM, not per block
@@ -57,6 +63,9 @@ final class VectorGemm {
                 for (int blk = lo; blk < hi; blk++) {
                     int ic = blk * mc;
                     int mcc = Math.min(mc, m - ic);
+                    if (fjc == 0) {
+                        scaleRows(c, oc, n, ic, ic + mcc, beta);   // C = beta C for these rows, on this core
+                    }
                     for (int pc = 0; pc < k; pc += KC) {
                         int kc = Math.min(KC, k - pc);
                         float[] ap = packA(tA, a, oa, m, k, ic, mcc, pc, kc, scratch(roundUp(mcc, MR) * kc));
@@ -64,6 +73,17 @@ final class VectorGemm {
                     }
                 }
             });
+        }
+    }
+
+    /** C[rows from..to) = beta C (beta 0 clears, so C's old contents never matter). */
+    private static void scaleRows(float[] c, int oc, int n, int from, int to, float beta) {
+        if (beta == 0f) {
+            java.util.Arrays.fill(c, oc + from * n, oc + to * n, 0f);
+        } else if (beta != 1f) {
+            for (int i = oc + from * n; i < oc + to * n; i++) {
+                c[i] *= beta;
+            }
         }
     }
 
@@ -89,11 +109,10 @@ final class VectorGemm {
         return (x + m - 1) / m * m;
     }
 
-    /** Packs op(B)[pc:pc+kc, jc:jc+nc] at bp[at] as panels [nc/NR][kc][NR], zero-padded to whole panels. */
+    /** Packs panels [qFrom, qTo) of op(B)[pc:pc+kc, jc:jc+nc] at bp[at] as [nc/NR][kc][NR], zero-padded to whole panels. */
     private static void packB(boolean tB, float[] b, int ob, int n, int k, int pc, int kc, int jc, int nc, float[] bp,
-                              int at) {
-        int panels = (nc + NR - 1) / NR;
-        for (int q = 0; q < panels; q++) {
+                              int at, int qFrom, int qTo) {
+        for (int q = qFrom; q < qTo; q++) {
             int j0 = jc + q * NR;
             int width = Math.min(NR, jc + nc - j0);
             int base = at + q * kc * NR;

@@ -32,12 +32,18 @@ class CpuKernelsTest {
         float[] a = randomFloats(m * k);
         float[] b = randomFloats(k * n);
         float[] c0 = randomFloats(m * n);
-        float[] expected = c0.clone();
-        float[] actual = c0.clone();
-        CpuGemm.sgemmScalar(tA, tB, m, n, k, 0.5f, a, 0, b, 0, expected, 0);
-        VectorGemm.sgemm(tA, tB, m, n, k, 0.5f, a, 0, b, 0, actual, 0);
-        for (int i = 0; i < expected.length; i++) {
-            assertEquals(expected[i], actual[i], 1e-4f * (1 + Math.abs(expected[i])) * Math.sqrt(k), "element " + i);
+        for (float beta : new float[]{0f, 1f, 0.5f}) {
+            float[] expected = c0.clone();
+            float[] actual = c0.clone();
+            for (int i = 0; i < expected.length; i++) {
+                expected[i] *= beta;
+            }
+            CpuGemm.sgemmScalar(tA, tB, m, n, k, 0.5f, a, 0, b, 0, expected, 0);
+            VectorGemm.sgemm(tA, tB, m, n, k, 0.5f, a, 0, b, 0, beta, actual, 0);
+            for (int i = 0; i < expected.length; i++) {
+                assertEquals(expected[i], actual[i], 1e-4f * (1 + Math.abs(expected[i])) * Math.sqrt(k),
+                        "beta " + beta + " element " + i);
+            }
         }
     }
 
