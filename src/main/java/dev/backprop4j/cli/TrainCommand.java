@@ -114,11 +114,14 @@ final class TrainCommand implements Callable<Integer> {
                 Trainer.EpochStats stats;
                 try (ProgressBar bar = new ProgressBarBuilder()
                         .setTaskName(String.format(Locale.ROOT, "epoch %2d/%d", e, epochs))
-                        .setInitialMax(trainLoader.batches()).setStyle(ProgressBarStyle.ASCII)
-                        .setUpdateIntervalMillis(250).setMaxRenderedLength(110).build()) {
+                        .setInitialMax(train.size()).setUnit(" samples", 1)
+                        .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).setMaxRenderedLength(130).build()) {
+                    long epochStart = System.nanoTime();
                     stats = trainer.epoch(trainLoader, e, (i, n, loss, acc, samples) -> {
-                        bar.stepTo(i);
-                        bar.setExtraMessage(String.format(Locale.ROOT, "loss %.4f acc %.1f%%", loss, 100 * acc));
+                        bar.stepTo(samples);
+                        double perSecond = samples / Math.max(1e-9, (System.nanoTime() - epochStart) / 1e9);
+                        bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f  acc %.1f%%  %,.0f samples/s",
+                                loss, 100 * acc, perSecond));
                     });
                 }
                 eval = Evaluation.of(model, testLoader);
