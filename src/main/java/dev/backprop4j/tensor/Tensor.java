@@ -137,6 +137,51 @@ public final class Tensor implements AutoCloseable {
         return of(flat, rows.length, cols);
     }
 
+    /**
+     * A tensor from a rectangular nested array of any depth: {@code float[]...[]} gives float32, {@code double[]...[]}
+     * float64, e.g. {@code Tensor.fromNested(new float[][][]{{{1, 2}, {3, 4}}})} is [1, 2, 2].
+     */
+    public static Tensor fromNested(Object array) {
+        java.util.List<Integer> dims = new java.util.ArrayList<>();
+        Object level = array;
+        while (level != null && level.getClass().isArray()) {
+            int len = java.lang.reflect.Array.getLength(level);
+            dims.add(len);
+            if (level instanceof float[] || level instanceof double[] || len == 0) {
+                break;
+            }
+            level = java.lang.reflect.Array.get(level, 0);
+        }
+        boolean isFloat = level instanceof float[];
+        if (!isFloat && !(level instanceof double[])) {
+            throw new IllegalArgumentException("fromNested: expected nested float[] or double[] arrays, got "
+                    + (array == null ? "null" : array.getClass().getSimpleName()));
+        }
+        int[] shape = dims.stream().mapToInt(Integer::intValue).toArray();
+        int size = (int) Shape.of(shape).size();
+        double[] flat = new double[size];
+        fill(array, shape, 0, flat, new int[]{0}, "");
+        Tensor t = of(flat, shape);
+        return isFloat ? t.to(DType.FLOAT32) : t;
+    }
+
+    private static void fill(Object level, int[] shape, int depth, double[] out, int[] pos, String path) {
+        int len = java.lang.reflect.Array.getLength(level);
+        if (len != shape[depth]) {
+            throw new IllegalArgumentException("fromNested: element " + (path.isEmpty() ? "[]" : path) + " has " + len
+                    + " entries, expected " + shape[depth] + " (arrays must be rectangular)");
+        }
+        if (depth == shape.length - 1) {
+            for (int i = 0; i < len; i++) {
+                out[pos[0]++] = ((Number) java.lang.reflect.Array.get(level, i)).doubleValue();
+            }
+            return;
+        }
+        for (int i = 0; i < len; i++) {
+            fill(java.lang.reflect.Array.get(level, i), shape, depth + 1, out, pos, path + "[" + i + "]");
+        }
+    }
+
     private static void checkRow(String op, int row, int len, int cols) {
         if (len != cols) {
             throw new IllegalArgumentException(op + ": row " + row + " has " + len + " values, row 0 has " + cols);

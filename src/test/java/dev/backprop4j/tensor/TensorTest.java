@@ -115,4 +115,16 @@ class TensorTest {
         assertTrue(!kept.isClosed() && !outside.isClosed());
         assertArrayEquals(new float[]{3, 3}, kept.toFloatArray());
     }
+
+    @Test
+    void nestedArraysOfAnyDepth() {
+        Tensor t = Tensor.fromNested(new float[][][]{{{1, 2}, {3, 4}}, {{5, 6}, {7, 8}}});
+        assertEquals(Shape.of(2, 2, 2), t.shape());
+        assertSame(DType.FLOAT32, t.dtype());
+        assertArrayEquals(new float[]{1, 2, 3, 4, 5, 6, 7, 8}, t.toFloatArray());
+        assertSame(DType.FLOAT64, Tensor.fromNested(new double[]{1, 2}).dtype());
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Tensor.fromNested(new float[][][]{{{1, 2}, {3}}}));
+        assertTrue(e.getMessage().contains("[0][1]") && e.getMessage().contains("rectangular"), e.getMessage());
+    }
 }
