@@ -93,7 +93,7 @@ public abstract class Module implements AutoCloseable {
         for (Map.Entry<String, Tensor> e : new ArrayList<>(parameters.entrySet())) {
             Tensor p = e.getValue();
             if (!p.device().equals(device)) {
-                addParameter(e.getKey(), detachedCopy(p, device));
+                addParameter(e.getKey(), movedCopy(p, device));
                 p.close();
             }
         }
@@ -101,13 +101,12 @@ public abstract class Module implements AutoCloseable {
         return this;
     }
 
-    /** A new tensor with t's values on device, outside the tape and any scope. */
-    private static Tensor detachedCopy(Tensor t, Device device) {
+    /** t's values on another device, outside the tape and any scope. */
+    private static Tensor movedCopy(Tensor t, Device device) {
         try (GradMode.Guard off = GradMode.noGrad()) {
             Tensor moved = t.to(device);
-            Tensor copy = moved == t ? t.copy() : moved;
-            Scope.detach(copy);
-            return copy;
+            Scope.detach(moved);
+            return moved;
         }
     }
 

@@ -1,7 +1,6 @@
 package dev.backprop4j.ops;
 
 import dev.backprop4j.autograd.Tape;
-import dev.backprop4j.tensor.DType;
 import dev.backprop4j.tensor.Shape;
 import dev.backprop4j.tensor.Tensor;
 
@@ -17,21 +16,13 @@ public final class CrossEntropy {
 
     public static Tensor apply(Tensor logits, Tensor labels) {
         OpSupport.floating("cross_entropy", logits);
-        OpSupport.open("cross_entropy", labels);
         if (logits.rank() != 2) {
             throw new IllegalArgumentException("cross_entropy: logits must be [rows, classes], got " + logits.shape());
         }
-        if (labels.dtype() != DType.INT32) {
-            throw new IllegalArgumentException("cross_entropy: labels must be int32 class indices, got "
-                    + labels.describe());
-        }
+        OpSupport.intIndexOn("cross_entropy", "labels", labels, logits);
         if (labels.rank() != 1 || labels.dim(0) != logits.dim(0)) {
             throw new IllegalArgumentException("cross_entropy: labels " + labels.shape()
                     + " do not match logits " + logits.shape() + " (expected [" + logits.dim(0) + "])");
-        }
-        if (!labels.device().equals(logits.device())) {
-            throw new IllegalArgumentException("cross_entropy: logits " + logits.describe() + " and labels "
-                    + labels.describe() + " are on different devices");
         }
         int rows = logits.dim(0);
         int classes = logits.dim(1);

@@ -1,7 +1,6 @@
 package dev.backprop4j.ops;
 
 import dev.backprop4j.autograd.Tape;
-import dev.backprop4j.tensor.DType;
 import dev.backprop4j.tensor.Shape;
 import dev.backprop4j.tensor.Tensor;
 
@@ -12,14 +11,10 @@ public final class Gather {
 
     public static Tensor apply(Tensor x, Tensor index) {
         OpSupport.floating("gather", x);
-        OpSupport.open("gather", index);
+        OpSupport.intIndexOn("gather", "index", index, x);
         if (x.rank() != 2 || index.rank() != 1 || index.dim(0) != x.dim(0)) {
             throw new IllegalArgumentException("gather: needs x [rows, cols] and index [rows], got " + x.shape()
                     + " and " + index.shape());
-        }
-        if (index.dtype() != DType.INT32 || !index.device().equals(x.device())) {
-            throw new IllegalArgumentException("gather: index must be int32 on " + x.device() + ", got "
-                    + index.describe());
         }
         int rows = x.dim(0);
         int cols = x.dim(1);

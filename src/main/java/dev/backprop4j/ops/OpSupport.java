@@ -39,6 +39,15 @@ final class OpSupport {
         }
     }
 
+    /** Fails unless {@code index} is an open int32 tensor on x's device (labels, gather indices). */
+    static void intIndexOn(String op, String what, Tensor index, Tensor x) {
+        open(op, index);
+        if (index.dtype() != DType.INT32 || !index.device().equals(x.device())) {
+            throw new IllegalArgumentException(op + ": " + what + " must be int32 class indices on " + x.device()
+                    + ", got " + index.describe());
+        }
+    }
+
     /** A new tensor with like's dtype and device and undefined contents. */
     static Tensor empty(Shape shape, Tensor like) {
         return Tensor.empty(shape, like.dtype(), like.device());

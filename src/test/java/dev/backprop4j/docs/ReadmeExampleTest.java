@@ -13,7 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Compiles and runs the README's code example exactly as printed and compares its output with the README's. */
 class ReadmeExampleTest {
@@ -21,7 +21,7 @@ class ReadmeExampleTest {
     private static String between(String text, String start, String end) {
         int a = text.indexOf(start);
         int b = text.indexOf(end);
-        assertNotNull(a >= 0 && b > a ? "" : null, "README lacks " + start + " ... " + end);
+        assertTrue(a >= 0 && b > a, "README lacks " + start + " ... " + end);
         String block = text.substring(a + start.length(), b).strip();
         return block.substring(block.indexOf('\n') + 1, block.lastIndexOf("```"));
     }

@@ -97,13 +97,9 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void copy(Buffer src, long srcOffset, Buffer dst, long dstOffset, long n) {
-        Object s = array(cpu(src));
-        Object d = array(cpu(dst));
+        Object s = cpu(src).array();
+        Object d = cpu(dst).array();
         System.arraycopy(s, (int) srcOffset, d, (int) dstOffset, (int) n);
-    }
-
-    private static Object array(CpuBuffer b) {
-        return b.array();
     }
 
     @Override
@@ -118,8 +114,8 @@ public final class CpuBackend implements Backend {
     @Override
     public void narrow(Buffer src, int outer, int srcDim, int inner, int srcStart,
                        Buffer dst, int dstDim, int dstStart, int len) {
-        Object s = array(cpu(src));
-        Object d = array(cpu(dst));
+        Object s = cpu(src).array();
+        Object d = cpu(dst).array();
         int block = len * inner;
         for (int o = 0; o < outer; o++) {
             System.arraycopy(s, (o * srcDim + srcStart) * inner, d, (o * dstDim + dstStart) * inner, block);
