@@ -11,45 +11,54 @@ enum ReduceCode {
 };
 // @end
 
-// Last axis (inner = 1): out[o] = reduce over j < n of x[o, j]. One block per row (blocks loop over rows
-// past the grid); each thread folds a strided slice of the row, then the block combines the partials.
-template <typename T, typename R>
-__device__ void reduce_rows_body(T* out, const T* x, i64 outer, i64 n) {
-    for (i64 o = blockIdx.x; o < outer; o += gridDim.x) {
-        const T* row = x + o * n;
+// Last axis (inner = 1), each row split into `parts` chunks of ceil(n / parts) elements:
+// out[o * parts + p] = reduce over the j of chunk p of x[o, j]. One block per (row, chunk), blocks loop past the
+// grid; each thread folds a strided slice of its chunk, then the block combines the partials. parts = 1 is the plain
+// row reduction; parts > 1 lets a few long rows (a sum over a whole tensor) use many blocks, and a second launch
+// (the _finish kernel: this one over the partials) combines them.
+template <typename TI, typename TO, typename R>
+__device__ void reduce_rows_body(TO* out, const TI* x, i64 outer, i64 n, i64 parts) {
+    const i64 chunk = (n + parts - 1) / parts;
+    for (i64 b = blockIdx.x; b < outer * parts; b += gridDim.x) {
+        const i64 o = b / parts, p = b - o * parts;
+        const TI* row = x + o * n;
+        const i64 end = (p + 1) * chunk < n ? (p + 1) * chunk : n;
         double acc = R::identity();
-        for (i64 j = threadIdx.x; j < n; j += blockDim.x) {
+        for (i64 j = p * chunk + threadIdx.x; j < end; j += blockDim.x) {
             acc = R::combine(acc, (double)row[j]);
         }
         acc = block_reduce<R>(acc);
-        if (threadIdx.x == 0) out[o] = (T)acc;
+        if (threadIdx.x == 0) out[b] = (TO)acc;
     }
 }
 
-template <typename T>
-__device__ void reduce_rows(T* out, const T* x, i64 outer, i64 n, int op) {
+template <typename TI, typename TO>
+__device__ void reduce_rows(TO* out, const TI* x, i64 outer, i64 n, i64 parts, int op) {
     if (op == REDUCE_MAX) {
-        reduce_rows_body<T, MaxCombine>(out, x, outer, n);
+        reduce_rows_body<TI, TO, MaxCombine>(out, x, outer, n, parts);
     } else {
-        reduce_rows_body<T, SumCombine>(out, x, outer, n);
+        reduce_rows_body<TI, TO, SumCombine>(out, x, outer, n, parts);
     }
 }
 
-// Inner axes (inner > 1): out[o, i] = reduce over j < n of x[o, j, i], e.g. the bias gradient, the sum over
-// axis 0 of [rows, cols] (outer = 1, n = rows, inner = cols). Block (32, by): threadIdx.x picks the column
-// i (coalesced reads along i), threadIdx.y one of by interleaved partials over j, combined in order of y.
-// Blocks loop over column tiles (x) and outer (y) past the grid.
-template <typename T, typename R>
-__device__ void reduce_cols_body(T* out, const T* x, i64 outer, i64 n, i64 inner) {
+// Inner axes (inner > 1), j split into `parts` chunks: out[(o * parts + p) * inner + i] = reduce over the j of chunk
+// p of x[o, j, i], e.g. the bias gradient, the sum over axis 0 of [rows, cols] (outer = 1, n = rows, inner = cols).
+// Block (32, by): threadIdx.x picks the column i (coalesced reads along i), threadIdx.y one of by interleaved
+// partials over j, combined in order of y. Blocks loop over column tiles (x) and (o, chunk) pairs (y) past the grid.
+template <typename TI, typename TO, typename R>
+__device__ void reduce_cols_body(TO* out, const TI* x, i64 outer, i64 n, i64 inner, i64 parts) {
     __shared__ double part[32][33];
     const int tx = threadIdx.x, ty = threadIdx.y;
-    for (i64 o = blockIdx.y; o < outer; o += gridDim.y) {
+    const i64 chunk = (n + parts - 1) / parts;
+    for (i64 g = blockIdx.y; g < outer * parts; g += gridDim.y) {
+        const i64 o = g / parts, p = g - o * parts;
+        const i64 end = (p + 1) * chunk < n ? (p + 1) * chunk : n;
         for (i64 c0 = (i64)blockIdx.x * 32; c0 < inner; c0 += (i64)gridDim.x * 32) {
             const i64 i = c0 + tx;
             double acc = R::identity();
             if (i < inner) {
-                const T* col = x + o * n * inner + i;
-                for (i64 j = ty; j < n; j += blockDim.y) {
+                const TI* col = x + o * n * inner + i;
+                for (i64 j = p * chunk + ty; j < end; j += blockDim.y) {
                     acc = R::combine(acc, (double)col[j * inner]);
                 }
             }
@@ -60,19 +69,19 @@ __device__ void reduce_cols_body(T* out, const T* x, i64 outer, i64 n, i64 inner
                 for (int k = 1; k < (int)blockDim.y; k++) {
                     r = R::combine(r, part[k][tx]);
                 }
-                out[o * inner + i] = (T)r;
+                out[g * inner + i] = (TO)r;
             }
             __syncthreads();
         }
     }
 }
 
-template <typename T>
-__device__ void reduce_cols(T* out, const T* x, i64 outer, i64 n, i64 inner, int op) {
+template <typename TI, typename TO>
+__device__ void reduce_cols(TO* out, const TI* x, i64 outer, i64 n, i64 inner, i64 parts, int op) {
     if (op == REDUCE_MAX) {
-        reduce_cols_body<T, MaxCombine>(out, x, outer, n, inner);
+        reduce_cols_body<TI, TO, MaxCombine>(out, x, outer, n, inner, parts);
     } else {
-        reduce_cols_body<T, SumCombine>(out, x, outer, n, inner);
+        reduce_cols_body<TI, TO, SumCombine>(out, x, outer, n, inner, parts);
     }
 }
 
@@ -170,12 +179,28 @@ __device__ void count_equal(u64* count, const int* a, const int* b, i64 n) {
 
 // ---- entry points -----------------------------------------------------------------------------------------
 
+// reduce_*_partial write double partials [outer, parts(, inner)]; reduce_*_finish reduce those into T.
 #define REDUCE_ENTRIES(T, S)                                                                                           \
     KERNEL __launch_bounds__(1024) reduce_rows_##S(T* out, const T* x, i64 outer, i64 n, int op) {                     \
-        reduce_rows<T>(out, x, outer, n, op);                                                                          \
+        reduce_rows<T, T>(out, x, outer, n, 1, op);                                                                    \
+    }                                                                                                                  \
+    KERNEL __launch_bounds__(1024) reduce_rows_partial_##S(double* part, const T* x, i64 outer, i64 n, i64 parts,      \
+                                                           int op) {                                                   \
+        reduce_rows<T, double>(part, x, outer, n, parts, op);                                                          \
+    }                                                                                                                  \
+    KERNEL __launch_bounds__(1024) reduce_rows_finish_##S(T* out, const double* part, i64 outer, i64 parts, int op) {  \
+        reduce_rows<double, T>(out, part, outer, parts, 1, op);                                                        \
     }                                                                                                                  \
     KERNEL __launch_bounds__(1024) reduce_cols_##S(T* out, const T* x, i64 outer, i64 n, i64 inner, int op) {          \
-        reduce_cols<T>(out, x, outer, n, inner, op);                                                                   \
+        reduce_cols<T, T>(out, x, outer, n, inner, 1, op);                                                             \
+    }                                                                                                                  \
+    KERNEL __launch_bounds__(1024) reduce_cols_partial_##S(double* part, const T* x, i64 outer, i64 n, i64 inner,      \
+                                                           i64 parts, int op) {                                        \
+        reduce_cols<T, double>(part, x, outer, n, inner, parts, op);                                                   \
+    }                                                                                                                  \
+    KERNEL __launch_bounds__(1024) reduce_cols_finish_##S(T* out, const double* part, i64 outer, i64 parts, i64 inner, \
+                                                          int op) {                                                    \
+        reduce_cols<double, T>(out, part, outer, parts, inner, 1, op);                                                 \
     }                                                                                                                  \
     KERNEL __launch_bounds__(1024) argmax_rows_##S(int* out, const T* x, i64 outer, i64 n) {                           \
         argmax_rows<T>(out, x, outer, n);                                                                              \

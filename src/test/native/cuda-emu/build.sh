@@ -5,7 +5,8 @@
 #     src/test/native/cuda-emu/build.sh [OUT]
 # and with ASAN=1 for an AddressSanitizer build (then start the JVM with LD_PRELOAD=$(g++ -print-file-name=libasan.so)).
 # For each module, a small generated file includes kernels/<module>.cu in a namespace of its own and registers every
-# .entry its PTX (kernels/ptx/<module>.ptx) declares. Skips the build when OUT is newer than every input.
+# .entry its PTX (kernels/ptx/<module>.ptx) declares. Also builds emu-selftest (planted faults, selftest/).
+# Skips the build when OUT is newer than every input.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -26,7 +27,7 @@ if [ -f "$stamp" ] && [ -z "$(find "$here" "$kernels" -newer "$stamp" -type f | 
 fi
 
 flags=(-std=c++17 -O2 -fPIC -fvisibility=hidden -ffp-contract=off -fno-strict-aliasing -Wall -Wno-unused-function
-       -Wno-unused-variable -I "$here" -I "$kernels")
+       -Wno-unused-variable -I "$here" -I "$here/selftest" -I "$kernels")
 if [ -n "${ASAN:-}" ]; then
     flags+=(-fsanitize=address -fno-omit-frame-pointer -g)
 fi
@@ -52,7 +53,7 @@ for cu in "$kernels"/*.cu; do
 done
 
 # Two compilers at a time (the machines have two cores).
-printf '%s\n' "${sources[@]}" "$here/cublas.cpp" | xargs -P 2 -I{} sh -c \
+printf '%s\n' "${sources[@]}" "$here/cublas.cpp" "$here/selftest/selftest.cpp" | xargs -P 2 -I{} sh -c \
     'g++ "$@" -c "{}" -o "'"$out"'/obj/$(basename "{}" .cpp).o"' _ "${flags[@]}"
 
 objects=()
@@ -62,5 +63,7 @@ done
 g++ "${flags[@]}" -shared -Wl,-soname,libcuda.so.1 -o "$out/libcuda.so.1" "${objects[@]}" -lpthread
 g++ "${flags[@]}" -shared -Wl,-soname,libcublas.so.13 -Wl,-rpath,'$ORIGIN' -o "$out/libcublas.so.13" \
     "$out/obj/cublas.o" "$out/libcuda.so.1"
+# The self-test: planted faults (selftest/planted.cu) run through the driver; see CudaEmulatorTest.
+g++ "${flags[@]}" -o "$out/emu-selftest" "$out/obj/selftest.o" "$out/obj/scheduler.o" "$out/obj/driver.o" -lpthread
 touch "$stamp"
 echo "cuda-emu: built $out/libcuda.so.1 and $out/libcublas.so.13"

@@ -161,7 +161,7 @@ static bool initialized;
 
 struct Allocation {
     uint64_t start;
-    uint64_t size;   // usable bytes, a multiple of 256; the guard page follows
+    uint64_t size;   // usable bytes, a multiple of 16; the guard page follows
     char* map;       // the mapping: [map, start) unused, [start, start + size) data, then the guard page
     size_t map_len;
     uint64_t asked;  // bytes asked for
@@ -554,7 +554,8 @@ API CUresult cuMemAlloc_v2(CUdeviceptr* ptr, size_t bytes) {
     NEED_CONTEXT;
     LOCKED;
     if (ptr == nullptr || bytes == 0) return CUDA_ERROR_INVALID_VALUE;
-    uint64_t size = (bytes + 255) / 256 * 256;
+    // 16-byte aligned (a GPU gives 256), so that the end of what was asked for meets the guard page
+    uint64_t size = (bytes + 15) / 16 * 16;
     if (bytes_used + size > device().memory) {
         trace("cuMemAlloc(%zu): out of memory (%llu of %llu bytes in use)", bytes, (unsigned long long)bytes_used,
               (unsigned long long)device().memory);

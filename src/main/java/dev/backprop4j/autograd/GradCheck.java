@@ -28,12 +28,17 @@ public final class GradCheck {
      *
      * @param name   what is checked, for the message
      * @param f      the function of the inputs
-     * @param inputs float64 tensors; their requiresGrad is set here
+     * @param inputs float64 tensors, whose requiresGrad is set here, and int32 tensors (labels, indices), which are
+     *               passed to f unchanged and not differentiated
      */
     public static void check(String name, Function<Tensor[], Tensor> f, Tensor... inputs) {
         for (Tensor t : inputs) {
+            if (t.dtype() == DType.INT32) {
+                continue;
+            }
             if (t.dtype() != DType.FLOAT64) {
-                throw new IllegalArgumentException("gradcheck " + name + ": inputs must be float64, got " + t.describe());
+                throw new IllegalArgumentException("gradcheck " + name + ": inputs must be float64 (or int32 labels), "
+                        + "got " + t.describe());
             }
             t.requiresGrad(true);
             t.zeroGrad();
@@ -47,6 +52,9 @@ public final class GradCheck {
         loss.backward();
         for (int k = 0; k < inputs.length; k++) {
             Tensor x = inputs[k];
+            if (x.dtype() == DType.INT32) {
+                continue;
+            }
             Backend backend = x.backend();
             double[] values = x.toDoubleArray();
             double[] analytic = x.grad() == null ? new double[values.length] : x.grad().toDoubleArray();

@@ -14,7 +14,11 @@ import java.util.List;
 import java.util.function.Function;
 import java.util.stream.Stream;
 
-/** Every differentiable op against central differences in float64, on several shapes (broadcast and size-1 axes included). */
+/**
+ * Every differentiable op against central differences in float64, on several shapes (broadcast and size-1 axes
+ * included). Labels and indices are inputs too (int32, not differentiated), so CudaParityTest can move every input
+ * of a case to the GPU.
+ */
 public class GradCheckOpsTest {
     private static final Generator GEN = new Generator(7);
 
@@ -94,17 +98,17 @@ public class GradCheckOpsTest {
                 c("softmax axis 0", t -> t[0].softmax(0), randn(4, 3)),
                 c("softmax middle axis", t -> t[0].softmax(1), randn(2, 3, 4)),
                 c("log_softmax", t -> t[0].logSoftmax(1), randn(3, 6)),
-                c("cross entropy", t -> t[0].crossEntropy(labels(4, 5)), randn(4, 5)),
-                c("cross entropy one row", t -> t[0].crossEntropy(labels(1, 3)), randn(1, 3)),
-                c("gather", t -> t[0].gather(labels(3, 4)), randn(3, 4)),
+                c("cross entropy", t -> t[0].crossEntropy(t[1]), randn(4, 5), labels(4, 5)),
+                c("cross entropy one row", t -> t[0].crossEntropy(t[1]), randn(1, 3), labels(1, 3)),
+                c("gather", t -> t[0].gather(t[1]), randn(3, 4), labels(3, 4)),
                 c("narrow rows", t -> t[0].slice(1, 3), randn(4, 3)),
                 c("narrow middle axis", t -> t[0].narrow(1, 1, 2), randn(2, 4, 3)),
                 c("expand", t -> t[0].expand(Shape.of(2, 3, 4)), randn(3, 1)),
                 c("mse", t -> Losses.mse(t[0], t[1]), randn(4, 3), randn(4, 3)),
                 c("bce with logits", t -> Losses.binaryCrossEntropyWithLogits(t[0], t[1]),
                         randn(5, 2), Tensor.rand(GEN, Shape.of(5, 2), DType.FLOAT64, Device.CPU)),
-                c("two-layer MLP", t -> t[0].matmul(t[1]).add(t[2]).tanh().matmul(t[3]).crossEntropy(labels(4, 3)),
-                        randn(4, 5), randn(5, 6), randn(6), randn(6, 3)));
+                c("two-layer MLP", t -> t[0].matmul(t[1]).add(t[2]).tanh().matmul(t[3]).crossEntropy(t[4]),
+                        randn(4, 5), randn(5, 6), randn(6), randn(6, 3), labels(4, 3)));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -26,7 +26,8 @@ import java.util.Set;
  *   <li>does nothing when the dynamic linker finds {@code libcublas.so.12} by itself (LD_LIBRARY_PATH,
  *       {@code /etc/ld.so.cache}, the default folders);</li>
  *   <li>else searches LD_LIBRARY_PATH, {@code /usr/local/cuda*}, the system library folders and the {@code nvidia/*}
- *       folders of Python site-packages (system, {@code ~/.local}, virtualenv, conda);</li>
+ *       folders of Python site-packages (system, {@code ~/.local}, conda, the active virtual environment and the
+ *       usual places of inactive ones, such as {@code /opt/<name>/.venv}; see {@link #searchDirs});</li>
  *   <li>a {@code libcublas.so.12} found there is loaded by full path ({@code libcublasLt.so.12} first); its soname
  *       then satisfies libJCublas2's DT_NEEDED;</li>
  *   <li>else, for a {@code libcublas.so.13}, loads {@code libcublasLt.so.13} and {@code libcublas.so.13} by full path,
@@ -256,24 +257,34 @@ final class CublasLoader {
 
     /** LD_LIBRARY_PATH, CUDA toolkits (newest first), system folders, then Python wheels' nvidia/(name)/lib. */
     static List<Path> searchDirs() {
+        return searchDirs(Path.of("/"), Path.of(System.getProperty("user.home")), Path.of("").toAbsolutePath(),
+                System.getenv());
+    }
+
+    /** {@link #searchDirs()} with the file system root, home, working folder and environment given (for tests). */
+    static List<Path> searchDirs(Path root, Path home, Path cwd, Map<String, String> env) {
         Set<Path> dirs = new LinkedHashSet<>();
-        for (String d : ldLibraryPath()) {
-            dirs.add(Path.of(d));
+        String ld = env.get("LD_LIBRARY_PATH");
+        for (String d : ld == null ? new String[0] : ld.split(":")) {
+            if (!d.isBlank()) {
+                dirs.add(Path.of(d));
+            }
         }
-        List<Path> toolkits = new ArrayList<>(list(Path.of("/usr/local"), "cuda*"));
+        Path local = root.resolve("usr/local");
+        List<Path> toolkits = new ArrayList<>(list(local, "cuda*"));
         toolkits.sort(Comparator.comparing(Path::toString).reversed());
-        toolkits.add(0, Path.of("/usr/local/cuda"));
+        toolkits.add(0, local.resolve("cuda"));
         for (Path t : toolkits) {
             dirs.add(t.resolve("lib64"));
             dirs.add(t.resolve("targets/x86_64-linux/lib"));
         }
         for (String d : DEFAULT_LINKER_DIRS) {
-            dirs.add(Path.of(d));
+            dirs.add(root.resolve(d.substring(1)));
         }
-        for (Path site : sitePackages()) {
+        for (Path site : sitePackages(root, home, cwd, env)) {
             dirs.addAll(list(site.resolve("nvidia"), "*").stream().map(p -> p.resolve("lib")).toList());
         }
-        String conda = System.getenv("CONDA_PREFIX");
+        String conda = env.get("CONDA_PREFIX");
         if (conda != null) {
             dirs.add(Path.of(conda, "lib"));
         }
@@ -281,27 +292,48 @@ final class CublasLoader {
         return new ArrayList<>(dirs);
     }
 
-    private static List<Path> sitePackages() {
-        List<Path> roots = new ArrayList<>(List.of(Path.of("/usr/lib"), Path.of("/usr/local/lib"),
-                Path.of("/usr/lib64"), Path.of("/usr/local/lib64"), Path.of("/opt/conda/lib")));
-        roots.add(Path.of(System.getProperty("user.home"), ".local", "lib"));
-        for (Path opt : list(Path.of("/opt"), "*")) {
-            roots.add(opt.resolve("lib"));
+    /**
+     * Python environments that may hold PyTorch's wheels: the system's, {@code ~/.local}, conda, the active
+     * virtual environment, and inactive ones where people put them: {@code /opt/<name>} and its {@code .venv},
+     * {@code venv} or {@code env}, {@code ~/.venv}, {@code ~/venv}, {@code ~/.virtualenvs/*}, {@code ~/.pyenv/versions/*},
+     * and {@code .venv} or {@code venv} in the working folder; then the python3 on the PATH.
+     */
+    private static List<Path> sitePackages(Path root, Path home, Path cwd, Map<String, String> env) {
+        List<Path> prefixes = new ArrayList<>();
+        for (String p : new String[] {"usr", "usr/local", "opt/conda"}) {
+            prefixes.add(root.resolve(p));
         }
-        for (String env : new String[] {"VIRTUAL_ENV", "CONDA_PREFIX"}) {
-            String v = System.getenv(env);
+        prefixes.add(home.resolve(".local"));
+        for (Path opt : list(root.resolve("opt"), "*")) {
+            prefixes.add(opt);
+            for (String venv : new String[] {".venv", "venv", "env"}) {
+                prefixes.add(opt.resolve(venv));
+            }
+        }
+        prefixes.add(home.resolve(".venv"));
+        prefixes.add(home.resolve("venv"));
+        prefixes.addAll(list(home.resolve(".virtualenvs"), "*"));
+        prefixes.addAll(list(home.resolve(".pyenv/versions"), "*"));
+        prefixes.add(cwd.resolve(".venv"));
+        prefixes.add(cwd.resolve("venv"));
+        for (String var : new String[] {"VIRTUAL_ENV", "CONDA_PREFIX"}) {
+            String v = env.get(var);
             if (v != null) {
-                roots.add(Path.of(v, "lib"));
+                prefixes.add(Path.of(v));
             }
         }
         List<Path> sites = new ArrayList<>();
-        for (Path root : roots) {
-            for (Path py : list(root, "python3*")) {
-                sites.add(py.resolve("site-packages"));
-                sites.add(py.resolve("dist-packages"));
+        for (Path prefix : prefixes) {
+            for (String lib : new String[] {"lib", "lib64"}) {
+                for (Path py : list(prefix.resolve(lib), "python3*")) {
+                    sites.add(py.resolve("site-packages"));
+                    sites.add(py.resolve("dist-packages"));
+                }
             }
         }
-        sites.addAll(interpreterSitePackages());
+        if (root.equals(Path.of("/"))) {
+            sites.addAll(interpreterSitePackages());
+        }
         return sites;
     }
 

@@ -43,20 +43,41 @@ public final class Cuda {
             throw new IllegalStateException("CUDA unavailable: device cuda:" + index + " does not exist ("
                     + p.devices + " device(s) found)");
         }
+        if (index > 0) { // the probe checked cuda:0
+            String tooOld = CudaProbe.tooOldReason(index);
+            if (tooOld != null) {
+                throw new IllegalStateException("CUDA unavailable: " + tooOld);
+            }
+        }
         return CudaBackend.get(index);
     }
 
-    /** cuda:0 when usable, else the CPU; logs the choice and the reason once. */
+    /**
+     * cuda:0 when usable, else the CPU; logs the choice and the reason once. Never the CUDA emulator (a test
+     * fixture that runs the kernels on the CPU, far slower than the CPU backend): it must be asked for by name.
+     */
     public static Device autoDevice() {
         Probe p = probe();
-        Device d = p.reason == null ? Device.cuda(0) : Device.CPU;
+        String why = p.reason != null ? "CUDA unavailable: " + p.reason
+                : p.emulated ? "only the CUDA emulator, a test fixture, is present: " + p.description : null;
+        Device d = why == null ? Device.cuda(0) : Device.CPU;
         if (!autoLogged) {
             autoLogged = true;
-            System.err.println(p.reason == null
+            System.err.println(why == null
                     ? "backprop4j: device auto -> cuda:0 (" + p.description + ")"
-                    : "backprop4j: device auto -> cpu (CUDA unavailable: " + p.reason + ")");
+                    : "backprop4j: device auto -> cpu (" + why + ")");
         }
         return d;
+    }
+
+    /** Whether the usable CUDA devices are the CUDA emulator (the test fixture), not GPUs. */
+    public static boolean isEmulated() {
+        return probe().emulated;
+    }
+
+    /** One line on the CUDA device found ("NVIDIA H100 ... (compute 9.0, ...), driver ..., cuBLAS ..."), or null. */
+    public static String description() {
+        return probe().description;
     }
 
     private static Probe probe() {
@@ -73,7 +94,7 @@ public final class Cuda {
         return p;
     }
 
-    /** Result of detection: reason null when usable. */
-    record Probe(String reason, int devices, String description) {
+    /** Result of detection: reason null when usable; emulated when the devices are the CUDA emulator. */
+    record Probe(String reason, int devices, String description, boolean emulated) {
     }
 }

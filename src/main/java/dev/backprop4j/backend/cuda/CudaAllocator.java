@@ -25,12 +25,19 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * the block before they are done. Only giving memory back to the driver ({@link #emptyCache()}) first waits for the
  * stream.
  *
- * <p><b>Out of memory.</b> When the driver has no room, the cache is emptied and the allocation retried once; if
- * that fails too, {@link OutOfMemoryException} names the bytes requested and the bytes the device has free.
- *
- * <p><b>Leaked buffers.</b> A {@link CudaBuffer} dropped without release is returned by its Cleaner, which runs on
+ * <p><b>Unclosed buffers.</b> A {@link CudaBuffer} dropped without release is returned by its Cleaner, which runs on
  * another thread and only queues the block ({@link #reclaimLater}); the queue is drained, under this allocator's
- * lock, at the start of the next {@link #allocate}, {@link #stats()} or {@link #emptyCache()}.
+ * lock, at the start of the next {@link #allocate}, {@link #stats()} or {@link #emptyCache()}. The Cleaner only
+ * runs after a garbage collection, and the Java heap knows nothing of device memory, so a loop that never closes
+ * its tensors could fill the device while the heap stays calm. Two things keep such code running, as it does on
+ * the CPU backend and in PyTorch: when {@link #gcNudgeBytes} bytes have been handed out with no block coming back
+ * since, a collection is requested ({@code System.gc()}, at most once per that many bytes); and out of memory
+ * starts one (below).
+ *
+ * <p><b>Out of memory.</b> When the driver has no room, the cache is emptied and the allocation retried; then a
+ * garbage collection is run, the Cleaner's queue waited for with a bounded backoff (at most about a second in all),
+ * drained, the cache emptied and the allocation retried once more. If that fails too,
+ * {@link OutOfMemoryException} names the bytes requested and the bytes the device has free.
  *
  * <p>Thread-safe: the methods synchronise on the allocator; {@link #reclaimLater} is lock-free.
  */
@@ -53,10 +60,19 @@ public final class CudaAllocator {
     private long requests;
     private long cacheHits;
     private long reclaimedByCleaner;
+    private long bytesSinceReturn;
+    private long gcNudges;
+    private final long gcNudgeBytes;
 
     CudaAllocator(int deviceIndex, DeviceMemory memory) {
         this.deviceIndex = deviceIndex;
         this.memory = memory;
+        this.gcNudgeBytes = gcNudgeBytes(memory.totalBytes());
+    }
+
+    /** Bytes handed out with none coming back after which a GC is requested: 1/16 of the device, 64 MiB to 1 GiB. */
+    static long gcNudgeBytes(long deviceBytes) {
+        return Math.max(64L << 20, Math.min(1L << 30, deviceBytes / 16));
     }
 
     /** The block size that serves a request of {@code bytes} bytes (see the class comment). */
@@ -92,16 +108,61 @@ public final class CudaAllocator {
             if (address == 0) {
                 emptyCacheLocked();
                 address = memory.allocate(size);
-                if (address == 0) {
-                    throw new OutOfMemoryException(deviceIndex, bytes, size, memory.freeBytes(), memory.totalBytes(),
-                            inUse);
-                }
+            }
+            if (address == 0) {
+                reclaimUnreachable(1000);
+                emptyCacheLocked();
+                address = memory.allocate(size);
+            }
+            if (address == 0) {
+                throw new OutOfMemoryException(deviceIndex, bytes, size, memory.freeBytes(), memory.totalBytes(),
+                        inUse);
             }
             deviceAllocations++;
         }
         inUse += size;
         peak = Math.max(peak, inUse);
+        bytesSinceReturn += size;
+        if (bytesSinceReturn >= gcNudgeBytes) {
+            bytesSinceReturn = 0;
+            gcNudges++;
+            System.gc(); // unreachable buffers come back through the Cleaner, before the device fills up
+        }
         return new CudaBuffer(this, deviceIndex, dtype, length, address, size);
+    }
+
+    /**
+     * Runs a garbage collection and takes back what the Cleaner returns: waits with a doubling backoff (1 ms, 2 ms,
+     * ...) until blocks have come and the queue has then stayed empty for one step, or nothing has come in 100 ms,
+     * or {@code maxWaitMillis} pass.
+     *
+     * @return the number of blocks taken back
+     */
+    synchronized long reclaimUnreachable(long maxWaitMillis) {
+        long before = reclaimedByCleaner;
+        drainPending();
+        System.gc();
+        long start = System.nanoTime();
+        long deadline = start + maxWaitMillis * 1_000_000L;
+        boolean got = false;
+        for (long wait = 1; System.nanoTime() < deadline; wait = Math.min(wait * 2, 64)) {
+            if (!got && System.nanoTime() - start > 100_000_000L) {
+                break;
+            }
+            try {
+                wait(wait); // releases this allocator's lock while the Cleaner works
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            boolean more = !pending.isEmpty();
+            drainPending();
+            if (got && !more) {
+                break;
+            }
+            got |= more;
+        }
+        return reclaimedByCleaner - before;
     }
 
     /** Gives every cached block back to the driver, after waiting for queued work that may still use them. */
@@ -113,7 +174,8 @@ public final class CudaAllocator {
     /** A snapshot of the counters. */
     public synchronized Stats stats() {
         drainPending();
-        return new Stats(inUse, cached, peak, deviceAllocations, deviceFrees, requests, cacheHits, reclaimedByCleaner);
+        return new Stats(inUse, cached, peak, deviceAllocations, deviceFrees, requests, cacheHits, reclaimedByCleaner,
+                gcNudges);
     }
 
     /** Sets the peak back to the bytes in use now (for measuring one phase). */
@@ -124,6 +186,7 @@ public final class CudaAllocator {
 
     /** Returns a block to its free list (explicit release, on the releasing thread). */
     synchronized void release(long address, long size) {
+        bytesSinceReturn = 0;
         inUse -= size;
         cached += size;
         free.computeIfAbsent(size, s -> new ArrayDeque<>()).push(address);
@@ -171,17 +234,18 @@ public final class CudaAllocator {
      * @param deviceFrees        {@code cuMemFree} calls made (by {@link #emptyCache()} and out-of-memory retries)
      * @param requests           buffers asked for
      * @param cacheHits          requests served from a free list
-     * @param reclaimedByCleaner blocks returned by the Cleaner from buffers that were never released (leaks)
+     * @param reclaimedByCleaner blocks returned by the Cleaner from buffers that were never released
+     * @param gcNudges           garbage collections requested because device memory went out and none came back
      */
     public record Stats(long bytesInUse, long bytesCached, long peakBytesInUse, long deviceAllocations,
-                        long deviceFrees, long requests, long cacheHits, long reclaimedByCleaner) {
+                        long deviceFrees, long requests, long cacheHits, long reclaimedByCleaner, long gcNudges) {
 
         @Override
         public String toString() {
             return String.format(Locale.ROOT, "in use %s (peak %s), cached %s, %d requests, %d cache hits, "
-                            + "%d device allocations, %d device frees, %d reclaimed by the cleaner",
+                            + "%d device allocations, %d device frees, %d reclaimed by the cleaner, %d GC nudges",
                     bytes(bytesInUse), bytes(peakBytesInUse), bytes(bytesCached), requests, cacheHits,
-                    deviceAllocations, deviceFrees, reclaimedByCleaner);
+                    deviceAllocations, deviceFrees, reclaimedByCleaner, gcNudges);
         }
     }
 

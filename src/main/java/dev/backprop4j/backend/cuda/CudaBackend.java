@@ -268,7 +268,12 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void reduce(ReduceOp op, Buffer x, int outer, int n, int inner, Buffer out) {
-        kernels.reduce.reduce(op, x.dtype(), ptr(x), outer, n, inner, ptr(out), stream());
+        int parts = ReduceKernels.parts(outer, n, inner);
+        CudaBuffer scratch = parts > 1 ? ctx.allocator().allocate(DType.FLOAT64, (long) outer * parts * inner) : null;
+        kernels.reduce.reduce(op, x.dtype(), ptr(x), outer, n, inner, ptr(out), ptrOrNull(scratch), stream());
+        if (scratch != null) {
+            scratch.release(); // stream order: whatever reuses the block runs after the finish launch
+        }
     }
 
     @Override
@@ -362,12 +367,20 @@ public final class CudaBackend implements Backend {
         return flag;
     }
 
-    /** Reads every armed flag (waiting for the stream) and throws for the first bad label or index, in launch order. */
+    /**
+     * Reads every armed flag in one copy (waiting for the stream) and throws for the first bad label or index, in
+     * launch order.
+     */
     private synchronized void verifyChecks() {
         int n = armed;
         armed = 0;
+        if (n == 0) {
+            return;
+        }
+        ctx.makeCurrent();
+        long[] values = IndexCheck.readAll(flags.pointer(), n);
         for (int i = 0; i < n; i++) {
-            long flag = IndexCheck.read(flags.pointer(2L * i), stream());
+            long flag = values[i];
             String op = switch (armedKind[i]) {
                 case CROSS_ENTROPY -> "cross_entropy";
                 case GATHER -> "gather";

@@ -9,6 +9,7 @@ import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUresult;
 import jcuda.driver.CUstream;
 import jcuda.driver.CUstream_flags;
+import jcuda.driver.CUuuid;
 import jcuda.driver.JCudaDriver;
 
 import java.nio.charset.StandardCharsets;
@@ -163,22 +164,48 @@ public final class CudaContext {
 
     /** For example "NVIDIA H100 80GB HBM3 (compute 9.0, 79.1 GiB)". */
     static String describeDevice(int index) {
-        CUdevice dev = new CUdevice();
-        JCudaDriver.cuDeviceGet(dev, index);
+        int cc = computeCapability(index);
+        long[] bytes = {0};
+        JCudaDriver.cuDeviceTotalMem(bytes, device(index));
+        return String.format(Locale.ROOT, "%s (compute %d.%d, %.1f GiB)", deviceName(index), cc / 10, cc % 10,
+                bytes[0] / (double) (1L << 30));
+    }
+
+    static String deviceName(int index) {
         byte[] name = new byte[256];
-        JCudaDriver.cuDeviceGetName(name, name.length, dev);
+        JCudaDriver.cuDeviceGetName(name, name.length, device(index));
         int len = 0;
         while (len < name.length && name[len] != 0) {
             len++;
         }
+        return new String(name, 0, len, StandardCharsets.UTF_8);
+    }
+
+    /** The compute capability as 10 major + minor (90 for an H100). */
+    static int computeCapability(int index) {
+        CUdevice dev = device(index);
         int[] major = {0};
         int[] minor = {0};
         JCudaDriver.cuDeviceGetAttribute(major, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev);
         JCudaDriver.cuDeviceGetAttribute(minor, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev);
-        long[] bytes = {0};
-        JCudaDriver.cuDeviceTotalMem(bytes, dev);
-        return String.format(Locale.ROOT, "%s (compute %d.%d, %.1f GiB)",
-                new String(name, 0, len, StandardCharsets.UTF_8), major[0], minor[0], bytes[0] / (double) (1L << 30));
+        return 10 * major[0] + minor[0];
+    }
+
+    /** The UUID prefix of the CUDA emulator's devices (src/test/native/cuda-emu/driver.cpp). */
+    private static final byte[] EMULATOR_UUID = "bp4j-cuda-emu".getBytes(StandardCharsets.US_ASCII);
+
+    /** Whether device {@code index} is the CUDA emulator, a CPU stand-in for tests, rather than a GPU. */
+    static boolean isEmulator(int index) {
+        CUuuid uuid = new CUuuid();
+        JCudaDriver.cuDeviceGetUuid(uuid, device(index));
+        return uuid.bytes != null && java.util.Arrays.equals(java.util.Arrays.copyOf(uuid.bytes, EMULATOR_UUID.length),
+                EMULATOR_UUID);
+    }
+
+    private static CUdevice device(int index) {
+        CUdevice dev = new CUdevice();
+        JCudaDriver.cuDeviceGet(dev, index);
+        return dev;
     }
 
     /** The kernel driver's version ("580.65.06") from /proc/driver/nvidia/version, or null where unreadable. */

@@ -5,7 +5,9 @@ import java.util.Locale;
 /**
  * Detection of a usable CUDA setup, in the order things can fail: the JCuda driver natives load (they need
  * {@code libcuda.so.1}, and are extracted to {@code java.io.tmpdir}, which must allow executables); {@code cuInit}
- * succeeds; a device exists; the driver can run our PTX; cuBLAS loads (see {@link CublasLoader}) and answers.
+ * succeeds; a device exists; the driver can run our PTX; the GPU has compute capability 8.0 or newer; cuBLAS loads
+ * (see {@link CublasLoader}) and answers. The CUDA emulator (a test fixture, src/test/native/cuda-emu) passes every
+ * check and is flagged as such, so that {@link Cuda#autoDevice()} never picks it.
  * Every failure becomes a one-line reason; {@link #run()} never throws.
  */
 final class CudaProbe {
@@ -15,6 +17,12 @@ final class CudaProbe {
      * CUDA 13.0 (release 580 or newer). {@code cuDriverGetVersion} reports 1000 major + 10 minor.
      */
     static final int MIN_DRIVER_VERSION = 13000;
+
+    /**
+     * The oldest GPUs the kernels serve: compute capability 8.0 (A100), as 10 major + minor. The PTX targets
+     * compute_80, and the driver refuses to JIT it for anything older.
+     */
+    static final int MIN_COMPUTE_CAPABILITY = 80;
 
     static final String NO_DRIVER = "no NVIDIA driver (libcuda.so.1 not found)";
 
@@ -46,6 +54,10 @@ final class CudaProbe {
             return fail("NVIDIA driver too old: it supports CUDA " + cudaVersion(driver) + ", the kernels need CUDA "
                     + cudaVersion(MIN_DRIVER_VERSION) + " (driver 580 or newer)");
         }
+        String tooOld = tooOldReason(0);
+        if (tooOld != null) {
+            return fail(tooOld);
+        }
         String cublas;
         try {
             cublas = CudaBlas.libraryVersion();
@@ -60,7 +72,18 @@ final class CudaProbe {
                 + (devices > 1 ? " and " + (devices - 1) + " more device(s)" : "")
                 + ", driver " + (kernelDriver != null ? kernelDriver + " " : "") + "(CUDA " + cudaVersion(driver) + ")"
                 + ", cuBLAS " + cublas + " (" + CublasLoader.source() + ")";
-        return new Cuda.Probe(null, devices, description);
+        return new Cuda.Probe(null, devices, description, CudaContext.isEmulator(0));
+    }
+
+    /** Why device {@code index} cannot run the kernels (compute capability below 8.0), or null when it can. */
+    static String tooOldReason(int index) {
+        int cc = CudaContext.computeCapability(index);
+        if (cc >= MIN_COMPUTE_CAPABILITY) {
+            return null;
+        }
+        return "cuda:" + index + " (" + CudaContext.deviceName(index) + ") has compute capability " + cc / 10 + "."
+                + cc % 10 + "; backprop4j's kernels need " + MIN_COMPUTE_CAPABILITY / 10 + ".0 or newer (A100, H100, "
+                + "L4, RTX 30xx and later)";
     }
 
     /** The reason for natives that failed to load, from the text of the whole cause chain. */
@@ -116,6 +139,6 @@ final class CudaProbe {
     }
 
     private static Cuda.Probe fail(String reason) {
-        return new Cuda.Probe(reason.replace('\n', ' ').trim(), 0, null);
+        return new Cuda.Probe(reason.replace('\n', ' ').trim(), 0, null, false);
     }
 }

@@ -13,7 +13,7 @@ import jcuda.driver.JCudaDriver;
  * <p>Protocol: allocate {@link #BYTES} bytes once; {@link #reset} on the stream before the launches to be
  * checked (the launchers never reset it, so several launches can share one check); pass the pointer to
  * {@link SoftmaxKernels#crossEntropyForward} or {@link LayoutKernels#gatherRows} / {@link LayoutKernels#scatterRows};
- * then {@link #read} (which waits for the stream) and {@link #throwIfBad}, or check later, when the host syncs
+ * then {@link #readAll} (which waits for the stream) and {@link #throwIfBad}, or check later, when the host syncs
  * anyway. Rows that fail are not read out of bounds: cross-entropy writes loss NaN for them (probabilities
  * are still written), gather writes 0, scatter skips them.
  */
@@ -34,13 +34,17 @@ public final class IndexCheck {
                 () -> "resetting the index error flag");
     }
 
-    /** Waits for {@code stream}, then returns the flag's value. */
-    public static long read(CUdeviceptr flag, CUstream stream) {
-        KernelModule.check(() -> JCudaDriver.cuStreamSynchronize(stream), () -> "synchronizing the stream");
-        long[] host = new long[1];
-        KernelModule.check(() -> JCudaDriver.cuMemcpyDtoH(Pointer.to(host), flag, BYTES),
-                () -> "reading the index error flag");
-        return host[0];
+    /**
+     * The values of {@code count} consecutive flags starting at {@code first}, in one synchronous copy (which the
+     * blocking stream orders after every launch queued before it: one host wait however many flags are armed).
+     */
+    public static long[] readAll(CUdeviceptr first, int count) {
+        long[] host = new long[count];
+        if (count > 0) {
+            KernelModule.check(() -> JCudaDriver.cuMemcpyDtoH(Pointer.to(host), first, BYTES * count),
+                    () -> "reading " + count + " index error flag(s)");
+        }
+        return host;
     }
 
     /** The first offending row of a flag value other than {@link #NO_ERROR}. */

@@ -29,15 +29,21 @@ import static dev.backprop4j.backend.cuda.KernelModule.rowThreads;
  * Sums and maxima accumulate in double for float32 and float64 alike. When inner == 1 (the last axis) one
  * block reduces each row (rows_ kernels); otherwise threads own columns i, reading coalesced along i, and for
  * reduce split j among up to 32 partials per column (cols_ kernels; e.g. the bias gradient, the sum over
- * axis 0 of [rows, cols], is outer = 1, n = rows, inner = cols). Each row or column group is reduced by one
- * block, so a single very long row uses one multiprocessor. Results are deterministic for given sizes.
+ * axis 0 of [rows, cols], is outer = 1, n = rows, inner = cols). When that would give fewer than
+ * {@link #TARGET_BLOCKS} blocks for a long axis (a sum over a whole tensor, as in global-norm clipping, has one
+ * row), {@link #parts} splits the axis into chunks: a _partial launch writes one double per (row or column, chunk)
+ * into a scratch buffer and a _finish launch combines them. Results are deterministic for given sizes.
  */
 public final class ReduceKernels implements AutoCloseable {
 
     static final String MODULE = "reduce";
 
+    /** Blocks a reduction should give the device at least: two per multiprocessor of an H100 or H200 (132). */
+    static final long TARGET_BLOCKS = 264;
+
     static List<String> kernelNames() {
         List<String> names = new ArrayList<>(KernelModule.names(KernelModule.FLOATS, "reduce_rows", "reduce_cols",
+                "reduce_rows_partial", "reduce_rows_finish", "reduce_cols_partial", "reduce_cols_finish",
                 "argmax_rows", "argmax_cols"));
         names.add("count_equal_i32");
         return names;
@@ -46,6 +52,10 @@ public final class ReduceKernels implements AutoCloseable {
     private final KernelModule module;
     private final KernelModule.Kernel[] reduceRows;
     private final KernelModule.Kernel[] reduceCols;
+    private final KernelModule.Kernel[] rowsPartial;
+    private final KernelModule.Kernel[] rowsFinish;
+    private final KernelModule.Kernel[] colsPartial;
+    private final KernelModule.Kernel[] colsFinish;
     private final KernelModule.Kernel[] argmaxRows;
     private final KernelModule.Kernel[] argmaxCols;
     private final KernelModule.Kernel countEqual;
@@ -55,6 +65,10 @@ public final class ReduceKernels implements AutoCloseable {
         this.module = module;
         this.reduceRows = module.family("reduce_rows");
         this.reduceCols = module.family("reduce_cols");
+        this.rowsPartial = module.family("reduce_rows_partial");
+        this.rowsFinish = module.family("reduce_rows_finish");
+        this.colsPartial = module.family("reduce_cols_partial");
+        this.colsFinish = module.family("reduce_cols_finish");
         this.argmaxRows = module.family("argmax_rows");
         this.argmaxCols = module.family("argmax_cols");
         this.countEqual = module.kernel("count_equal_i32");
@@ -65,21 +79,61 @@ public final class ReduceKernels implements AutoCloseable {
         return new ReduceKernels(KernelModule.load(MODULE, kernelNames()));
     }
 
-    /** out[o, i] = reduce over j &lt; n of x[o, j, i] for out [outer, inner], x [outer, n, inner]. */
+    /**
+     * Into how many chunks to split the reduced axis (1: none): enough for about {@link #TARGET_BLOCKS} blocks, each
+     * chunk keeping at least 4096 elements of a row or 512 of a column.
+     */
+    static int parts(long outer, long n, long inner) {
+        long blocks = inner == 1 ? outer : outer * ((inner + 31) / 32);
+        if (blocks >= TARGET_BLOCKS || blocks == 0) {
+            return 1;
+        }
+        long want = (TARGET_BLOCKS + blocks - 1) / blocks;
+        long most = n / (inner == 1 ? 4096 : 512);
+        return (int) Math.max(1, Math.min(Math.min(want, most), 1024));
+    }
+
+    /**
+     * out[o, i] = reduce over j &lt; n of x[o, j, i] for out [outer, inner], x [outer, n, inner], in one launch, or,
+     * when {@link #parts} is above 1, two, through {@code scratch}: outer * parts * inner doubles (unused otherwise).
+     */
     public void reduce(ReduceOp op, DType dtype, CUdeviceptr x, long outer, long n, long inner, CUdeviceptr out,
-                       CUstream stream) {
+                       CUdeviceptr scratch, CUstream stream) {
         KernelModule.requireNonNegative("reduce " + op, outer, n, inner);
         if (outer * inner == 0) {
             return;
         }
-        if (inner == 1) {
+        int parts = parts(outer, n, inner);
+        if (parts > 1 && scratch == null) {
+            throw new IllegalArgumentException("reduce " + op + ": [" + outer + ", " + n + ", " + inner + "] is split in "
+                    + parts + " parts and needs a scratch buffer");
+        }
+        if (inner == 1 && parts == 1) {
             launch1d(pick(reduceRows, dtype, "reduce"), capX(outer), rowThreads(n), stream,
                     new KernelArgs().ptr(out).ptr(x).i64(outer).i64(n).i32(op.ordinal()));
+        } else if (inner == 1) {
+            long chunk = (n + parts - 1) / parts;
+            launch1d(pick(rowsPartial, dtype, "reduce"), capX(outer * parts), rowThreads(chunk), stream,
+                    new KernelArgs().ptr(scratch).ptr(x).i64(outer).i64(n).i64(parts).i32(op.ordinal()));
+            launch1d(pick(rowsFinish, dtype, "reduce"), capX(outer), rowThreads(parts), stream,
+                    new KernelArgs().ptr(out).ptr(scratch).i64(outer).i64(parts).i32(op.ordinal()));
+        } else if (parts == 1) {
+            launch(pick(reduceCols, dtype, "reduce"), capX((inner + 31) / 32), capYZ(outer), 1, 32, colPartials(n), 1,
+                    0, stream, new KernelArgs().ptr(out).ptr(x).i64(outer).i64(n).i64(inner).i32(op.ordinal()));
         } else {
-            int partials = Integer.highestOneBit((int) Math.max(1, Math.min(32, (n + 3) / 4)));
-            launch(pick(reduceCols, dtype, "reduce"), capX((inner + 31) / 32), capYZ(outer), 1, 32, partials, 1, 0,
-                    stream, new KernelArgs().ptr(out).ptr(x).i64(outer).i64(n).i64(inner).i32(op.ordinal()));
+            long chunk = (n + parts - 1) / parts;
+            launch(pick(colsPartial, dtype, "reduce"), capX((inner + 31) / 32), capYZ(outer * parts), 1, 32,
+                    colPartials(chunk), 1, 0, stream,
+                    new KernelArgs().ptr(scratch).ptr(x).i64(outer).i64(n).i64(inner).i64(parts).i32(op.ordinal()));
+            launch(pick(colsFinish, dtype, "reduce"), capX((inner + 31) / 32), capYZ(outer), 1, 32, colPartials(parts),
+                    1, 0, stream,
+                    new KernelArgs().ptr(out).ptr(scratch).i64(outer).i64(parts).i64(inner).i32(op.ordinal()));
         }
+    }
+
+    /** Threads along j per column for a cols launch: about 4 elements each, a power of two up to 32. */
+    private static int colPartials(long n) {
+        return Integer.highestOneBit((int) Math.max(1, Math.min(32, (n + 3) / 4)));
     }
 
     /** int out[o, i] = the first j &lt; n maximising x[o, j, i]; 0 when n is 0. */

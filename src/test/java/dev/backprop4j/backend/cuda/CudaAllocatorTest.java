@@ -117,6 +117,38 @@ class CudaAllocatorTest {
         assertEquals(0, s.bytesCached());
     }
 
+    /**
+     * {@code y = x.add(1)} in a loop, y never closed: the device's worth of memory goes out many times over. The
+     * allocator asks for a GC when memory goes out and none comes back, and out of memory runs one and waits for
+     * the Cleaner, so the loop runs on as it does on the CPU backend.
+     */
+    @Test
+    void unclosedBuffersInALoopNeverRunTheDeviceOutOfMemory() {
+        FakeMemory mem = new FakeMemory(256 * MIB);
+        CudaAllocator alloc = new CudaAllocator(0, mem);
+        for (int i = 0; i < 200; i++) {
+            alloc.allocate(DType.FLOAT32, 16 * MIB / 4); // 16 MiB, dropped without release
+        }
+        CudaAllocator.Stats s = alloc.stats();
+        assertTrue(s.reclaimedByCleaner() > 0, s.toString());
+        assertTrue(mem.used <= 256 * MIB, s.toString());
+    }
+
+    @Test
+    void outOfMemoryWaitsForTheCleanerBeforeFailing() {
+        FakeMemory mem = new FakeMemory(64 * MIB);
+        CudaAllocator alloc = new CudaAllocator(0, mem);
+        alloc.allocate(DType.FLOAT32, 48 * MIB / 4); // 48 MiB, unreachable from here on
+        CudaBuffer b = alloc.allocate(DType.FLOAT32, 48 * MIB / 4);
+        assertEquals(1, alloc.stats().reclaimedByCleaner(), "the unreachable block was taken back and reused");
+        assertEquals(48 * MIB, alloc.stats().bytesInUse());
+        CudaAllocator.OutOfMemoryException e = assertThrows(CudaAllocator.OutOfMemoryException.class,
+                () -> alloc.allocate(DType.FLOAT32, 32 * MIB / 4));
+        assertEquals(32 * MIB, e.requestedBytes());
+        assertEquals(16 * MIB, e.freeBytes());
+        b.release();
+    }
+
     @Test
     void statsTrackInUseCachedAndPeak() {
         FakeMemory mem = new FakeMemory(64 * MIB);
@@ -211,7 +243,7 @@ class CudaAllocatorTest {
         assertTrue(e.getMessage().startsWith("CUDA out of memory on cuda:0: tried to allocate 5.00 MiB (5242880 bytes"),
                 e.getMessage());
         assertTrue(e.getMessage().contains("4.00 MiB (4194304 bytes) free"), e.getMessage());
-        assertEquals(2, mem.count("allocate 6291456"));                    // tried, emptied (nothing), retried
+        assertEquals(3, mem.count("allocate 6291456")); // tried; emptied (nothing), retried; GC run, retried
         assertEquals(2 * MIB, alloc.stats().bytesInUse());
         held.release();
     }

@@ -165,8 +165,10 @@ class PtxKernelsTest {
                     ew.binaryRowForward(op, t, p, p, p, 7, n, null);
                 }
                 for (ReduceOp op : ReduceOp.values()) {
-                    red.reduce(op, t, p, 5, n, 1, p, null);
-                    red.reduce(op, t, p, 5, n, 9, p, null);
+                    for (long outer : new long[] {1, 5, 1000}) {
+                        red.reduce(op, t, p, outer, n, 1, p, p, null);
+                        red.reduce(op, t, p, outer, n, 9, p, p, null);
+                    }
                 }
                 red.argmax(t, p, 5, n, 1, p, null);
                 red.argmax(t, p, 5, n, 9, p, null);
