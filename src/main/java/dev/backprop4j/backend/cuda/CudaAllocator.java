@@ -263,7 +263,7 @@ public final class CudaAllocator {
         return String.format(Locale.ROOT, "%.2f %s", v, units[u]);
     }
 
-    /** The device could not provide a block even after the cache was emptied. */
+    /** The device could not provide a block even after the cache was emptied and unreachable tensors collected. */
     public static final class OutOfMemoryException extends IllegalStateException {
         private static final long serialVersionUID = 1L;
         private final long requestedBytes;
@@ -272,8 +272,9 @@ public final class CudaAllocator {
         OutOfMemoryException(int device, long requested, long block, long free, long total, long inUse) {
             super("CUDA out of memory on cuda:" + device + ": tried to allocate " + bytes(requested) + " (" + requested
                     + " bytes, block " + block + "); the device has " + bytes(free) + " (" + free + " bytes) free of "
-                    + bytes(total) + ", backprop4j holds " + bytes(inUse) + " in live buffers; the cache was emptied "
-                    + "and the allocation retried");
+                    + bytes(total) + ", backprop4j holds " + bytes(inUse) + " in live buffers; the cache was emptied, "
+                    + "unreachable tensors were collected and the allocation retried (close tensors, or use a Scope "
+                    + "per step, to hold less)");
             this.requestedBytes = requested;
             this.freeBytes = free;
         }

@@ -24,9 +24,10 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * CUDA detection: never throws, and explains itself in one line on machines without a usable GPU. Where gcc exists,
- * it also runs against a stand-in libcuda.so.1 and libcublas.so.13 (in child JVMs: JCuda loads once per process),
- * which drives the real JCuda bindings through the probe, the context, the allocator and cuBLAS without a GPU.
+ * CUDA detection: never throws, and explains itself in one line on machines without a usable GPU. Where the CUDA
+ * emulator was built (g++), it also runs on it in child JVMs (JCuda loads once per process), each pretending to be
+ * another device (too old a driver, no device, compute capability 7.5...), which drives the real JCuda bindings
+ * through the probe, the context, the allocator and cuBLAS without a GPU.
  */
 class CudaProbeTest {
 
@@ -94,91 +95,92 @@ class CudaProbeTest {
         assertEquals("cuInit failed: CUDA_ERROR_UNKNOWN", CudaProbe.initFailure("CUDA_ERROR_UNKNOWN"));
     }
 
-    // ---- against a stand-in driver -------------------------------------------------------------------------
+    // ---- on the CUDA emulator, with the device it pretends to be chosen per child JVM ---------------------------
 
     @Test
     void aDriverOlderThanCuda13IsReported() throws Exception {
-        String out = runOnStandIn(Map.of("FAKE_DRIVER", "12040"), "probe");
+        String out = probeOn(Map.of("CUDA_EMU_DRIVER_VERSION", "12040"));
         assertTrue(out.contains("PROBE NVIDIA driver too old: it supports CUDA 12.4, the kernels need CUDA 13.0"), out);
     }
 
     @Test
     void noDeviceIsReported() throws Exception {
-        assertTrue(runOnStandIn(Map.of("FAKE_DEVICES", "0"), "probe").contains("PROBE no CUDA device found"));
-        String out = runOnStandIn(Map.of("FAKE_CUINIT", "100"), "probe");
+        assertTrue(probeOn(Map.of("CUDA_EMU_DEVICES", "0")).contains("PROBE no CUDA device found"));
+        String out = probeOn(Map.of("CUDA_EMU_INIT_RESULT", "100"));
         assertTrue(out.contains("PROBE no CUDA device found (cuInit: CUDA_ERROR_NO_DEVICE)"), out);
     }
 
+    @Test
+    void aGpuBelowComputeCapability8IsRefusedWithTheReason() throws Exception {
+        String out = probeOn(Map.of("CUDA_EMU_COMPUTE", "7.5", "CUDA_EMU_NAME", "Tesla T4"));
+        assertTrue(out.contains("PROBE cuda:0 (Tesla T4) has compute capability 7.5; backprop4j's kernels need 8.0 or "
+                + "newer (A100, H100, L4, RTX 30xx and later) | 0 | null"), out);
+        assertTrue(out.contains("AUTO cpu"), out);
+    }
+
+    /** The emulator passes every check but is never what auto picks: it is a test fixture, slower than the CPU. */
+    @Test
+    void autoNeverPicksTheEmulator() throws Exception {
+        String out = probeOn(Map.of());
+        assertTrue(out.contains("PROBE null | 1 | backprop4j CUDA emulator (compute 9.0, 4.0 GiB), driver (CUDA 13.0), "
+                + "cuBLAS 13.0.0 ("), out);
+        assertTrue(out.contains("libcublas.so.13 via the libcublas.so.12 shim)"), out);
+        assertTrue(out.contains("backprop4j: device auto -> cpu (only the CUDA emulator, a test fixture, is present"),
+                out);
+        assertTrue(out.contains("AUTO cpu"), out);
+    }
+
     /**
-     * A usable stand-in: the probe succeeds and describes the device; buffers get the driver's addresses, are
-     * reused, survive an out-of-memory retry and go back on emptyCache; a row-major GEMM reaches cuBLAS as the
-     * column-major call, on the context's stream, with TF32 only when asked for.
+     * The chain below the backend on the emulator: buffers get the driver's memory, are reused, survive an
+     * out-of-memory retry and go back on emptyCache; row-major GEMMs (transposed, batched with a shared operand,
+     * float64) come out right through the real JCublas2 and shim; TF32 rounds the inputs only when asked for.
      */
     @Test
-    void theWholeChainWorksOnAStandInDriver() throws Exception {
-        String out = runOnStandIn(Map.of(), "chain");
-        assertTrue(out.contains("PROBE null | 1 | Fake GPU 0 (compute 9.0, 80.0 GiB), driver "), out);
-        assertTrue(out.contains("(CUDA 13.0), cuBLAS 13.1.2 ("), out); // a real machine adds its driver's version
-        assertTrue(out.contains("libcublas.so.13 via the libcublas.so.12 shim)"), out);
-        assertTrue(out.contains("STREAM_CREATE flags=0"), out);
-        // a, b, c: 8, 12 and 8 floats, one 512 B block each, at the stand-in's consecutive addresses
-        assertTrue(out.contains("ALLOC 0x7f0000000000 512"), out);
-        assertTrue(out.contains("BUFFERS a=0x7f0000000000 b=0x7f0000000200 c=0x7f0000000400"), out);
-        assertTrue(out.contains("SET_STREAM 0x5757"), out);
-        assertTrue(out.contains("MATH 0\nSGEMM opA=0 opB=1 m=3 n=2 k=4 A=0x7f0000000200 lda=3 B=0x7f0000000000 ldb=2 "
-                + "C=0x7f0000000400 ldc=3 alpha=1.5 beta=0"), out);
-        assertTrue(out.contains("MATH 3\nSGEMM_STRIDED opA=1 opB=0 m=2 n=2 k=3 A=0x7f0000000200 lda=3 sA=4 "
-                + "B=0x7f0000000000 ldb=3 sB=0 C=0x7f0000000400 ldc=2 sC=4 batch=2 alpha=1 beta=0.5"), out);
-        assertTrue(out.contains("MATH 0\nDGEMM opA=0 opB=0 m=3 n=2 k=1 lda=3 ldb=1 ldc=3 alpha=1 beta=0"), out);
+    void theWholeChainWorksOnTheEmulator() throws Exception {
+        CudaEmulator.Run run = CudaEmulator.runJava(Map.of("CUDA_EMU_MEMORY", "1G"), StandInCheck.class, "chain");
+        String out = run.output();
+        assertEquals(0, run.exitCode(), out);
+        assertTrue(out.contains("GEMM ok"), out);
+        assertTrue(out.contains("BATCHED ok"), out);
+        assertTrue(out.contains("DGEMM ok"), out);
+        assertTrue(out.contains("TF32 applied"), out);
         assertTrue(out.contains("REUSED true"), out);
         assertTrue(out.contains("OOM CUDA out of memory on cuda:0: tried to allocate 1.17 GiB (1258291200 bytes"), out);
-        assertTrue(out.contains("SYNC 0x5757"), out);
-        assertTrue(out.contains("FREE 0x7f0000000600"), out);
-        assertTrue(out.contains("STATS in use 1.50 KiB"), out);
+        assertTrue(out.contains("STATS in use 0 B"), out);
         assertTrue(out.contains("CHAIN OK"), out);
     }
 
-    /** Builds the stand-ins and runs {@link StandInCheck} in a child JVM; returns its output. */
-    private String runOnStandIn(Map<String, String> env, String mode) throws Exception {
-        assumeTrue(CublasShimTest.hasTool("gcc"), "gcc not found");
-        Path lib = tmp.resolve("lib");
-        Path cublas = tmp.resolve("cublas13");
-        Path classes = tmp.resolve("classes");
-        if (!Files.isDirectory(classes)) { // built once per test
-            Files.createDirectories(lib);
-            Files.writeString(tmp.resolve("cuda.c"), FAKE_CUDA);
-            CublasShimTest.run(List.of("gcc", "-shared", "-fPIC", "-Wall", "-Wl,-soname,libcuda.so.1", "-o",
-                    lib.resolve("libcuda.so.1").toString(), tmp.resolve("cuda.c").toString()));
-            Files.createDirectories(cublas);
-            Files.writeString(tmp.resolve("cublas.c"), FAKE_CUBLAS);
-            CublasShimTest.run(List.of("gcc", "-shared", "-fPIC", "-Wall", "-Wl,-soname,libcublas.so.13", "-o",
-                    cublas.resolve("libcublas.so.13").toString(), tmp.resolve("cublas.c").toString()));
-            Path shimDir = Files.createDirectories(
-                    classes.resolve(CublasLoader.SHIM_RESOURCE.substring(1)).getParent());
-            Files.copy(CublasShimTest.buildShim(tmp.resolve("shim")), shimDir.resolve("libcublas.so.12"));
+    @Test
+    void virtualEnvironmentsAreSearchedForCublas(@TempDir Path root) throws Exception {
+        Path home = root.resolve("home/user");
+        Path cwd = root.resolve("work/project");
+        List<Path> venvs = List.of(root.resolve("opt/trainer/.venv/lib/python3.12/site-packages"),
+                root.resolve("opt/other/venv/lib/python3.11/site-packages"),
+                home.resolve(".virtualenvs/torch/lib/python3.12/site-packages"),
+                home.resolve(".pyenv/versions/3.12.4/lib/python3.12/site-packages"),
+                cwd.resolve(".venv/lib/python3.12/site-packages"));
+        for (Path v : venvs) {
+            Files.createDirectories(v.resolve("nvidia/cu13/lib"));
         }
-
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", classes + ":" + System.getProperty("java.class.path"),
-                "-D" + CublasLoader.PATH_PROPERTY + "=" + cublas, "-Djava.io.tmpdir=" + tmp,
-                StandInCheck.class.getName(), mode));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().put("LD_LIBRARY_PATH", lib.toString());
-        pb.environment().remove("CUDA_VISIBLE_DEVICES");
-        pb.environment().putAll(env);
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "child JVM did not finish");
-        assertEquals(0, p.exitValue(), out);
-        return out;
+        List<Path> dirs = CublasLoader.searchDirs(root, home, cwd, Map.of());
+        for (Path v : venvs) {
+            assertTrue(dirs.contains(v.resolve("nvidia/cu13/lib")), v + " not searched: " + dirs);
+        }
     }
 
-    /** Run in a child JVM on the stand-in driver. */
+    private static String probeOn(Map<String, String> env) throws Exception {
+        CudaEmulator.Run run = CudaEmulator.runJava(env, StandInCheck.class, "probe");
+        assertEquals(0, run.exitCode(), run.output());
+        return run.output();
+    }
+
+    /** Run in a child JVM on the emulator. */
     public static final class StandInCheck {
         public static void main(String[] args) {
             try {
                 Cuda.Probe probe = CudaProbe.run();
                 System.out.println("PROBE " + probe.reason() + " | " + probe.devices() + " | " + probe.description());
+                System.out.println("AUTO " + Cuda.autoDevice());
                 if (args[0].equals("chain")) {
                     chain();
                 }
@@ -193,109 +195,73 @@ class CudaProbeTest {
         private static void chain() {
             CudaContext ctx = CudaContext.get(0);
             CudaAllocator alloc = ctx.allocator();
-            CudaBuffer a = alloc.allocate(DType.FLOAT32, 8);
-            CudaBuffer b = alloc.allocate(DType.FLOAT32, 12);
-            CudaBuffer c = alloc.allocate(DType.FLOAT32, 8);
-            System.out.println("BUFFERS a=0x" + Long.toHexString(a.address()) + " b=0x" + Long.toHexString(b.address())
-                    + " c=0x" + Long.toHexString(c.address()));
-            System.out.flush();
+            CudaMemcpy copy = new CudaMemcpy(ctx);
             CudaBlas blas = CudaBlas.get(ctx);
-            blas.gemm(true, false, 1, 2, 3, 4, 1.5, a, 0, b, 0, 0.0, c, 0);
+            // C [2, 3] = 1.5 A^T B with A stored [4, 2], B [4, 3]
+            float[] a = {1, 2, 3, 4, 5, 6, 7, 8};
+            float[] b = {1, 0, 2, 0, 1, 0, 3, 1, 1, 0.5f, 2, 1};
+            CudaBuffer da = upload(alloc, copy, a);
+            CudaBuffer db = upload(alloc, copy, b);
+            CudaBuffer dc = upload(alloc, copy, new float[6]);
+            blas.gemm(true, false, 1, 2, 3, 4, 1.5, da, 0, db, 0, 0.0, dc, 0);
+            check("GEMM", new float[] {29.25f, 33, 21, 36, 39, 27}, download(copy, dc, 6));
+            // two C [2, 2] = A_i [2, 2] B^T with B [2, 2] shared (stride 0), beta 1 on C = 1
+            CudaBuffer dc2 = upload(alloc, copy, new float[] {1, 1, 1, 1, 1, 1, 1, 1});
+            CudaBuffer da2 = upload(alloc, copy, new float[] {1, 2, 3, 4, 5, 6, 7, 8});
+            CudaBuffer db2 = upload(alloc, copy, new float[] {1, 0, 1, 1});
+            blas.gemm(false, true, 2, 2, 2, 2, 1.0, da2, 4, db2, 0, 1.0, dc2, 4);
+            check("BATCHED", new float[] {2, 4, 4, 8, 6, 12, 8, 16}, download(copy, dc2, 8));
+            CudaBuffer dd = alloc.allocate(dev.backprop4j.tensor.DType.FLOAT64, 4);
+            copy.upload(dd.pointer(), 32, buf -> buf.asDoubleBuffer().put(new double[] {1, 2, 3, 4}));
+            CudaBuffer de = alloc.allocate(dev.backprop4j.tensor.DType.FLOAT64, 4);
+            blas.gemm(false, false, 1, 2, 2, 2, 1.0, dd, 0, dd, 0, 0.0, de, 0);
+            double[] d = new double[4];
+            copy.download(de.pointer(), jcuda.Pointer.to(d), 32);
+            System.out.println(java.util.Arrays.equals(d, new double[] {7, 10, 15, 22}) ? "DGEMM ok"
+                    : "DGEMM wrong " + java.util.Arrays.toString(d));
+            // 1 + 2^-12 is exact in FP32 and rounds to 1 in TF32 (10 mantissa bits)
+            CudaBuffer one = upload(alloc, copy, new float[] {1 + 0x1p-12f});
+            CudaBuffer out = upload(alloc, copy, new float[1]);
             CudaBlas.setTf32(true);
-            blas.gemm(false, true, 2, 2, 2, 3, 1.0, a, 0, b, 4, 0.5, c, 4);
+            blas.gemm(false, false, 1, 1, 1, 1, 1.0, one, 0, one, 0, 0.0, out, 0);
             CudaBlas.setTf32(false);
-            CudaBuffer d = alloc.allocate(DType.FLOAT64, 6);
-            blas.gemm(false, false, 1, 2, 3, 1, 1.0, d, 0, d, 0, 0.0, d, 0);
-            d.release();
-            System.out.flush();
-            long was = a.address();
-            a.release();
-            CudaBuffer again = alloc.allocate(DType.INT32, 100);
+            System.out.println(download(copy, out, 1)[0] == 1.0f ? "TF32 applied" : "TF32 not applied");
+            for (CudaBuffer x : new CudaBuffer[] {db, dc, dc2, da2, db2, dd, de, one, out}) {
+                x.release();
+            }
+            long was = da.address();
+            da.release();
+            CudaBuffer again = alloc.allocate(dev.backprop4j.tensor.DType.INT32, 100);
             System.out.println("REUSED " + (again.address() == was));
+            again.release();
             try {
-                alloc.allocate(DType.FLOAT32, 300L << 20);
+                alloc.allocate(dev.backprop4j.tensor.DType.FLOAT32, 300L << 20);
                 System.out.println("OOM none");
             } catch (CudaAllocator.OutOfMemoryException e) {
                 System.out.println("OOM " + e.getMessage());
             }
-            System.out.flush();
             alloc.emptyCache();
             ctx.synchronize();
-            System.out.flush();
             System.out.println("STATS " + alloc.stats());
             System.out.println("CHAIN OK");
         }
+
+        private static CudaBuffer upload(CudaAllocator alloc, CudaMemcpy copy, float[] v) {
+            CudaBuffer b = alloc.allocate(dev.backprop4j.tensor.DType.FLOAT32, v.length);
+            copy.upload(b.pointer(), 4L * v.length, buf -> buf.asFloatBuffer().put(v));
+            return b;
+        }
+
+        private static float[] download(CudaMemcpy copy, CudaBuffer b, int n) {
+            float[] out = new float[n];
+            copy.download(b.pointer(), jcuda.Pointer.to(out), 4L * n);
+            return out;
+        }
+
+        private static void check(String what, float[] expected, float[] actual) {
+            System.out.println(java.util.Arrays.equals(expected, actual) ? what + " ok"
+                    : what + " wrong: " + java.util.Arrays.toString(actual) + ", expected "
+                    + java.util.Arrays.toString(expected));
+        }
     }
-
-    /** libcuda.so.1 stand-in: one device, 1 GiB of memory, behaviour tuned by FAKE_* variables; logs to stdout. */
-    private static final String FAKE_CUDA = """
-            #include <stdio.h>
-            #include <stdlib.h>
-            typedef unsigned long long dptr;
-            static int env(const char *n, int d) { const char *v = getenv(n); return v ? atoi(v) : d; }
-            #define LOG(...) do { printf(__VA_ARGS__); fflush(stdout); } while (0)
-            int cuInit(unsigned flags) { return env("FAKE_CUINIT", 0); }
-            int cuDriverGetVersion(int *v) { *v = env("FAKE_DRIVER", 13000); return 0; }
-            int cuDeviceGetCount(int *n) { *n = env("FAKE_DEVICES", 1); return 0; }
-            int cuDeviceGet(int *d, int i) { if (i >= env("FAKE_DEVICES", 1)) return 101; *d = i; return 0; }
-            int cuDeviceGetName(char *name, int len, int dev) { snprintf(name, len, "Fake GPU %d", dev); return 0; }
-            int cuDeviceGetAttribute(int *v, int attr, int dev) { *v = attr == 75 ? 9 : 0; return 0; }
-            int cuDeviceTotalMem_v2(size_t *b, int dev) { *b = 80ULL << 30; return 0; }
-            int cuDevicePrimaryCtxRetain(void **ctx, int dev) { *ctx = (void *) 0xC7C7; return 0; }
-            int cuCtxSetCurrent(void *ctx) { return ctx == (void *) 0xC7C7 ? 0 : 201; }
-            int cuStreamCreate(void **s, unsigned flags) { LOG("STREAM_CREATE flags=%u\\n", flags); *s = (void *) 0x5757; return 0; }
-            int cuStreamSynchronize(void *s) { LOG("SYNC %p\\n", s); return s == (void *) 0x5757 ? 0 : 400; }
-            #define CAP (1ULL << 30)
-            static dptr next = 0x7f0000000000ULL, used, addr[256], size[256];
-            int cuMemAlloc_v2(dptr *p, size_t bytes) {
-                if (used + bytes > CAP) { LOG("ALLOC_FAIL %zu\\n", bytes); return 2; }
-                for (int i = 0; i < 256; i++) if (addr[i] == 0) { addr[i] = next; size[i] = bytes; break; }
-                *p = next; next += bytes; used += bytes;
-                LOG("ALLOC 0x%llx %zu\\n", *p, bytes);
-                return 0;
-            }
-            int cuMemFree_v2(dptr p) {
-                for (int i = 0; i < 256; i++) if (addr[i] == p) { used -= size[i]; addr[i] = 0; LOG("FREE 0x%llx\\n", p); return 0; }
-                LOG("FREE_BAD 0x%llx\\n", p);
-                return 1;
-            }
-            int cuMemGetInfo_v2(size_t *f, size_t *t) { *f = CAP - used; *t = CAP; return 0; }
-            """;
-
-    /** libcublas.so.13 stand-in: logs each call with its arguments. */
-    private static final String FAKE_CUBLAS = """
-            #include <stdio.h>
-            #define LOG(...) do { printf(__VA_ARGS__); fflush(stdout); } while (0)
-            int cublasGetProperty(int type, int *value) { *value = type == 0 ? 13 : type == 1 ? 1 : 2; return 0; }
-            int cublasCreate_v2(void **h) { *h = (void *) 0xB1A5; return 0; }
-            int cublasSetStream_v2(void *h, void *s) { LOG("SET_STREAM %p\\n", s); return 0; }
-            int cublasSetPointerMode_v2(void *h, int mode) { return mode == 0 ? 0 : 7; }
-            int cublasSetMathMode(void *h, int mode) { LOG("MATH %d\\n", mode); return 0; }
-            int cublasSgemm_v2(void *h, int ta, int tb, int m, int n, int k, const float *alpha, const float *A, int lda,
-                               const float *B, int ldb, const float *beta, float *C, int ldc) {
-                LOG("SGEMM opA=%d opB=%d m=%d n=%d k=%d A=%p lda=%d B=%p ldb=%d C=%p ldc=%d alpha=%g beta=%g\\n",
-                    ta, tb, m, n, k, (void *) A, lda, (void *) B, ldb, (void *) C, ldc, *alpha, *beta);
-                return 0;
-            }
-            int cublasDgemm_v2(void *h, int ta, int tb, int m, int n, int k, const double *alpha, const double *A,
-                               int lda, const double *B, int ldb, const double *beta, double *C, int ldc) {
-                LOG("DGEMM opA=%d opB=%d m=%d n=%d k=%d lda=%d ldb=%d ldc=%d alpha=%g beta=%g\\n",
-                    ta, tb, m, n, k, lda, ldb, ldc, *alpha, *beta);
-                return 0;
-            }
-            int cublasSgemmStridedBatched(void *h, int ta, int tb, int m, int n, int k, const float *alpha,
-                                          const float *A, int lda, long long sA, const float *B, int ldb, long long sB,
-                                          const float *beta, float *C, int ldc, long long sC, int batch) {
-                LOG("SGEMM_STRIDED opA=%d opB=%d m=%d n=%d k=%d A=%p lda=%d sA=%lld B=%p ldb=%d sB=%lld C=%p ldc=%d "
-                    "sC=%lld batch=%d alpha=%g beta=%g\\n", ta, tb, m, n, k, (void *) A, lda, sA, (void *) B, ldb, sB,
-                    (void *) C, ldc, sC, batch, *alpha, *beta);
-                return 0;
-            }
-            int cublasDgemmStridedBatched(void *h, int ta, int tb, int m, int n, int k, const double *alpha,
-                                          const double *A, int lda, long long sA, const double *B, int ldb,
-                                          long long sB, const double *beta, double *C, int ldc, long long sC,
-                                          int batch) {
-                return 7;
-            }
-            """;
 }
