@@ -491,8 +491,8 @@ public final class CpuBackend implements Backend {
         CpuBuffer g = cpu(grad);
         CpuBuffer v = velocity == null ? null : cpu(velocity);
         if (p.dtype() == DType.FLOAT32) {
-            FloatKernels.sgd(p.floats(), g.floats(), v == null ? null : v.floats(), (float) lr, (float) momentum,
-                    (float) dampening, (float) weightDecay, nesterov, firstStep);
+            FloatKernels.sgd(p.floats(), g.floats(), v == null ? null : v.floats(), lr, momentum, dampening, weightDecay,
+                    nesterov, firstStep);
             return;
         }
         Parallel.forRange(p.size(), GRAIN, (lo, hi) -> {
@@ -519,8 +519,8 @@ public final class CpuBackend implements Backend {
         double bc1 = 1 - Math.pow(beta1, step);
         double bc2 = 1 - Math.pow(beta2, step);
         if (p.dtype() == DType.FLOAT32) {
-            FloatKernels.adam(p.floats(), g.floats(), ms.floats(), vs.floats(), (float) lr, (float) beta1,
-                    (float) beta2, (float) eps, (float) weightDecay, decoupled, (float) bc1, (float) bc2);
+            FloatKernels.adam(p.floats(), g.floats(), ms.floats(), vs.floats(), lr, beta1, beta2, eps, weightDecay,
+                    decoupled, bc1, bc2);
             return;
         }
         Parallel.forRange(p.size(), GRAIN, (lo, hi) -> {

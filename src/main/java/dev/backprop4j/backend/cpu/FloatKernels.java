@@ -46,51 +46,59 @@ final class FloatKernels {
         });
     }
 
-    /** SGD on float32 (see Backend#sgdStep), in float arithmetic as PyTorch does. */
-    static void sgd(float[] p, float[] g, float[] v, float lr, float momentum, float dampening, float wd,
+    /**
+     * SGD on float32 (see Backend#sgdStep), in float arithmetic in the reference's order, with every constant
+     * computed in double and rounded once ((float) (1 - dampening), not 1f - (float) dampening), as the CUDA kernel
+     * and PyTorch do.
+     */
+    static void sgd(float[] p, float[] g, float[] v, double lr, double momentum, double dampening, double weightDecay,
                     boolean nesterov, boolean first) {
+        float tLr = (float) lr, tMomentum = (float) momentum, keep = (float) (1 - dampening), wd = (float) weightDecay;
         Parallel.forRange(p.length, CpuBackend.GRAIN, (lo, hi) -> {
-            if (v == null || momentum == 0f) {
+            if (v == null || momentum == 0) {
                 for (int i = lo; i < hi; i++) {
-                    p[i] -= lr * (g[i] + wd * p[i]);
+                    p[i] -= tLr * (g[i] + wd * p[i]);
                 }
             } else if (first) {
                 for (int i = lo; i < hi; i++) {
                     float gi = g[i] + wd * p[i];
                     v[i] = gi;
-                    p[i] -= lr * (nesterov ? gi + momentum * gi : gi);
+                    p[i] -= tLr * (nesterov ? gi + tMomentum * gi : gi);
                 }
             } else {
-                float keep = 1f - dampening;
                 for (int i = lo; i < hi; i++) {
                     float gi = g[i] + wd * p[i];
-                    float vi = momentum * v[i] + keep * gi;
+                    float vi = tMomentum * v[i] + keep * gi;
                     v[i] = vi;
-                    p[i] -= lr * (nesterov ? gi + momentum * vi : vi);
+                    p[i] -= tLr * (nesterov ? gi + tMomentum * vi : vi);
                 }
             }
         });
     }
 
-    /** Adam / AdamW on float32 (see Backend#adamStep); bias corrections bc1, bc2 computed by the caller. */
-    static void adam(float[] p, float[] g, float[] m, float[] v, float lr, float b1, float b2, float eps, float wd,
-                     boolean decoupled, float bc1, float bc2) {
-        float step = lr / bc1;
-        float decay = 1f - lr * wd;
+    /**
+     * Adam / AdamW on float32 (see Backend#adamStep), in float arithmetic in the reference's order, constants
+     * computed in double and rounded once, as the CUDA kernel and PyTorch do; bias corrections bc1, bc2 from the caller.
+     */
+    static void adam(float[] p, float[] g, float[] m, float[] v, double lr, double beta1, double beta2, double eps,
+                     double weightDecay, boolean decoupled, double bc1, double bc2) {
+        float tLr = (float) lr, b1 = (float) beta1, oneMinusB1 = (float) (1 - beta1), b2 = (float) beta2;
+        float oneMinusB2 = (float) (1 - beta2), tEps = (float) eps, wd = (float) weightDecay;
+        float lrWd = (float) (lr * weightDecay), tBc1 = (float) bc1, tBc2 = (float) bc2;
         Parallel.forRange(p.length, CpuBackend.GRAIN, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
                 float pi = p[i];
                 float gi = g[i];
                 if (decoupled) {
-                    pi *= decay;
+                    pi -= lrWd * pi;
                 } else {
                     gi += wd * pi;
                 }
-                float mi = b1 * m[i] + (1f - b1) * gi;
-                float vi = b2 * v[i] + (1f - b2) * gi * gi;
+                float mi = b1 * m[i] + oneMinusB1 * gi;
+                float vi = b2 * v[i] + oneMinusB2 * gi * gi;
                 m[i] = mi;
                 v[i] = vi;
-                p[i] = pi - step * mi / ((float) Math.sqrt(vi / bc2) + eps);
+                p[i] = pi - tLr * (mi / tBc1) / ((float) Math.sqrt(vi / tBc2) + tEps);
             }
         });
     }
