@@ -7,12 +7,13 @@ import picocli.CommandLine.Option;
 import java.io.PrintWriter;
 
 /**
- * The command line: {@code train}, {@code evaluate}, {@code predict}. Errors end with one line on standard
+ * The command line: {@code train}, {@code evaluate}, {@code predict}, {@code doctor}. Errors end with one line on standard
  * error and exit code 1 (2 for bad usage); {@code --verbose} adds the stack trace.
  */
 @Command(name = "backprop4j", mixinStandardHelpOptions = true, version = "backprop4j 0.1.0",
         description = "Train and use multi-layer perceptrons on the CPU or an NVIDIA GPU.",
-        subcommands = {TrainCommand.class, EvaluateCommand.class, PredictCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TrainCommand.class, EvaluateCommand.class, PredictCommand.class, DoctorCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     @Option(names = "--verbose", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)

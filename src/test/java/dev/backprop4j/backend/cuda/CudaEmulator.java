@@ -30,7 +30,7 @@ public final class CudaEmulator {
     }
 
     /** The emulator's folder, or null when it was not built. */
-    static Path dir() {
+    public static Path dir() {
         String d = System.getProperty("backprop4j.cuda.emu.dir");
         if (d == null) {
             return null;
@@ -41,7 +41,7 @@ public final class CudaEmulator {
     }
 
     /** Skips the calling test, saying why, where the emulator was not built. */
-    static Path assumeBuilt() {
+    public static Path assumeBuilt() {
         Path d = dir();
         assumeTrue(d != null, "CUDA emulator not built (src/test/native/cuda-emu/build.sh needs g++; the Maven "
                 + "profile cuda-emu builds it into backprop4j.cuda.emu.dir="
@@ -50,7 +50,7 @@ public final class CudaEmulator {
     }
 
     /** What a child process printed (standard output and error together) and its exit code. */
-    record Run(int exitCode, String output) {
+    public record Run(int exitCode, String output) {
     }
 
     /**
@@ -58,7 +58,7 @@ public final class CudaEmulator {
      * own), with the test classpath, the emulator on the library path and {@code env} (e.g. CUDA_EMU_MEMORY=1G)
      * added to the environment. Needs the cuBLAS shim on the classpath (the cublas12-shim profile builds it).
      */
-    static Run runJava(Map<String, String> env, Class<?> main, String... args) throws IOException,
+    public static Run runJava(Map<String, String> env, Class<?> main, String... args) throws IOException,
             InterruptedException {
         Path d = assumeBuilt();
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -70,7 +70,7 @@ public final class CudaEmulator {
     }
 
     /** Runs a command with the emulator on the library path and {@code env} added; waits at most two minutes. */
-    static Run run(List<String> cmd, Map<String, String> env) throws IOException, InterruptedException {
+    public static Run run(List<String> cmd, Map<String, String> env) throws IOException, InterruptedException {
         Path d = assumeBuilt();
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("LD_LIBRARY_PATH", d.toString());
@@ -89,7 +89,7 @@ public final class CudaEmulator {
      * The emulator's counters as they stand, read from the file {@code CUDA_EMU_COUNTERS} names (the emulator of
      * this JVM writes them there); null when this JVM does not run on the emulator.
      */
-    static Counters counters() {
+    public static Counters counters() {
         String path = System.getenv("CUDA_EMU_COUNTERS");
         if (path == null || !Cuda.isAvailable() || !Cuda.isEmulated()) {
             return null;
@@ -122,12 +122,12 @@ public final class CudaEmulator {
      * @param graphLaunches    cuGraphLaunch calls
      * @param graphKernels     kernels run by graph launches
      */
-    record Counters(long launches, long cublasCalls, long copiesToDevice, long copiesToHost, long copiesOnDevice,
+    public record Counters(long launches, long cublasCalls, long copiesToDevice, long copiesToHost, long copiesOnDevice,
                     long memsets, long hostWaits, long allocations, long frees, long graphLaunches,
                     long graphKernels) {
 
         /** This minus an earlier snapshot. */
-        Counters minus(Counters before) {
+        public Counters minus(Counters before) {
             return new Counters(launches - before.launches, cublasCalls - before.cublasCalls,
                     copiesToDevice - before.copiesToDevice, copiesToHost - before.copiesToHost,
                     copiesOnDevice - before.copiesOnDevice, memsets - before.memsets, hostWaits - before.hostWaits,

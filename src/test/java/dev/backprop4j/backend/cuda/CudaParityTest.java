@@ -281,6 +281,14 @@ class CudaParityTest {
         }
     }
 
+    /** The checks {@code doctor} runs: every primitive in float32 and float64 at odd sizes, one result each. */
+    @Test
+    void everyPrimitivePassesTheDoctorsChecks() {
+        for (dev.backprop4j.backend.BackendParity.Result r : dev.backprop4j.backend.BackendParity.run(Backends.of(GPU))) {
+            assertTrue(r.passed(), r.toString());
+        }
+    }
+
     @Test
     void outOfRangeLabelsFailAtTheNextReadWithTheCpuMessage() {
         Tensor logits = randn(3, 4).to(GPU);

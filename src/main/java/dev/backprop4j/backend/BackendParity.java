@@ -1,0 +1,542 @@
+package dev.backprop4j.backend;
+
+import dev.backprop4j.backend.cpu.CpuBackend;
+import dev.backprop4j.tensor.DType;
+import dev.backprop4j.tensor.Shape;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Checks every primitive of a backend against the CPU backend, the executable specification: the same inputs (random,
+ * made on the CPU and copied over), the same call on both, the outputs compared element by element. Float64 must
+ * agree within 1e-9 of the result's scale (transcendental functions differ in the last bits between libraries), float32
+ * within 64 units of float32 roundoff (2^-24) of the element's magnitude plus the result's scale, integer outputs
+ * exactly. Sizes are small and odd (1, 7, 1023, 1025), plus one long reduction that a device splits over many blocks.
+ *
+ * <p>One {@link Result} per primitive and dtype; {@code java -jar backprop4j.jar doctor} prints them, and the
+ * parity tests run them on every change (on the CUDA emulator in CI).
+ */
+public final class BackendParity {
+
+    /** Sizes every check runs at. */
+    public static final int[] SIZES = {1, 7, 1023, 1025};
+
+    /** The outcome of one primitive in one dtype: passed, or the first mismatch or error. */
+    public record Result(String check, boolean passed, String detail) {
+        @Override
+        public String toString() {
+            return (passed ? "PASS " : "FAIL ") + check + (detail.isEmpty() ? "" : ": " + detail);
+        }
+    }
+
+    private final Backend cpu = CpuBackend.INSTANCE;
+    private final Backend device;
+    private long seed = 1;
+
+    private BackendParity(Backend device) {
+        this.device = device;
+    }
+
+    /** Runs every check of {@code device} against the CPU backend. */
+    public static List<Result> run(Backend device) {
+        return new BackendParity(device).all();
+    }
+
+    private List<Result> all() {
+        List<Result> out = new ArrayList<>();
+        out.add(check("write and read", DType.INT32, this::transfer));
+        out.add(check("copy", DType.INT32, this::copy));
+        out.add(check("cast", DType.INT32, this::cast));
+        out.add(check("countEqual", DType.INT32, this::countEqual));
+        for (DType t : List.of(DType.FLOAT32, DType.FLOAT64)) {
+            out.add(check("write and read", t, this::transfer));
+            out.add(check("fill", t, (u, n) -> compare("fill", n, b -> out(fill(b, u, n, 0.1)))));
+            out.add(check("copy", t, this::copy));
+            out.add(check("cast", t, this::cast));
+            out.add(check("narrow", t, this::narrow));
+            out.add(check("broadcast", t, this::broadcast));
+            out.add(check("transpose", t, this::transpose));
+            out.add(check("unary", t, this::unary));
+            out.add(check("unaryBackward", t, this::unaryBackward));
+            out.add(check("binary", t, this::binary));
+            out.add(check("gemm", t, this::gemm));
+            out.add(check("reduce", t, this::reduce));
+            out.add(check("argmax", t, this::argmax));
+            out.add(check("softmax", t, this::softmax));
+            out.add(check("softmaxBackward", t, this::softmaxBackward));
+            out.add(check("crossEntropy", t, this::crossEntropy));
+            out.add(check("crossEntropyBackward", t, this::crossEntropyBackward));
+            out.add(check("gatherRows", t, this::gatherRows));
+            out.add(check("scatterRows", t, this::scatterRows));
+            out.add(check("random", t, this::random));
+            out.add(check("sgdStep", t, this::sgdStep));
+            out.add(check("adamStep", t, this::adamStep));
+        }
+        return out;
+    }
+
+    // ---- the checks ---------------------------------------------------------------------------------------------
+
+    /** One computation from inputs made by {@link #in}: what the backend returns, compared on both backends. */
+    @FunctionalInterface
+    private interface Computation {
+        Buffer[] on(Backend b);
+    }
+
+    @FunctionalInterface
+    private interface SizedCheck {
+        void at(DType t, int n);
+    }
+
+    /** A mismatch or error, with its description. */
+    private static final class Mismatch extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Mismatch(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private Result check(String name, DType t, SizedCheck c) {
+        String label = name + " " + t.toString().toLowerCase(Locale.ROOT);
+        try {
+            for (int n : SIZES) {
+                c.at(t, n);
+            }
+            return new Result(label, true, "");
+        } catch (Mismatch m) {
+            return new Result(label, false, m.getMessage());
+        } catch (RuntimeException e) {
+            return new Result(label, false, e.getClass().getSimpleName() + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Runs {@code c} on the CPU and on the device with the same inputs (the same seeds make the same random
+     * inputs: {@link #in} draws them on the CPU and copies them over) and compares every output.
+     */
+    private void compare(String what, int n, Computation c) {
+        long start = seed;
+        Buffer[] expected = c.on(cpu);
+        seed = start;
+        Buffer[] actual = c.on(device);
+        for (int k = 0; k < expected.length; k++) {
+            compare(what + " n=" + n + (expected.length > 1 ? " output " + k : ""), expected[k], actual[k]);
+        }
+        release(expected);
+        release(actual);
+    }
+
+    private void compare(String what, Buffer expected, Buffer actual) {
+        double[] e = cpu.readDoubles(expected);
+        double[] a = device.readDoubles(actual);
+        if (e.length != a.length) {
+            throw new Mismatch(what + ": " + e.length + " elements on the cpu, " + a.length + " on " + device.device());
+        }
+        double scale = 0;
+        for (double v : e) {
+            scale = Double.isFinite(v) ? Math.max(scale, Math.abs(v)) : scale;
+        }
+        for (int i = 0; i < e.length; i++) {
+            double tol = switch (expected.dtype()) {
+                case FLOAT64 -> 1e-9 * (Math.abs(e[i]) + scale);
+                case FLOAT32 -> 64 * 0x1p-24 * (Math.abs(e[i]) + scale);
+                case INT32 -> 0;
+            };
+            boolean same = Double.isNaN(e[i]) ? Double.isNaN(a[i]) : Math.abs(e[i] - a[i]) <= tol || e[i] == a[i];
+            if (!same) {
+                throw new Mismatch(String.format(Locale.ROOT, "%s element %d: cpu %s, %s %s", what, i, e[i],
+                        device.device(), a[i]));
+            }
+        }
+    }
+
+    // ---- inputs -------------------------------------------------------------------------------------------------
+
+    /** n standard-normal values, drawn on the CPU with the next seed and copied to b. */
+    private Buffer in(Backend b, DType t, long n) {
+        return uniformOrNormal(b, t, n, Distribution.NORMAL, 0, 1);
+    }
+
+    /** n values uniform on [lo, hi). */
+    private Buffer in(Backend b, DType t, long n, double lo, double hi) {
+        return uniformOrNormal(b, t, n, Distribution.UNIFORM, lo, hi);
+    }
+
+    private Buffer uniformOrNormal(Backend b, DType t, long n, Distribution d, double p1, double p2) {
+        Buffer c = cpu.allocate(t, n);
+        cpu.random(c, d, p1, p2, seed++, 0);
+        return b == cpu ? c : moved(c);
+    }
+
+    /** n int32 labels in [0, classes), the same on both backends. */
+    private Buffer labels(Backend b, int n, int classes) {
+        int[] v = new int[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (int) ((i * 7L + seed) % classes);
+        }
+        Buffer x = b.allocate(DType.INT32, n);
+        b.write(x, v);
+        return x;
+    }
+
+    private Buffer fill(Backend b, DType t, long n, double value) {
+        Buffer x = b.allocate(t, n);
+        b.fill(x, value);
+        return x;
+    }
+
+    private Buffer moved(Buffer c) {
+        Buffer d = toDevice(c);
+        c.release();
+        return d;
+    }
+
+    private Buffer toDevice(Buffer c) {
+        Buffer d = device.allocate(c.dtype(), c.length());
+        Backends.transfer(c, d);
+        return d;
+    }
+
+    private static Buffer[] out(Buffer... outputs) {
+        return outputs;
+    }
+
+    private static void release(Buffer... buffers) {
+        for (Buffer b : buffers) {
+            if (b != null) {
+                b.release();
+            }
+        }
+    }
+
+    // ---- one method per primitive, in dtype t at size n ------------------------------------------------------------
+
+    private void transfer(DType t, int n) {
+        compare("write and read", n, b -> out(t == DType.INT32 ? labels(b, n, 1000) : in(b, t, n)));
+    }
+
+    private Buffer values(Backend b, DType t, long n) {
+        return t == DType.INT32 ? labels(b, (int) n, 97) : in(b, t, n);
+    }
+
+    private void copy(DType t, int n) {
+        compare("copy", n, b -> {
+            Buffer src = values(b, t, n + 1);
+            Buffer dst = fill(b, t, n + 2, 0);
+            b.copy(src, 1, dst, 0, n);
+            b.copy(dst, 0, dst, 1, n); // overlapping, as System.arraycopy allows
+            release(src);
+            return out(dst);
+        });
+    }
+
+    private void cast(DType t, int n) {
+        for (DType to : DType.values()) {
+            compare("cast to " + to, n, b -> {
+                Buffer x = t == DType.INT32 ? labels(b, n, 100_003) : in(b, t, n, -1e3, 1e3);
+                Buffer y = b.allocate(to, n);
+                b.cast(x, y);
+                release(x);
+                return out(y);
+            });
+        }
+    }
+
+    private void countEqual(DType t, int n) {
+        Buffer[] cpuIn = {labels(cpu, n, 3), labels(cpu, n, 2)};
+        long expected = cpu.countEqual(cpuIn[0], cpuIn[1], n);
+        Buffer a = toDevice(cpuIn[0]);
+        Buffer b = toDevice(cpuIn[1]);
+        long actual = device.countEqual(a, b, n);
+        release(cpuIn[0], cpuIn[1], a, b);
+        if (expected != actual) {
+            throw new Mismatch("n=" + n + ": cpu " + expected + ", " + device.device() + " " + actual);
+        }
+    }
+
+    private void narrow(DType t, int n) {
+        compare("narrow", n, b -> {
+            Buffer src = in(b, t, 2L * n * 3);
+            int start = n / 3;
+            int len = n - start;
+            Buffer dst = fill(b, t, 2L * (len + 2) * 3, 0);
+            b.narrow(src, 2, n, 3, start, dst, len + 2, 1, len);
+            release(src);
+            return out(dst);
+        });
+    }
+
+    private void broadcast(DType t, int n) {
+        compare("broadcast column", n, b -> {
+            Buffer x = in(b, t, n);
+            Buffer y = b.allocate(t, 4L * n);
+            b.broadcast(x, Shape.of(n, 1), y, Shape.of(n, 4));
+            release(x);
+            return out(y);
+        });
+        compare("broadcast row", n, b -> {
+            Buffer x = in(b, t, n);
+            Buffer y = b.allocate(t, 3L * n);
+            b.broadcast(x, Shape.of(n), y, Shape.of(3, n));
+            release(x);
+            return out(y);
+        });
+    }
+
+    private void transpose(DType t, int n) {
+        compare("transpose", n, b -> {
+            Buffer x = in(b, t, 2L * n * 5);
+            Buffer y = b.allocate(t, 2L * n * 5);
+            b.transpose(x, 2, n, 5, y);
+            release(x);
+            return out(y);
+        });
+    }
+
+    /** Inputs in each op's domain: positive for log, sqrt, pow and 1/x. */
+    private Buffer domainInput(Backend b, DType t, UnaryOp op, int n) {
+        return switch (op) {
+            case LOG, SQRT, POW, RDIV_SCALAR -> in(b, t, n, 0.25, 4);
+            default -> in(b, t, n, -4, 4);
+        };
+    }
+
+    private static double p1(UnaryOp op) {
+        return switch (op) {
+            case POW -> 2.5;
+            case CLAMP -> -0.5;
+            case LEAKY_RELU -> 0.1;
+            default -> 0.75;
+        };
+    }
+
+    private void unary(DType t, int n) {
+        for (UnaryOp op : UnaryOp.values()) {
+            compare(op.toString(), n, b -> {
+                Buffer x = domainInput(b, t, op, n);
+                Buffer y = b.allocate(t, n);
+                b.unary(op, x, y, p1(op), 0.5);
+                release(x);
+                return out(y);
+            });
+        }
+    }
+
+    private void unaryBackward(DType t, int n) {
+        for (UnaryOp op : UnaryOp.values()) {
+            compare(op.toString(), n, b -> {
+                Buffer x = domainInput(b, t, op, n);
+                Buffer y = b.allocate(t, n);
+                b.unary(op, x, y, p1(op), 0.5);
+                Buffer dy = in(b, t, n);
+                Buffer dx = b.allocate(t, n);
+                b.unaryBackward(op, x, y, dy, dx, p1(op), 0.5);
+                release(x, y, dy);
+                return out(dx);
+            });
+        }
+    }
+
+    private void binary(DType t, int n) {
+        for (BinaryOp op : BinaryOp.values()) {
+            compare(op + " same shape", n, b -> binary(b, t, op, Shape.of(n), Shape.of(n), Shape.of(n)));
+            compare(op + " row", n, b -> binary(b, t, op, Shape.of(3, n), Shape.of(n), Shape.of(3, n)));
+            compare(op + " broadcast", n, b -> binary(b, t, op, Shape.of(n, 1), Shape.of(1, 5), Shape.of(n, 5)));
+        }
+    }
+
+    private Buffer[] binary(Backend b, DType t, BinaryOp op, Shape as, Shape bs, Shape os) {
+        Buffer x = in(b, t, as.size(), 0.5, 2);
+        Buffer y = in(b, t, bs.size(), 0.5, 2);
+        if (op == BinaryOp.EQ) { // equal in some places: y's first element copied into x's
+            b.copy(y, 0, x, 0, 1);
+        }
+        Buffer z = b.allocate(t, os.size());
+        b.binary(op, x, as, y, bs, z, os);
+        release(x, y);
+        return out(z);
+    }
+
+    private void gemm(DType t, int n) {
+        for (int flags = 0; flags < 4; flags++) {
+            boolean ta = (flags & 1) != 0, tb = (flags & 2) != 0;
+            compare("C = 1.5 op(A) op(B) + 0.5 C" + (ta ? ", A^T" : "") + (tb ? ", B^T" : ""), n, b -> {
+                Buffer a = in(b, t, (long) n * 7);
+                Buffer w = in(b, t, 7L * 5);
+                Buffer c = in(b, t, (long) n * 5);
+                b.gemm(ta, tb, 1, n, 5, 7, 1.5, a, 0, w, 0, 0.5, c, 0);
+                release(a, w);
+                return out(c);
+            });
+        }
+        compare("batched, B shared", n, b -> {
+            Buffer a = in(b, t, 3L * n * 4);
+            Buffer w = in(b, t, 4L * 6);
+            Buffer c = b.allocate(t, 3L * n * 6);
+            b.gemm(false, false, 3, n, 6, 4, 1.0, a, (long) n * 4, w, 0, 0.0, c, (long) n * 6);
+            release(a, w);
+            return out(c);
+        });
+    }
+
+    private void reduce(DType t, int n) {
+        for (ReduceOp op : ReduceOp.values()) {
+            compare(op + " last axis", n, b -> reduce(b, t, op, 3, n, 1));
+            compare(op + " middle axis", n, b -> reduce(b, t, op, 2, n, 5));
+            if (n == SIZES[SIZES.length - 1]) { // long axes, split over many blocks on a GPU
+                compare(op + " one long row", 300_000, b -> reduce(b, t, op, 1, 300_000, 1));
+                compare(op + " long columns", 50_000, b -> reduce(b, t, op, 1, 50_000, 3));
+            }
+        }
+    }
+
+    private Buffer[] reduce(Backend b, DType t, ReduceOp op, int outer, int n, int inner) {
+        Buffer x = in(b, t, (long) outer * n * inner);
+        Buffer y = b.allocate(t, (long) outer * inner);
+        b.reduce(op, x, outer, n, inner, y);
+        release(x);
+        return out(y);
+    }
+
+    private void argmax(DType t, int n) {
+        compare("last axis", n, b -> {
+            Buffer x = in(b, t, 3L * n);
+            Buffer y = b.allocate(DType.INT32, 3);
+            b.argmax(x, 3, n, 1, y);
+            release(x);
+            return out(y);
+        });
+        compare("first axis", n, b -> {
+            Buffer x = in(b, t, 4L * n);
+            Buffer y = b.allocate(DType.INT32, 4);
+            b.argmax(x, 1, n, 4, y);
+            release(x);
+            return out(y);
+        });
+    }
+
+    private void softmax(DType t, int n) {
+        for (boolean log : new boolean[] {false, true}) {
+            String name = log ? "log_softmax" : "softmax";
+            compare(name + " last axis", n, b -> softmax(b, t, 3, n, 1, log, false));
+            compare(name + " middle axis", n, b -> softmax(b, t, 2, n, 3, log, false));
+        }
+    }
+
+    private void softmaxBackward(DType t, int n) {
+        for (boolean log : new boolean[] {false, true}) {
+            String name = log ? "log_softmax" : "softmax";
+            compare(name + " last axis", n, b -> softmax(b, t, 3, n, 1, log, true));
+            compare(name + " middle axis", n, b -> softmax(b, t, 2, n, 3, log, true));
+        }
+    }
+
+    private Buffer[] softmax(Backend b, DType t, int outer, int n, int inner, boolean log, boolean backward) {
+        long size = (long) outer * n * inner;
+        Buffer x = in(b, t, size);
+        Buffer y = b.allocate(t, size);
+        b.softmax(x, outer, n, inner, log, y);
+        release(x);
+        if (!backward) {
+            return out(y);
+        }
+        Buffer dy = in(b, t, size);
+        Buffer dx = b.allocate(t, size);
+        b.softmaxBackward(y, dy, outer, n, inner, log, dx);
+        release(y, dy);
+        return out(dx);
+    }
+
+    private void crossEntropy(DType t, int n) {
+        compare("loss and probabilities", n, b -> {
+            Buffer logits = in(b, t, n * 10L);
+            Buffer labels = labels(b, n, 10);
+            Buffer loss = b.allocate(t, n);
+            Buffer probs = b.allocate(t, n * 10L);
+            b.crossEntropy(logits, labels, n, 10, loss, probs);
+            release(logits, labels);
+            return out(loss, probs);
+        });
+    }
+
+    private void crossEntropyBackward(DType t, int n) {
+        compare("dlogits", n, b -> {
+            Buffer logits = in(b, t, n * 10L);
+            Buffer labels = labels(b, n, 10);
+            Buffer loss = b.allocate(t, n);
+            Buffer probs = b.allocate(t, n * 10L);
+            b.crossEntropy(logits, labels, n, 10, loss, probs);
+            Buffer dloss = in(b, t, n);
+            Buffer dlogits = b.allocate(t, n * 10L);
+            b.crossEntropyBackward(probs, labels, dloss, n, 10, dlogits);
+            release(logits, labels, loss, probs, dloss);
+            return out(dlogits);
+        });
+    }
+
+    private void gatherRows(DType t, int n) {
+        compare("gather", n, b -> {
+            Buffer x = in(b, t, n * 6L);
+            Buffer idx = labels(b, n, 6);
+            Buffer y = b.allocate(t, n);
+            b.gatherRows(x, idx, n, 6, y);
+            release(x, idx);
+            return out(y);
+        });
+    }
+
+    private void scatterRows(DType t, int n) {
+        compare("scatter-add", n, b -> {
+            Buffer dy = in(b, t, n);
+            Buffer idx = labels(b, n, 6);
+            Buffer dx = in(b, t, n * 6L);
+            b.scatterRows(dy, idx, n, 6, dx);
+            release(dy, idx);
+            return out(dx);
+        });
+    }
+
+    private void random(DType t, int n) {
+        for (Distribution d : Distribution.values()) {
+            compare(d.toString(), n, b -> {
+                Buffer x = b.allocate(t, n);
+                b.random(x, d, 0.3, 1.5, 42, 3);
+                return out(x);
+            });
+        }
+    }
+
+    private void sgdStep(DType t, int n) {
+        for (boolean nesterov : new boolean[] {false, true}) {
+            compare("momentum 0.9, dampening 0.1, weight decay 0.01, nesterov=" + nesterov, n, b -> {
+                Buffer p = in(b, t, n);
+                Buffer g = in(b, t, n);
+                Buffer v = fill(b, t, n, 0);
+                for (int step = 1; step <= 2; step++) {
+                    b.sgdStep(p, g, v, 0.1, 0.9, 0.1, 0.01, nesterov, step == 1);
+                }
+                release(g);
+                return out(p, v);
+            });
+        }
+    }
+
+    private void adamStep(DType t, int n) {
+        for (boolean decoupled : new boolean[] {false, true}) {
+            compare(decoupled ? "AdamW" : "Adam", n, b -> {
+                Buffer p = in(b, t, n);
+                Buffer g = in(b, t, n);
+                Buffer m = fill(b, t, n, 0);
+                Buffer v = fill(b, t, n, 0);
+                for (int step = 1; step <= 3; step++) {
+                    b.adamStep(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 0.01, decoupled, step);
+                }
+                release(g);
+                return out(p, m, v);
+            });
+        }
+    }
+}

@@ -1,0 +1,69 @@
+package dev.backprop4j.backend;
+
+import dev.backprop4j.backend.cpu.CpuBackend;
+import org.junit.jupiter.api.Test;
+
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The primitive checks behind {@code doctor} and the parity tests find a wrong primitive, and only that one. */
+class BackendParityTest {
+
+    /** The CPU backend with one primitive wrong: sigmoid's output is off by one part in a thousand. */
+    private static Backend cpuWithWrongSigmoid() {
+        Backend cpu = CpuBackend.INSTANCE;
+        return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
+                (proxy, method, args) -> {
+                    Object result;
+                    try {
+                        result = method.invoke(cpu, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                    if (method.getName().equals("unary") && args[0] == UnaryOp.SIGMOID) {
+                        Buffer out = (Buffer) args[2];
+                        double[] v = cpu.readDoubles(out);
+                        for (int i = 0; i < v.length; i++) {
+                            v[i] *= 1.001;
+                        }
+                        switch (out.dtype()) {
+                            case FLOAT32 -> {
+                                float[] f = new float[v.length];
+                                for (int i = 0; i < v.length; i++) {
+                                    f[i] = (float) v[i];
+                                }
+                                cpu.write(out, f);
+                            }
+                            case FLOAT64 -> cpu.write(out, v);
+                            case INT32 -> throw new AssertionError();
+                        }
+                    }
+                    return result;
+                });
+    }
+
+    @Test
+    void aWrongPrimitiveFailsItsOwnChecksAndNoOthers() {
+        List<BackendParity.Result> results = BackendParity.run(cpuWithWrongSigmoid());
+        assertTrue(results.size() > 40, results.toString());
+        for (BackendParity.Result r : results) {
+            // the backward check runs from each backend's own forward output, so it sees the wrong sigmoid too
+            boolean usesSigmoid = r.check().startsWith("unary float") || r.check().startsWith("unaryBackward float");
+            assertEquals(!usesSigmoid, r.passed(), r.toString());
+            if (usesSigmoid) {
+                assertTrue(r.detail().startsWith("SIGMOID n=1 element 0: cpu "), r.detail());
+            }
+        }
+    }
+
+    @Test
+    void theCpuAgreesWithItself() {
+        for (BackendParity.Result r : BackendParity.run(CpuBackend.INSTANCE)) {
+            assertTrue(r.passed(), r.toString());
+        }
+    }
+}

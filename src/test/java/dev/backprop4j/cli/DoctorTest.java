@@ -1,0 +1,62 @@
+package dev.backprop4j.cli;
+
+import dev.backprop4j.backend.cuda.Cuda;
+import dev.backprop4j.backend.cuda.CudaEmulator;
+import org.junit.jupiter.api.Test;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+/** {@code doctor}: one line per finding, and its exit code, with and without a (emulated) GPU. */
+class DoctorTest {
+
+    private static String[] run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new String[] {Integer.toString(code), out.toString(), err.toString()};
+    }
+
+    @Test
+    void withoutCudaItSaysWhyOnOneLineAndPasses() {
+        assumeFalse(Cuda.isAvailable(), "CUDA is usable here");
+        String[] r = run("doctor");
+        assertEquals("0", r[0], r[1] + r[2]);
+        assertTrue(r[1].startsWith("PASS java: " + System.getProperty("java.version")), r[1]);
+        assertTrue(r[1].contains("\nINFO cuda: CUDA unavailable: " + Cuda.unavailableReason() + " (the CPU backend is used)\n"),
+                r[1]);
+        assertTrue(r[1].endsWith("doctor: all checks passed\n"), r[1]);
+    }
+
+    @Test
+    void askingForCudaWithoutItFails() {
+        assumeFalse(Cuda.isAvailable(), "CUDA is usable here");
+        String[] r = run("doctor", "--device", "cuda");
+        assertEquals("1", r[0], r[1] + r[2]);
+        assertTrue(r[1].contains("\nFAIL cuda: CUDA unavailable: " + Cuda.unavailableReason() + "\n"), r[1]);
+        assertTrue(r[1].endsWith("doctor: some checks failed\n"), r[1]);
+    }
+
+    /** On the CUDA emulator every primitive is checked against the CPU, one PASS line each, and a benchmark runs. */
+    @Test
+    void onTheEmulatorEveryPrimitivePasses() throws Exception {
+        CudaEmulator.Run run = CudaEmulator.runJava(Map.of(), Main.class, "doctor", "--device", "cuda");
+        String out = run.output();
+        assertEquals(0, run.exitCode(), out);
+        assertTrue(out.contains("PASS cuda: backprop4j CUDA emulator (compute 9.0, 4.0 GiB)"), out);
+        for (String p : new String[] {"unary", "unaryBackward", "binary", "gemm", "reduce", "softmax", "crossEntropy",
+                "adamStep", "sgdStep", "random", "scatterRows"}) {
+            assertTrue(out.contains("PASS parity " + p + " float32: ") && out.contains("PASS parity " + p + " float64: "),
+                    p + ":\n" + out);
+        }
+        assertFalse(out.contains("FAIL"), out);
+        assertTrue(out.contains("INFO benchmark: float32 matmul"), out);
+        assertTrue(out.endsWith("doctor: all checks passed\n"), out);
+    }
+}
