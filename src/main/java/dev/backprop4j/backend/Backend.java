@@ -1,8 +1,9 @@
 package dev.backprop4j.backend;
 
-import dev.backprop4j.tensor.DType;
-import dev.backprop4j.tensor.Device;
-import dev.backprop4j.tensor.Shape;
+import dev.backprop4j.core.Distribution;
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Device;
+import dev.backprop4j.core.Shape;
 
 /**
  * The primitive kernels a device must provide: everything tensors, ops, the tape and the optimizers

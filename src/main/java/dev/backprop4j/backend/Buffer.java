@@ -1,7 +1,7 @@
 package dev.backprop4j.backend;
 
-import dev.backprop4j.tensor.DType;
-import dev.backprop4j.tensor.Device;
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Device;
 
 import java.util.concurrent.atomic.AtomicInteger;
 

@@ -1,14 +1,14 @@
 package dev.backprop4j.cli;
 
 import dev.backprop4j.backend.Backend;
-import dev.backprop4j.backend.BackendParity;
-import dev.backprop4j.backend.Backends;
+import dev.backprop4j.backend.cpu.CpuParity;
+import dev.backprop4j.tensor.Backends;
 import dev.backprop4j.backend.Buffer;
-import dev.backprop4j.backend.Distribution;
+import dev.backprop4j.core.Distribution;
 import dev.backprop4j.backend.UnaryOp;
 import dev.backprop4j.backend.cuda.Cuda;
-import dev.backprop4j.tensor.DType;
-import dev.backprop4j.tensor.Device;
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Device;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -26,7 +26,7 @@ import java.util.concurrent.Callable;
  * {@code doctor}: what a user whose GPU setup fails (or who suspects it) runs first, from the jar alone. One line per
  * finding, PASS, FAIL or INFO: the Java runtime, whether the Vector API is on, the CPU, the CUDA probe (driver,
  * device, compute capability, memory, which cuBLAS and whether through the shim), then, for a CUDA device, every
- * backend primitive checked against the CPU ({@link BackendParity}) and a short benchmark. Exit code 1 when any line
+ * backend primitive checked against the CPU ({@link CpuParity}) and a short benchmark. Exit code 1 when any line
  * is FAIL.
  */
 @Command(name = "doctor", mixinStandardHelpOptions = true,
@@ -69,7 +69,7 @@ final class DoctorCommand implements Callable<Integer> {
         }
         if (target.isCuda() && reason == null) {
             Backend backend = Backends.of(target);
-            for (BackendParity.Result r : BackendParity.run(backend)) {
+            for (CpuParity.Result r : CpuParity.run(backend)) {
                 line(r.passed(), "parity " + r.check(), r.passed() ? "matches the cpu at n = 1, 7, 1023, 1025"
                         : r.detail());
             }

@@ -1,9 +1,9 @@
 package dev.backprop4j.cli;
 
-import dev.backprop4j.backend.Backends;
+import dev.backprop4j.tensor.Backends;
 import dev.backprop4j.data.DataLoader;
 import dev.backprop4j.nn.Sequential;
-import dev.backprop4j.tensor.Device;
+import dev.backprop4j.core.Device;
 import dev.backprop4j.train.Evaluation;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

@@ -4,7 +4,7 @@ import dev.backprop4j.io.CheckpointException;
 import dev.backprop4j.nn.Activation;
 import dev.backprop4j.nn.Mlp;
 import dev.backprop4j.nn.Sequential;
-import dev.backprop4j.tensor.Device;
+import dev.backprop4j.core.Device;
 
 import java.nio.file.Path;
 import java.util.Arrays;

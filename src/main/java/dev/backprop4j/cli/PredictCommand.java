@@ -1,10 +1,10 @@
 package dev.backprop4j.cli;
 
-import dev.backprop4j.autograd.GradMode;
+import dev.backprop4j.tensor.GradMode;
 import dev.backprop4j.data.Dataset;
 import dev.backprop4j.data.Mnist;
 import dev.backprop4j.nn.Sequential;
-import dev.backprop4j.tensor.Device;
+import dev.backprop4j.core.Device;
 import dev.backprop4j.tensor.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

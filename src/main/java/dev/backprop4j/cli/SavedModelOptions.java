@@ -1,9 +1,10 @@
 package dev.backprop4j.cli;
 
+import dev.backprop4j.tensor.Backends;
 import dev.backprop4j.io.Checkpoint;
 import dev.backprop4j.io.Safetensors;
 import dev.backprop4j.nn.Sequential;
-import dev.backprop4j.tensor.Device;
+import dev.backprop4j.core.Device;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -18,7 +19,7 @@ final class SavedModelOptions {
     String device;
 
     Device device() {
-        return Device.parse(device);
+        return Backends.device(device);
     }
 
     /** Rebuilds the MLP described in the file's metadata on the device and loads its parameters. */

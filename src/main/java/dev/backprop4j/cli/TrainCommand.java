@@ -1,6 +1,6 @@
 package dev.backprop4j.cli;
 
-import dev.backprop4j.backend.Backends;
+import dev.backprop4j.tensor.Backends;
 import dev.backprop4j.data.DataLoader;
 import dev.backprop4j.data.Dataset;
 import dev.backprop4j.io.Checkpoint;
@@ -11,7 +11,7 @@ import dev.backprop4j.optim.LrSchedule;
 import dev.backprop4j.optim.AdamW;
 import dev.backprop4j.optim.Optimizer;
 import dev.backprop4j.optim.Sgd;
-import dev.backprop4j.tensor.Device;
+import dev.backprop4j.core.Device;
 import dev.backprop4j.train.Evaluation;
 import dev.backprop4j.train.Trainer;
 import me.tongfei.progressbar.ProgressBar;
@@ -88,7 +88,7 @@ final class TrainCommand implements Callable<Integer> {
         if (epochs <= 0 || batch <= 0 || !(lr > 0)) {
             throw new IllegalArgumentException("--epochs, --batch and --lr must be positive");
         }
-        Device dev = Device.parse(device);
+        Device dev = Backends.device(device);
         Backends.of(dev); // fails now, with the reason, when CUDA is asked for and unusable
         DataOptions.Loaded loaded = data.load(seed);
         Dataset train = limit == null ? loaded.split().train() : loaded.split().train().head(limit);

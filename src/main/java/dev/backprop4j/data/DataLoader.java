@@ -1,6 +1,6 @@
 package dev.backprop4j.data;
 
-import dev.backprop4j.tensor.Device;
+import dev.backprop4j.core.Device;
 import dev.backprop4j.tensor.Tensor;
 
 import java.util.Iterator;

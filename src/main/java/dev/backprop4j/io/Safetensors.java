@@ -5,8 +5,8 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
-import dev.backprop4j.tensor.DType;
-import dev.backprop4j.tensor.Shape;
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Shape;
 import dev.backprop4j.tensor.Tensor;
 
 import java.io.IOException;

@@ -1,7 +1,7 @@
 package dev.backprop4j.nn;
 
-import dev.backprop4j.backend.Distribution;
-import dev.backprop4j.tensor.Generator;
+import dev.backprop4j.core.Distribution;
+import dev.backprop4j.core.Generator;
 import dev.backprop4j.tensor.Tensor;
 
 /**

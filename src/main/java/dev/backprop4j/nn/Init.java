@@ -1,9 +1,9 @@
 package dev.backprop4j.nn;
 
-import dev.backprop4j.tensor.DType;
-import dev.backprop4j.tensor.Device;
-import dev.backprop4j.tensor.Generator;
-import dev.backprop4j.tensor.Shape;
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Device;
+import dev.backprop4j.core.Generator;
+import dev.backprop4j.core.Shape;
 import dev.backprop4j.tensor.Tensor;
 
 /** Weight initialisations for a layer with fanIn inputs and fanOut outputs. */
@@ -35,6 +35,6 @@ public enum Init {
     }
 
     private static Tensor uniform(Generator gen, Shape shape, double bound, DType dtype, Device device) {
-        return Tensor.random(gen, dev.backprop4j.backend.Distribution.UNIFORM, -bound, bound, shape, dtype, device);
+        return Tensor.random(gen, dev.backprop4j.core.Distribution.UNIFORM, -bound, bound, shape, dtype, device);
     }
 }

@@ -1,8 +1,8 @@
 package dev.backprop4j.nn;
 
-import dev.backprop4j.tensor.DType;
-import dev.backprop4j.tensor.Device;
-import dev.backprop4j.tensor.Generator;
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Device;
+import dev.backprop4j.core.Generator;
 
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -1,7 +1,7 @@
 package dev.backprop4j.nn;
 
-import dev.backprop4j.autograd.GradMode;
-import dev.backprop4j.tensor.Device;
+import dev.backprop4j.tensor.GradMode;
+import dev.backprop4j.core.Device;
 import dev.backprop4j.tensor.Scope;
 import dev.backprop4j.tensor.Tensor;
 
@@ -82,7 +82,7 @@ public abstract class Module implements AutoCloseable {
             throw new IllegalArgumentException("parameter '" + path + "' is " + old.describe() + ", cannot set it to "
                     + value.describe());
         }
-        dev.backprop4j.backend.Backends.transfer(value.buffer(), old.buffer());
+        old.copyFrom(value);
     }
 
     /**

@@ -1,7 +1,7 @@
 package dev.backprop4j.ops;
 
-import dev.backprop4j.tensor.DType;
-import dev.backprop4j.tensor.Shape;
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Shape;
 import dev.backprop4j.tensor.Tensor;
 
 /** Index of the first largest entry along an axis, as int32; not differentiable. */

@@ -1,8 +1,8 @@
 package dev.backprop4j.ops;
 
 import dev.backprop4j.backend.BinaryOp;
-import dev.backprop4j.tensor.DType;
-import dev.backprop4j.tensor.Shape;
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Shape;
 import dev.backprop4j.tensor.Tensor;
 
 /** Checks and building blocks shared by the ops: argument errors name the op and the shapes. */

@@ -1,14 +1,14 @@
 package dev.backprop4j.ops;
 
-import dev.backprop4j.autograd.Tape;
+import dev.backprop4j.tensor.Tape;
 import dev.backprop4j.backend.UnaryOp;
 import dev.backprop4j.tensor.Tensor;
 
 /**
- * Every elementwise function y = f(x; p1, p2) of {@link UnaryOp}: exp, log, sqrt, abs, pow, clamp, the
- * scalar forms, relu, leaky_relu, sigmoid, tanh, gelu, softplus. Backward: dx = g f'(x), one fused
- * backend call ({@code unaryBackward}); the op keeps x or y only when f' reads it (sigmoid, tanh, exp
- * and sqrt keep their output). The formulas of f and f' stand side by side in the CPU backend's CpuMath.
+ * The mechanism behind every elementwise function y = f(x; p1, p2) of {@link UnaryOp} ({@link Activations},
+ * {@link Elementary}): forward, one backend {@code unary} call; backward, dx = g f'(x), one fused
+ * {@code unaryBackward} call. The op keeps x or y only when f' reads it ({@link UnaryOp#saves()}: sigmoid, tanh,
+ * exp and sqrt keep their output). The formulas of f and f' stand side by side in the CPU backend's CpuMath.
  */
 public final class Pointwise {
     private Pointwise() {

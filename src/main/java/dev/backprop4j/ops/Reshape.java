@@ -1,7 +1,7 @@
 package dev.backprop4j.ops;
 
-import dev.backprop4j.autograd.Tape;
-import dev.backprop4j.tensor.Shape;
+import dev.backprop4j.tensor.Tape;
+import dev.backprop4j.core.Shape;
 import dev.backprop4j.tensor.Tensor;
 
 /**
@@ -15,7 +15,7 @@ public final class Reshape {
     public static Tensor apply(Tensor x, int... dims) {
         OpSupport.open("reshape", x);
         Shape shape = resolve(x.shape(), dims);
-        Tensor out = Tensor.wrap(x.buffer().retain(), shape);
+        Tensor out = x.detach(shape);
         return Tape.record("reshape", out, g -> new Tensor[]{g.reshape(x.shape().dims())}, x);
     }
 

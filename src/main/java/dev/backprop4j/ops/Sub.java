@@ -1,6 +1,6 @@
 package dev.backprop4j.ops;
 
-import dev.backprop4j.autograd.Tape;
+import dev.backprop4j.tensor.Tape;
 import dev.backprop4j.backend.BinaryOp;
 import dev.backprop4j.tensor.Tensor;
 

@@ -1,8 +1,8 @@
 package dev.backprop4j.ops;
 
-import dev.backprop4j.autograd.Tape;
+import dev.backprop4j.tensor.Tape;
 import dev.backprop4j.backend.ReduceOp;
-import dev.backprop4j.tensor.Shape;
+import dev.backprop4j.core.Shape;
 import dev.backprop4j.tensor.Tensor;
 
 import java.util.Arrays;
@@ -64,7 +64,7 @@ public final class Sum {
             for (int i = axes.length - 1; i >= 0; i--) {
                 s = s.without(axes[i]);
             }
-            Tensor view = Tensor.wrap(cur.buffer().retain(), s);
+            Tensor view = cur.detach(s);
             cur.close();
             cur = view;
         }

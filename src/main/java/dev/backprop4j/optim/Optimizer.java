@@ -1,6 +1,6 @@
 package dev.backprop4j.optim;
 
-import dev.backprop4j.autograd.GradMode;
+import dev.backprop4j.tensor.GradMode;
 import dev.backprop4j.tensor.Scope;
 import dev.backprop4j.tensor.Tensor;
 

@@ -20,23 +20,36 @@ import java.util.Set;
  * }
  * }</pre>
  * Parameters, their gradients and optimizer state are owned by their module or optimizer and never
- * belong to a scope. Closing is idempotent.
+ * belong to a scope. A tensor created inside a scope, a leaf that requires grad included, is closed with it, its
+ * gradient too: create what must outlive the step before the scope opens (or {@code keep} it). Using a tensor a
+ * scope closed fails naming where that scope was opened. Closing is idempotent.
  */
 public final class Scope implements AutoCloseable {
     private static final ThreadLocal<ArrayDeque<Scope>> STACK = ThreadLocal.withInitial(ArrayDeque::new);
 
+    private static final StackWalker WALKER = StackWalker.getInstance();
+
     private final Set<Tensor> owned = Collections.newSetFromMap(new IdentityHashMap<>());
     private final Thread thread = Thread.currentThread();
+    private final String site;
     private boolean closed;
 
-    private Scope() {
+    private Scope(String site) {
+        this.site = site;
     }
 
     /** Opens a scope nested in the current one. */
     public static Scope open() {
-        Scope s = new Scope();
+        Scope s = new Scope(WALKER.walk(frames -> frames
+                .filter(f -> !f.getClassName().startsWith(Scope.class.getPackageName() + "."))
+                .findFirst().map(f -> f.getFileName() + ":" + f.getLineNumber()).orElse("?")));
         STACK.get().push(s);
         return s;
+    }
+
+    /** Where this scope was opened, e.g. "Trainer.java:61"; errors about tensors it closed name it. */
+    public String site() {
+        return site;
     }
 
     /** Moves {@code t} out of this scope into the enclosing one (or none); returns t. */
@@ -102,7 +115,7 @@ public final class Scope implements AutoCloseable {
         owned.clear();
         for (Tensor t : toClose) {
             t.owner = null;
-            t.close();
+            t.closeByScope(site);
         }
     }
 }

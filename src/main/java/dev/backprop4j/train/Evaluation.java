@@ -1,6 +1,6 @@
 package dev.backprop4j.train;
 
-import dev.backprop4j.autograd.GradMode;
+import dev.backprop4j.tensor.GradMode;
 import dev.backprop4j.data.DataLoader;
 import dev.backprop4j.nn.Module;
 import dev.backprop4j.ops.Losses;

@@ -134,9 +134,9 @@ class DataReadersTest {
             y[i] = i % 2;
         }
         Dataset d = new Dataset(x, y, 1, 2);
-        DataLoader keep = new DataLoader(d, 4, false, 0, false, dev.backprop4j.tensor.Device.CPU);
+        DataLoader keep = new DataLoader(d, 4, false, 0, false, dev.backprop4j.core.Device.CPU);
         assertEquals(3, keep.batches());
-        DataLoader drop = new DataLoader(d, 4, true, 7, true, dev.backprop4j.tensor.Device.CPU);
+        DataLoader drop = new DataLoader(d, 4, true, 7, true, dev.backprop4j.core.Device.CPU);
         assertEquals(2, drop.batches());
         float[] first = drop.epoch(1).iterator().next().x().toFloatArray();
         float[] again = drop.epoch(1).iterator().next().x().toFloatArray();

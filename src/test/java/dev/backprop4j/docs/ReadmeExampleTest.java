@@ -61,7 +61,7 @@ class ReadmeExampleTest {
                 "import dev.backprop4j.nn.Mlp;",
                 "import dev.backprop4j.nn.Sequential;",
                 "import dev.backprop4j.optim.Adam;",
-                "import dev.backprop4j.tensor.Device;",
+                "import dev.backprop4j.core.Device;",
                 "import dev.backprop4j.tensor.Scope;",
                 "import dev.backprop4j.tensor.Tensor;",
                 "public class Loop {",

@@ -64,7 +64,7 @@ class CheckpointTest {
         assertEquals("pt", c.metadata().get("format"));
         assertArrayEquals(new double[]{1.5, -2.25}, c.tensors().get("b").toDoubleArray());
         assertArrayEquals(new float[]{1, 2, 3, 4}, c.tensors().get("a").toFloatArray());
-        assertEquals(dev.backprop4j.tensor.Shape.of(2, 2), c.tensors().get("a").shape());
+        assertEquals(dev.backprop4j.core.Shape.of(2, 2), c.tensors().get("a").shape());
     }
 
     @Test

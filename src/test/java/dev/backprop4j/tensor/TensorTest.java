@@ -1,5 +1,9 @@
 package dev.backprop4j.tensor;
 
+import dev.backprop4j.core.Shape;
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Device;
+import dev.backprop4j.core.Generator;
 import dev.backprop4j.backend.cpu.CpuMath;
 import org.junit.jupiter.api.Test;
 

@@ -1,6 +1,6 @@
 package dev.backprop4j.backend.cpu;
 
-import dev.backprop4j.tensor.Shape;
+import dev.backprop4j.core.Shape;
 
 /**
  * Maps positions of a broadcast output back into one input: the input's strides aligned to the

@@ -1,8 +1,8 @@
 package dev.backprop4j.backend.cpu;
 
 import dev.backprop4j.backend.Buffer;
-import dev.backprop4j.tensor.DType;
-import dev.backprop4j.tensor.Device;
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Device;
 
 /**
  * A CPU buffer: a Java array of the buffer's dtype. {@link #get}/{@link #set} read and write any dtype

@@ -1,6 +1,6 @@
 package dev.backprop4j.backend.cpu;
 
-import dev.backprop4j.tensor.DType;
+import dev.backprop4j.core.DType;
 
 import java.util.ArrayDeque;
 import java.util.HashMap;

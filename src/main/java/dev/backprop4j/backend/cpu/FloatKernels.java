@@ -1,7 +1,7 @@
 package dev.backprop4j.backend.cpu;
 
 import dev.backprop4j.backend.BinaryOp;
-import dev.backprop4j.tensor.Shape;
+import dev.backprop4j.core.Shape;
 
 /**
  * Float32 fast paths for the elementwise work of a training step: same-shape and row-broadcast

@@ -1,6 +1,6 @@
 package dev.backprop4j.backend.cuda;
 
-import dev.backprop4j.tensor.Shape;
+import dev.backprop4j.core.Shape;
 
 /**
  * The {@code BroadcastArgs} struct of kernels/common.cuh for one broadcast: the output's dimensions and the

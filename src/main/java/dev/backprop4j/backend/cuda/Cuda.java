@@ -1,7 +1,7 @@
 package dev.backprop4j.backend.cuda;
 
 import dev.backprop4j.backend.Backend;
-import dev.backprop4j.tensor.Device;
+import dev.backprop4j.core.Device;
 
 /**
  * Entry point to the CUDA backend: detects once whether CUDA is usable (the JCuda driver natives load,

@@ -1,8 +1,8 @@
 package dev.backprop4j.backend.cuda;
 
 import dev.backprop4j.backend.Buffer;
-import dev.backprop4j.tensor.DType;
-import dev.backprop4j.tensor.Device;
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Device;
 import jcuda.driver.CUdeviceptr;
 
 import java.lang.ref.Cleaner;

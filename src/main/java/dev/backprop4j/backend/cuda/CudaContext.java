@@ -1,6 +1,6 @@
 package dev.backprop4j.backend.cuda;
 
-import dev.backprop4j.tensor.Device;
+import dev.backprop4j.core.Device;
 import jcuda.CudaException;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;

@@ -2,8 +2,8 @@ package dev.backprop4j.backend.cuda;
 
 import dev.backprop4j.backend.BinaryOp;
 import dev.backprop4j.backend.UnaryOp;
-import dev.backprop4j.tensor.DType;
-import dev.backprop4j.tensor.Shape;
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Shape;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUstream;
 

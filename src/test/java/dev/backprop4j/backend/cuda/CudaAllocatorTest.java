@@ -1,7 +1,7 @@
 package dev.backprop4j.backend.cuda;
 
-import dev.backprop4j.tensor.DType;
-import dev.backprop4j.tensor.Device;
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Device;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

@@ -1,8 +1,8 @@
 package dev.backprop4j.backend.cuda;
 
-import dev.backprop4j.tensor.DType;
-import dev.backprop4j.tensor.Device;
-import dev.backprop4j.tensor.Shape;
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Device;
+import dev.backprop4j.core.Shape;
 import dev.backprop4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
@@ -94,7 +94,7 @@ class CudaEmulatorTest {
                     last = y.narrow(0, 0, 1).item() == i ? last + 1 : Float.NaN;
                 }
             }
-            System.out.println(last == 4 ? "LOOP OK " + ((CudaBackend) dev.backprop4j.backend.Backends.of(
+            System.out.println(last == 4 ? "LOOP OK " + ((CudaBackend) dev.backprop4j.tensor.Backends.of(
                     Device.cuda(0))).memoryStats() : "LOOP WRONG");
             System.exit(0);
         }

@@ -1,9 +1,9 @@
 package dev.backprop4j.backend.cuda;
 
-import dev.backprop4j.autograd.GradCheck;
+import dev.backprop4j.tensor.GradCheck;
 import dev.backprop4j.backend.Backend;
-import dev.backprop4j.backend.Backends;
-import dev.backprop4j.backend.Distribution;
+import dev.backprop4j.tensor.Backends;
+import dev.backprop4j.core.Distribution;
 import dev.backprop4j.backend.UnaryOp;
 import dev.backprop4j.nn.Activation;
 import dev.backprop4j.nn.Mlp;
@@ -11,11 +11,11 @@ import dev.backprop4j.nn.Sequential;
 import dev.backprop4j.ops.Losses;
 import dev.backprop4j.optim.Adam;
 import dev.backprop4j.optim.Sgd;
-import dev.backprop4j.tensor.DType;
-import dev.backprop4j.tensor.Device;
-import dev.backprop4j.tensor.Generator;
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Device;
+import dev.backprop4j.core.Generator;
 import dev.backprop4j.tensor.Scope;
-import dev.backprop4j.tensor.Shape;
+import dev.backprop4j.core.Shape;
 import dev.backprop4j.tensor.Tensor;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -154,7 +154,7 @@ class CudaParityTest {
     }
 
     static Stream<Arguments> opCases() {
-        List<Arguments> cases = new ArrayList<>(dev.backprop4j.autograd.GradCheckOpsTest.cases().toList());
+        List<Arguments> cases = new ArrayList<>(dev.backprop4j.tensor.GradCheckOpsTest.cases().toList());
         for (int n : new int[]{1, 3, 17, 1023, 1025}) {
             cases.add(Arguments.of("add bias n=" + n, (Function<Tensor[], Tensor>) t -> t[0].add(t[1]),
                     new Tensor[]{randn(3, n), randn(n)}));
@@ -284,7 +284,7 @@ class CudaParityTest {
     /** The checks {@code doctor} runs: every primitive in float32 and float64 at odd sizes, one result each. */
     @Test
     void everyPrimitivePassesTheDoctorsChecks() {
-        for (dev.backprop4j.backend.BackendParity.Result r : dev.backprop4j.backend.BackendParity.run(Backends.of(GPU))) {
+        for (dev.backprop4j.backend.cpu.CpuParity.Result r : dev.backprop4j.backend.cpu.CpuParity.run(Backends.of(GPU))) {
             assertTrue(r.passed(), r.toString());
         }
     }

@@ -1,8 +1,8 @@
 package dev.backprop4j.backend.cuda;
 
-import dev.backprop4j.backend.Backends;
-import dev.backprop4j.tensor.DType;
-import dev.backprop4j.tensor.Device;
+import dev.backprop4j.tensor.Backends;
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Device;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -211,9 +211,9 @@ class CudaProbeTest {
             CudaBuffer db2 = upload(alloc, copy, new float[] {1, 0, 1, 1});
             blas.gemm(false, true, 2, 2, 2, 2, 1.0, da2, 4, db2, 0, 1.0, dc2, 4);
             check("BATCHED", new float[] {2, 4, 4, 8, 6, 12, 8, 16}, download(copy, dc2, 8));
-            CudaBuffer dd = alloc.allocate(dev.backprop4j.tensor.DType.FLOAT64, 4);
+            CudaBuffer dd = alloc.allocate(dev.backprop4j.core.DType.FLOAT64, 4);
             copy.upload(dd.pointer(), 32, buf -> buf.asDoubleBuffer().put(new double[] {1, 2, 3, 4}));
-            CudaBuffer de = alloc.allocate(dev.backprop4j.tensor.DType.FLOAT64, 4);
+            CudaBuffer de = alloc.allocate(dev.backprop4j.core.DType.FLOAT64, 4);
             blas.gemm(false, false, 1, 2, 2, 2, 1.0, dd, 0, dd, 0, 0.0, de, 0);
             double[] d = new double[4];
             copy.download(de.pointer(), jcuda.Pointer.to(d), 32);
@@ -231,11 +231,11 @@ class CudaProbeTest {
             }
             long was = da.address();
             da.release();
-            CudaBuffer again = alloc.allocate(dev.backprop4j.tensor.DType.INT32, 100);
+            CudaBuffer again = alloc.allocate(dev.backprop4j.core.DType.INT32, 100);
             System.out.println("REUSED " + (again.address() == was));
             again.release();
             try {
-                alloc.allocate(dev.backprop4j.tensor.DType.FLOAT32, 300L << 20);
+                alloc.allocate(dev.backprop4j.core.DType.FLOAT32, 300L << 20);
                 System.out.println("OOM none");
             } catch (CudaAllocator.OutOfMemoryException e) {
                 System.out.println("OOM " + e.getMessage());
@@ -247,7 +247,7 @@ class CudaProbeTest {
         }
 
         private static CudaBuffer upload(CudaAllocator alloc, CudaMemcpy copy, float[] v) {
-            CudaBuffer b = alloc.allocate(dev.backprop4j.tensor.DType.FLOAT32, v.length);
+            CudaBuffer b = alloc.allocate(dev.backprop4j.core.DType.FLOAT32, v.length);
             copy.upload(b.pointer(), 4L * v.length, buf -> buf.asFloatBuffer().put(v));
             return b;
         }

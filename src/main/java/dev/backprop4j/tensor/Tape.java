@@ -1,4 +1,4 @@
-package dev.backprop4j.autograd;
+package dev.backprop4j.tensor;
 
 import dev.backprop4j.tensor.Tensor;
 
@@ -11,7 +11,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The reverse-mode tape (define-by-run). Ops call {@link #record} after computing their output; when
+ * The reverse-mode tape (define-by-run). Ops call {@link #record} after computing their output (the one public
+ * entry: how an op outside this package defines its gradient, as PyTorch's autograd.Function does); when
  * grad mode is on and an input requires a gradient, the output gets a {@link Node} holding the op's
  * backward rule. {@link #backward} walks the recorded graph from an output in reverse topological order
  * (iteratively, so deep graphs cannot overflow the stack), applies each rule to the upstream gradient,
@@ -21,9 +22,19 @@ import java.util.Set;
  */
 public final class Tape {
 
+    /**
+     * The local backward rule of one recorded op: the upstream gradient (of the op's output) in, one downstream
+     * gradient per input out (null for an input that needs none). It holds the values it needs (saved inputs or
+     * outputs) and is released after backward unless the graph is retained.
+     */
+    @FunctionalInterface
+    public interface Rule {
+        Tensor[] apply(Tensor grad);
+    }
+
     /** Observes each gradient sent along an edge: op output, node, input index, upstream, downstream. */
     @FunctionalInterface
-    public interface EdgeListener {
+    interface EdgeListener {
         void edge(Tensor output, Node node, int input, Tensor upstream, Tensor downstream);
     }
 
@@ -34,7 +45,7 @@ public final class Tape {
      * Records {@code op} producing {@code out} from {@code inputs} with the given backward rule, if grad
      * mode is on and any input requires a gradient; returns {@code out}.
      */
-    public static Tensor record(String op, Tensor out, Node.Backward backward, Tensor... inputs) {
+    public static Tensor record(String op, Tensor out, Rule backward, Tensor... inputs) {
         if (!GradMode.isEnabled()) {
             return out;
         }
@@ -53,7 +64,7 @@ public final class Tape {
      * root; it may be null only when root has one element (seed 1). Unless {@code retainGraph}, every
      * node's saved values are released on the way and a second backward through them fails.
      */
-    public static void backward(Tensor root, Tensor seed, boolean retainGraph, EdgeListener listener) {
+    static void backward(Tensor root, Tensor seed, boolean retainGraph, EdgeListener listener) {
         if (!root.requiresGrad()) {
             throw new IllegalStateException("backward: tensor " + root.describe()
                     + " does not require grad (no input of the computation had requiresGrad set)");

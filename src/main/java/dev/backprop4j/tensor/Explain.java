@@ -1,4 +1,4 @@
-package dev.backprop4j.autograd;
+package dev.backprop4j.tensor;
 
 import dev.backprop4j.tensor.Tensor;
 

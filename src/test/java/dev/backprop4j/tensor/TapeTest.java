@@ -1,6 +1,6 @@
-package dev.backprop4j.autograd;
+package dev.backprop4j.tensor;
 
-import dev.backprop4j.tensor.DType;
+import dev.backprop4j.core.DType;
 import dev.backprop4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
@@ -129,7 +129,7 @@ class TapeTest {
         assertFalse(p.isClosed());
         assertArrayEquals(new float[]{1, 2, 3, 4}, p.flatten().toFloatArray());
         Tensor empty = Tensor.zeros(0, 3);
-        assertEquals(dev.backprop4j.tensor.Shape.of(0, 3), empty.flatten().shape());
+        assertEquals(dev.backprop4j.core.Shape.of(0, 3), empty.flatten().shape());
     }
 
     @Test
@@ -137,6 +137,6 @@ class TapeTest {
         Tensor a = Tensor.zeros(2, 3, 0).requiresGrad(true);
         Tensor b = Tensor.zeros(0, 4).requiresGrad(true);
         a.matmul(b).sum().backward();
-        assertEquals(dev.backprop4j.tensor.Shape.of(0, 4), b.grad().shape());
+        assertEquals(dev.backprop4j.core.Shape.of(0, 4), b.grad().shape());
     }
 }

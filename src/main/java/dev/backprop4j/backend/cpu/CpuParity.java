@@ -1,8 +1,14 @@
-package dev.backprop4j.backend;
+package dev.backprop4j.backend.cpu;
 
+import dev.backprop4j.core.Distribution;
+import dev.backprop4j.backend.Backend;
+import dev.backprop4j.backend.Buffer;
+import dev.backprop4j.backend.UnaryOp;
+import dev.backprop4j.backend.BinaryOp;
+import dev.backprop4j.backend.ReduceOp;
 import dev.backprop4j.backend.cpu.CpuBackend;
-import dev.backprop4j.tensor.DType;
-import dev.backprop4j.tensor.Shape;
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Shape;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +24,7 @@ import java.util.Locale;
  * <p>One {@link Result} per primitive and dtype; {@code java -jar backprop4j.jar doctor} prints them, and the
  * parity tests run them on every change (on the CUDA emulator in CI).
  */
-public final class BackendParity {
+public final class CpuParity {
 
     /** Sizes every check runs at. */
     public static final int[] SIZES = {1, 7, 1023, 1025};
@@ -35,13 +41,13 @@ public final class BackendParity {
     private final Backend device;
     private long seed = 1;
 
-    private BackendParity(Backend device) {
+    private CpuParity(Backend device) {
         this.device = device;
     }
 
     /** Runs every check of {@code device} against the CPU backend. */
     public static List<Result> run(Backend device) {
-        return new BackendParity(device).all();
+        return new CpuParity(device).all();
     }
 
     private List<Result> all() {
@@ -196,7 +202,11 @@ public final class BackendParity {
 
     private Buffer toDevice(Buffer c) {
         Buffer d = device.allocate(c.dtype(), c.length());
-        Backends.transfer(c, d);
+        switch (c.dtype()) {
+            case FLOAT32 -> device.write(d, cpu.readFloats(c));
+            case FLOAT64 -> device.write(d, cpu.readDoubles(c));
+            case INT32 -> device.write(d, cpu.readInts(c));
+        }
         return d;
     }
 

@@ -1,10 +1,8 @@
-package dev.backprop4j.tensor;
-
-import dev.backprop4j.backend.Backends;
+package dev.backprop4j.core;
 
 /**
- * Where a tensor's memory lives: the CPU, or CUDA device {@code index}.
- * {@link #auto()} picks the first GPU when CUDA is usable, else the CPU, and logs its choice once.
+ * Where a tensor's memory lives: the CPU, or CUDA device {@code index}. A plain value: which devices exist and
+ * which one "auto" means is the business of {@code dev.backprop4j.tensor.Backends}.
  */
 public record Device(Kind kind, int index) {
 
@@ -30,19 +28,14 @@ public record Device(Kind kind, int index) {
         return cuda(0);
     }
 
-    /** The first CUDA device if one is usable, else the CPU; the reason is logged once. */
-    public static Device auto() {
-        return Backends.autoDevice();
-    }
-
-    /** Parses "cpu", "cuda", "cuda:1" or "auto". */
+    /**
+     * Parses "cpu", "cuda" (or "gpu": cuda:0) and "cuda:N". "auto" depends on the machine, so it is not a value
+     * to parse here: {@code Backends.device(text)} accepts it too.
+     */
     public static Device parse(String text) {
         String t = text.trim().toLowerCase(java.util.Locale.ROOT);
         if (t.equals("cpu")) {
             return CPU;
-        }
-        if (t.equals("auto")) {
-            return auto();
         }
         if (t.equals("cuda") || t.equals("gpu")) {
             return cuda(0);
@@ -54,7 +47,8 @@ public record Device(Kind kind, int index) {
                 // fall through to the error below
             }
         }
-        throw new IllegalArgumentException("unknown device '" + text + "' (expected cpu, cuda, cuda:N or auto)");
+        throw new IllegalArgumentException("unknown device '" + text + "' (expected cpu, cuda or cuda:N"
+                + (t.equals("auto") ? "; for auto use Backends.device(\"auto\")" : "") + ")");
     }
 
     public boolean isCuda() {

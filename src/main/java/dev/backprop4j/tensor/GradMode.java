@@ -1,4 +1,4 @@
-package dev.backprop4j.autograd;
+package dev.backprop4j.tensor;
 
 /**
  * Whether ops record on the tape, per thread. {@code try (var off = GradMode.noGrad()) { ... }} turns

@@ -1,5 +1,8 @@
-package dev.backprop4j.backend;
+package dev.backprop4j.backend.cpu;
 
+import dev.backprop4j.backend.Backend;
+import dev.backprop4j.backend.Buffer;
+import dev.backprop4j.backend.UnaryOp;
 import dev.backprop4j.backend.cpu.CpuBackend;
 import org.junit.jupiter.api.Test;
 
@@ -11,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The primitive checks behind {@code doctor} and the parity tests find a wrong primitive, and only that one. */
-class BackendParityTest {
+class CpuParityTest {
 
     /** The CPU backend with one primitive wrong: sigmoid's output is off by one part in a thousand. */
     private static Backend cpuWithWrongSigmoid() {
@@ -48,9 +51,9 @@ class BackendParityTest {
 
     @Test
     void aWrongPrimitiveFailsItsOwnChecksAndNoOthers() {
-        List<BackendParity.Result> results = BackendParity.run(cpuWithWrongSigmoid());
+        List<CpuParity.Result> results = CpuParity.run(cpuWithWrongSigmoid());
         assertTrue(results.size() > 40, results.toString());
-        for (BackendParity.Result r : results) {
+        for (CpuParity.Result r : results) {
             // the backward check runs from each backend's own forward output, so it sees the wrong sigmoid too
             boolean usesSigmoid = r.check().startsWith("unary float") || r.check().startsWith("unaryBackward float");
             assertEquals(!usesSigmoid, r.passed(), r.toString());
@@ -62,7 +65,7 @@ class BackendParityTest {
 
     @Test
     void theCpuAgreesWithItself() {
-        for (BackendParity.Result r : BackendParity.run(CpuBackend.INSTANCE)) {
+        for (CpuParity.Result r : CpuParity.run(CpuBackend.INSTANCE)) {
             assertTrue(r.passed(), r.toString());
         }
     }

@@ -1,6 +1,4 @@
-package dev.backprop4j.autograd;
-
-import dev.backprop4j.tensor.Tensor;
+package dev.backprop4j.tensor;
 
 import java.util.List;
 
@@ -10,38 +8,32 @@ import java.util.List;
  * gradient of each input (null for inputs that need none). Backward releases the rule, and with it the
  * saved values, unless asked to retain the graph.
  */
-public final class Node {
-
-    /** The local backward rule: upstream gradient in, one downstream gradient per input out. */
-    @FunctionalInterface
-    public interface Backward {
-        Tensor[] apply(Tensor grad);
-    }
+final class Node {
 
     private final String op;
     private final List<Tensor> inputs;
-    private Backward backward;
+    private Tape.Rule backward;
     private boolean released;
 
-    Node(String op, List<Tensor> inputs, Backward backward) {
+    Node(String op, List<Tensor> inputs, Tape.Rule backward) {
         this.op = op;
         this.inputs = inputs;
         this.backward = backward;
     }
 
-    public String op() {
+    String op() {
         return op;
     }
 
-    public List<Tensor> inputs() {
+    List<Tensor> inputs() {
         return inputs;
     }
 
-    public boolean isReleased() {
+    boolean isReleased() {
         return released;
     }
 
-    Backward backward() {
+    Tape.Rule backward() {
         return backward;
     }
 

@@ -1,10 +1,15 @@
-package dev.backprop4j.backend;
+package dev.backprop4j.tensor;
 
+import dev.backprop4j.backend.Backend;
+import dev.backprop4j.backend.Buffer;
 import dev.backprop4j.backend.cpu.CpuBackend;
 import dev.backprop4j.backend.cuda.Cuda;
-import dev.backprop4j.tensor.Device;
+import dev.backprop4j.core.Device;
 
-/** Finds the backend of a device, and moves buffers between devices. */
+/**
+ * Where backends are chosen: the backend of a device, which device "auto" means, and moves of buffers between
+ * devices. The CPU backend serves the CPU; {@link Cuda}, the CUDA backend's one entry point, serves the GPUs.
+ */
 public final class Backends {
 
     private Backends() {
@@ -19,9 +24,17 @@ public final class Backends {
         return device.isCuda() ? Cuda.backend(device.index()) : CpuBackend.INSTANCE;
     }
 
-    /** cuda:0 when CUDA is usable, else the CPU; says which and why once, on standard error. */
+    /**
+     * cuda:0 when a GPU is usable, else the CPU; says which and why once, on standard error. Never the CUDA emulator
+     * (a test fixture).
+     */
     public static Device autoDevice() {
         return Cuda.autoDevice();
+    }
+
+    /** "cpu", "cuda", "cuda:N" (see {@link Device#parse}) or "auto" ({@link #autoDevice()}). */
+    public static Device device(String text) {
+        return text.trim().equalsIgnoreCase("auto") ? autoDevice() : Device.parse(text);
     }
 
     /** Copies src into dst (same dtype and length) across devices. */

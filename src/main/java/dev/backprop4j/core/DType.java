@@ -1,4 +1,4 @@
-package dev.backprop4j.tensor;
+package dev.backprop4j.core;
 
 /**
  * Element types. {@link #FLOAT32} is the working type; {@link #FLOAT64} exists for checking gradients;

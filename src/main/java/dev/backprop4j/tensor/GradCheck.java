@@ -1,8 +1,8 @@
-package dev.backprop4j.autograd;
+package dev.backprop4j.tensor;
 
 import dev.backprop4j.backend.Backend;
-import dev.backprop4j.tensor.DType;
-import dev.backprop4j.tensor.Generator;
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Generator;
 import dev.backprop4j.tensor.Tensor;
 
 import java.util.Locale;

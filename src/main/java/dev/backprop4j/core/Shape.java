@@ -1,4 +1,4 @@
-package dev.backprop4j.tensor;
+package dev.backprop4j.core;
 
 import java.util.Arrays;
 

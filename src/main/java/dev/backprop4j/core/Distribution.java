@@ -1,4 +1,4 @@
-package dev.backprop4j.backend;
+package dev.backprop4j.core;
 
 /**
  * Random fills of {@link Backend#random}. Element i of a call with seed s and offset o is a pure function

@@ -1,8 +1,8 @@
-package dev.backprop4j.tensor;
+package dev.backprop4j.core;
 
 /**
  * A seeded source of random numbers for tensors. Draws are counter-based (SplitMix64 of seed and
- * position, see {@link dev.backprop4j.backend.Distribution}): the n-th number drawn from a generator
+ * position, see {@link dev.backprop4j.core.Distribution}): the n-th number drawn from a generator
  * with a given seed is the same on every machine and every backend.
  */
 public final class Generator {
