@@ -15,14 +15,16 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Checks every primitive of a backend against the CPU backend, the executable specification: the same inputs (random,
+ * Checks every primitive of a backend against the executable specification ({@link CpuReference}, the CPU's plain
+ * loops): the same inputs (random,
  * made on the CPU and copied over), the same call on both, the outputs compared element by element. Float64 must
  * agree within 1e-9 of the result's scale (transcendental functions differ in the last bits between libraries), float32
  * within 64 units of float32 roundoff (2^-24) of the element's magnitude plus the result's scale, integer outputs
  * exactly. Sizes are small and odd (1, 7, 1023, 1025), plus one long reduction that a device splits over many blocks.
  *
  * <p>One {@link Result} per primitive and dtype; {@code java -jar backprop4j.jar doctor} prints them, and the
- * parity tests run them on every change (on the CUDA emulator in CI).
+ * parity tests run them on every change, for the CUDA backend (on the CUDA emulator in CI) and for the CPU
+ * backend's own fast float32 paths.
  */
 public final class CpuParity {
 
@@ -37,7 +39,7 @@ public final class CpuParity {
         }
     }
 
-    private final Backend cpu = CpuBackend.INSTANCE;
+    private final Backend cpu = CpuReference.INSTANCE;
     private final Backend device;
     private long seed = 1;
 
@@ -45,7 +47,7 @@ public final class CpuParity {
         this.device = device;
     }
 
-    /** Runs every check of {@code device} against the CPU backend. */
+    /** Runs every check of {@code device} against the CPU reference. */
     public static List<Result> run(Backend device) {
         return new CpuParity(device).all();
     }

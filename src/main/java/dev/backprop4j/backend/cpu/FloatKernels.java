@@ -4,46 +4,72 @@ import dev.backprop4j.backend.BinaryOp;
 import dev.backprop4j.core.Shape;
 
 /**
- * Float32 fast paths for the elementwise work of a training step: same-shape and row-broadcast
- * (bias) arithmetic and ReLU. Each computes exactly what the reference loop in {@link CpuBackend}
- * computes; the tests compare them.
+ * Float32 fast paths in plain Java (C2 vectorises the loops): same-shape and row-broadcast (bias) arithmetic,
+ * column sums, SGD and Adam, and ReLU and GEMM for when the Vector API is absent. Each computes what the reference
+ * ({@link CpuReference}) computes, in float arithmetic; {@link CpuBackend} decides when they run, and the tests
+ * compare them with the reference.
  */
 final class FloatKernels {
 
     private FloatKernels() {
     }
 
-    /** Whether {@link VectorKernels#unary} and {@link VectorKernels#unaryBackward} take this op. */
-    static boolean vectorUnary(dev.backprop4j.backend.UnaryOp op) {
-        return switch (op) {
-            case LEAKY_RELU, SIGMOID, TANH, GELU -> true;
-            default -> false;
-        };
+    /** y = max(x, 0) over [lo, hi) without the Vector API (C2 vectorises the loop). */
+    static void relu(float[] x, float[] y, int lo, int hi) {
+        for (int i = lo; i < hi; i++) {
+            float v = x[i];
+            y[i] = v > 0 ? v : 0f;
+        }
     }
 
-    static void relu(float[] x, float[] y) {
-        Parallel.forRange(x.length, CpuBackend.GRAIN, (lo, hi) -> {
-            if (CpuGemm.VECTOR) {
-                VectorKernels.relu(x, y, lo, hi);
-                return;
+    /** dx = dy where x > 0, else 0, over [lo, hi) without the Vector API. */
+    static void reluBackward(float[] x, float[] dy, float[] dx, int lo, int hi) {
+        for (int i = lo; i < hi; i++) {
+            dx[i] = x[i] > 0 ? dy[i] : 0f;
+        }
+    }
+
+    /**
+     * C = alpha op(A) op(B) + beta C for one float32 matrix, without the Vector API: each row of C as a sum of scaled
+     * rows of op(B) (vectorised by C2), op(B) transposed once into a copy when B is stored [n, k].
+     */
+    static void sgemm(boolean tA, boolean tB, int m, int n, int k, float alpha, float[] a, int oa, float[] b, int ob,
+                      float beta, float[] c, int oc) {
+        if (beta == 0f) {
+            java.util.Arrays.fill(c, oc, oc + m * n, 0f);
+        } else if (beta != 1f) {
+            for (int i = oc; i < oc + m * n; i++) {
+                c[i] *= beta;
             }
+        }
+        float[] bm = tB ? transposeCopy(b, ob, n, k) : b;
+        int bo = tB ? 0 : ob;
+        Parallel.forRange(m, Math.max(1, 4096 / Math.max(1, n)), (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
-                float v = x[i];
-                y[i] = v > 0 ? v : 0f;
+                int ci = oc + i * n;
+                for (int p = 0; p < k; p++) {
+                    float av = alpha * (tA ? a[oa + p * m + i] : a[oa + i * k + p]);
+                    if (av == 0f) {
+                        continue;
+                    }
+                    int bi = bo + p * n;
+                    for (int j = 0; j < n; j++) {
+                        c[ci + j] += av * bm[bi + j];
+                    }
+                }
             }
         });
     }
 
-    static void reluBackward(float[] x, float[] dy, float[] dx) {
-        Parallel.forRange(x.length, CpuBackend.GRAIN, (lo, hi) -> {
-            if (CpuGemm.VECTOR) {
-                VectorKernels.reluBackward(x, dy, dx, lo, hi);
-                return;
+    /** The [k, n] row-major transpose of the [n, k] matrix at b[off]. */
+    private static float[] transposeCopy(float[] b, int off, int rows, int cols) {
+        float[] t = new float[rows * cols];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                t[c * rows + r] = b[off + r * cols + c];
             }
-            for (int i = lo; i < hi; i++) {
-                dx[i] = x[i] > 0 ? dy[i] : 0f;
-            }
-        });
+        }
+        return t;
     }
 
     /**

@@ -7,7 +7,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Vector API loops for the elementwise work C2 does not vectorise by itself (selects on a comparison).
- * Each has a scalar tail; only loaded when the jdk.incubator.vector module is present ({@link CpuGemm#VECTOR}).
+ * Each has a scalar tail; only loaded when the jdk.incubator.vector module is present ({@link CpuBackend#VECTOR_API}).
  */
 final class VectorKernels {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -41,6 +41,14 @@ final class VectorKernels {
 
     private static final float GELU_C = (float) Math.sqrt(2.0 / Math.PI);
     private static final float GELU_K = 0.044715f;
+
+    /** Whether {@link #unary} and {@link #unaryBackward} take this op (ReLU has {@link #relu} of its own). */
+    static boolean takes(dev.backprop4j.backend.UnaryOp op) {
+        return switch (op) {
+            case LEAKY_RELU, SIGMOID, TANH, GELU -> true;
+            default -> false;
+        };
+    }
 
     /**
      * y = f(x) on [lo, hi) for LEAKY_RELU (slope p1), SIGMOID, TANH and GELU, with the JDK's vector math

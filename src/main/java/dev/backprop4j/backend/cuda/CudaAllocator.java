@@ -37,11 +37,11 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * <p><b>Out of memory.</b> When the driver has no room, the cache is emptied and the allocation retried; then a
  * garbage collection is run, the Cleaner's queue waited for with a bounded backoff (at most about a second in all),
  * drained, the cache emptied and the allocation retried once more. If that fails too,
- * {@link OutOfMemoryException} names the bytes requested and the bytes the device has free.
+ * {@link Cuda.OutOfMemoryException} names the bytes requested and the bytes the device has free.
  *
  * <p>Thread-safe: the methods synchronise on the allocator; {@link #reclaimLater} is lock-free.
  */
-public final class CudaAllocator {
+final class CudaAllocator {
 
     static final long SMALL_ROUND = 512;
     static final long LARGE_THRESHOLD = 1L << 20;
@@ -115,7 +115,7 @@ public final class CudaAllocator {
                 address = memory.allocate(size);
             }
             if (address == 0) {
-                throw new OutOfMemoryException(deviceIndex, bytes, size, memory.freeBytes(), memory.totalBytes(),
+                throw new Cuda.OutOfMemoryException(deviceIndex, bytes, size, memory.freeBytes(), memory.totalBytes(),
                         inUse);
             }
             deviceAllocations++;
@@ -172,9 +172,9 @@ public final class CudaAllocator {
     }
 
     /** A snapshot of the counters. */
-    public synchronized Stats stats() {
+    public synchronized Cuda.MemoryStats stats() {
         drainPending();
-        return new Stats(inUse, cached, peak, deviceAllocations, deviceFrees, requests, cacheHits, reclaimedByCleaner,
+        return new Cuda.MemoryStats(inUse, cached, peak, deviceAllocations, deviceFrees, requests, cacheHits, reclaimedByCleaner,
                 gcNudges);
     }
 
@@ -224,31 +224,6 @@ public final class CudaAllocator {
         return "CudaAllocator[cuda:" + deviceIndex + ", " + stats() + "]";
     }
 
-    /**
-     * Allocator counters. Bytes are block sizes (size classes), so in-use bytes include rounding.
-     *
-     * @param bytesInUse         bytes of blocks held by live buffers
-     * @param bytesCached        bytes of blocks in the free lists, held from the driver for reuse
-     * @param peakBytesInUse     the most bytes in use at once (since creation or {@link #resetPeak()})
-     * @param deviceAllocations  {@code cuMemAlloc} calls made
-     * @param deviceFrees        {@code cuMemFree} calls made (by {@link #emptyCache()} and out-of-memory retries)
-     * @param requests           buffers asked for
-     * @param cacheHits          requests served from a free list
-     * @param reclaimedByCleaner blocks returned by the Cleaner from buffers that were never released
-     * @param gcNudges           garbage collections requested because device memory went out and none came back
-     */
-    public record Stats(long bytesInUse, long bytesCached, long peakBytesInUse, long deviceAllocations,
-                        long deviceFrees, long requests, long cacheHits, long reclaimedByCleaner, long gcNudges) {
-
-        @Override
-        public String toString() {
-            return String.format(Locale.ROOT, "in use %s (peak %s), cached %s, %d requests, %d cache hits, "
-                            + "%d device allocations, %d device frees, %d reclaimed by the cleaner, %d GC nudges",
-                    bytes(bytesInUse), bytes(peakBytesInUse), bytes(bytesCached), requests, cacheHits,
-                    deviceAllocations, deviceFrees, reclaimedByCleaner, gcNudges);
-        }
-    }
-
     static String bytes(long n) {
         if (n < 1024) {
             return n + " B";
@@ -263,28 +238,4 @@ public final class CudaAllocator {
         return String.format(Locale.ROOT, "%.2f %s", v, units[u]);
     }
 
-    /** The device could not provide a block even after the cache was emptied and unreachable tensors collected. */
-    public static final class OutOfMemoryException extends IllegalStateException {
-        private static final long serialVersionUID = 1L;
-        private final long requestedBytes;
-        private final long freeBytes;
-
-        OutOfMemoryException(int device, long requested, long block, long free, long total, long inUse) {
-            super("CUDA out of memory on cuda:" + device + ": tried to allocate " + bytes(requested) + " (" + requested
-                    + " bytes, block " + block + "); the device has " + bytes(free) + " (" + free + " bytes) free of "
-                    + bytes(total) + ", backprop4j holds " + bytes(inUse) + " in live buffers; the cache was emptied, "
-                    + "unreachable tensors were collected and the allocation retried (close tensors, or use a Scope "
-                    + "per step, to hold less)");
-            this.requestedBytes = requested;
-            this.freeBytes = free;
-        }
-
-        public long requestedBytes() {
-            return requestedBytes;
-        }
-
-        public long freeBytes() {
-            return freeBytes;
-        }
-    }
 }

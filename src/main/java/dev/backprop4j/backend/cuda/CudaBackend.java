@@ -26,7 +26,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * reads and turns into the same IllegalArgumentException the CPU backend throws (as PyTorch reports
  * device-side errors at the next synchronisation).
  */
-public final class CudaBackend implements Backend {
+final class CudaBackend implements Backend {
     private static final Map<Integer, CudaBackend> BACKENDS = new ConcurrentHashMap<>();
 
     /** The kinds of deferred index checks. */
@@ -61,13 +61,8 @@ public final class CudaBackend implements Backend {
     }
 
     /** Allocator statistics of this device (bytes in use, cached, peak, allocations). */
-    public CudaAllocator.Stats memoryStats() {
+    Cuda.MemoryStats memoryStats() {
         return ctx.allocator().stats();
-    }
-
-    /** Returns cached device memory to the driver. */
-    public void emptyCache() {
-        ctx.allocator().emptyCache();
     }
 
     private static CudaBuffer cuda(Buffer b) {

@@ -37,7 +37,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Thread-safe: a handle's configuration (math mode) must not change during a call, so {@link #gemm} is
  * synchronised on the handle's owner.
  */
-public final class CudaBlas {
+final class CudaBlas {
 
     private static final ConcurrentHashMap<Integer, CudaBlas> HANDLES = new ConcurrentHashMap<>();
     private static volatile boolean tf32 = Boolean.getBoolean("backprop4j.cuda.tf32");

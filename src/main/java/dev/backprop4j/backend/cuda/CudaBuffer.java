@@ -18,7 +18,7 @@ import java.lang.ref.Reference;
  * block; the allocator takes it back on its next call. {@code Cleanable.clean()} runs an action at most once, and
  * the explicit free goes through it, so a block can never be returned twice.
  */
-public final class CudaBuffer extends Buffer {
+final class CudaBuffer extends Buffer {
 
     private static final Cleaner CLEANER = Cleaner.create();
 

@@ -41,7 +41,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>JCuda is confined to this class, {@link CudaBuffer}, {@link CudaBlas} and the kernel module/launchers; errors
  * enable JCuda's exceptions ({@code setExceptionsEnabled(true)}), so every failed driver call throws.
  */
-public final class CudaContext {
+final class CudaContext {
 
     private static final ConcurrentHashMap<Integer, CudaContext> CONTEXTS = new ConcurrentHashMap<>();
     private static final ThreadLocal<CudaContext> CURRENT = new ThreadLocal<>();

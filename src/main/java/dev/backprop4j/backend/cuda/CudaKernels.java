@@ -14,7 +14,7 @@ import java.util.Map;
  * and grid math, return at once for empty work, and accept any size: every kernel loops past its grid and
  * guards its tail. Buffers are {@code CUdeviceptr}s to contiguous row-major data of the stated dtype.
  */
-public final class CudaKernels implements AutoCloseable {
+final class CudaKernels implements AutoCloseable {
 
     public final ElementwiseKernels elementwise;
     public final LayoutKernels layout;

@@ -28,7 +28,7 @@ import static dev.backprop4j.backend.cuda.KernelModule.pick;
  * parameters follow {@link dev.backprop4j.backend.Backend}'s order (inputs, then outputs, then sizes, then the
  * stream); the kernels themselves take outputs first.
  */
-public final class ElementwiseKernels implements AutoCloseable {
+final class ElementwiseKernels implements AutoCloseable {
 
     static final String MODULE = "elementwise";
 

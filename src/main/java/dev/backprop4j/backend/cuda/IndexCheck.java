@@ -17,7 +17,7 @@ import jcuda.driver.JCudaDriver;
  * anyway. Rows that fail are not read out of bounds: cross-entropy writes loss NaN for them (probabilities
  * are still written), gather writes 0, scatter skips them.
  */
-public final class IndexCheck {
+final class IndexCheck {
 
     /** Size of the flag in bytes. */
     public static final long BYTES = 8;

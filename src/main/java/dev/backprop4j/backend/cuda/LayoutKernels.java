@@ -26,7 +26,7 @@ import static dev.backprop4j.backend.cuda.KernelModule.pick;
  * </ul>
  * fill, narrow, broadcast and transpose take FLOAT32, FLOAT64 and INT32; gather and scatter the float types.
  */
-public final class LayoutKernels implements AutoCloseable {
+final class LayoutKernels implements AutoCloseable {
 
     static final String MODULE = "layout";
 

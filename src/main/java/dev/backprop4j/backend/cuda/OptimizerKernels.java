@@ -21,7 +21,7 @@ import static dev.backprop4j.backend.cuda.KernelModule.pick;
  *       v = b2 v + (1 - b2) g^2; p -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).</li>
  * </ul>
  */
-public final class OptimizerKernels implements AutoCloseable {
+final class OptimizerKernels implements AutoCloseable {
 
     static final String MODULE = "optimizer";
 

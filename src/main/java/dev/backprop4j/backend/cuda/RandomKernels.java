@@ -20,7 +20,7 @@ import static dev.backprop4j.backend.cuda.KernelModule.pick;
  * dtype (FLOAT32, FLOAT64 or INT32), so the CPU and CUDA backends draw the same numbers (bit for bit for uniform
  * and Bernoulli; to the last bits of log, sqrt, sin and cos for normal).
  */
-public final class RandomKernels implements AutoCloseable {
+final class RandomKernels implements AutoCloseable {
 
     static final String MODULE = "random";
 

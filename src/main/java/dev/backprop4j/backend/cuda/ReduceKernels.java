@@ -34,7 +34,7 @@ import static dev.backprop4j.backend.cuda.KernelModule.rowThreads;
  * row), {@link #parts} splits the axis into chunks: a _partial launch writes one double per (row or column, chunk)
  * into a scratch buffer and a _finish launch combines them. Results are deterministic for given sizes.
  */
-public final class ReduceKernels implements AutoCloseable {
+final class ReduceKernels implements AutoCloseable {
 
     static final String MODULE = "reduce";
 

@@ -29,7 +29,7 @@ import static dev.backprop4j.backend.cuda.KernelModule.rowThreads;
  * (an online max-and-sum pass, then the write). For inner == 1 one block handles each row; otherwise one
  * thread walks each (o, i) column.
  */
-public final class SoftmaxKernels implements AutoCloseable {
+final class SoftmaxKernels implements AutoCloseable {
 
     static final String MODULE = "softmax";
 

@@ -28,17 +28,14 @@ class CpuKernelsTest {
             "1,1,1,false,false", "3,5,7,false,false", "17,33,65,true,false", "64,256,784,false,true",
             "100,37,300,true,true", "7,1025,3,false,false", "130,70,520,false,false", "257,129,33,true,false"})
     void vectorGemmMatchesTheScalarReference(int m, int n, int k, boolean tA, boolean tB) {
-        assertTrue(CpuGemm.VECTOR, "tests run with jdk.incubator.vector (see surefire argLine)");
+        assertTrue(CpuBackend.VECTOR_API, "tests run with jdk.incubator.vector (see surefire argLine)");
         float[] a = randomFloats(m * k);
         float[] b = randomFloats(k * n);
         float[] c0 = randomFloats(m * n);
         for (float beta : new float[]{0f, 1f, 0.5f}) {
             float[] expected = c0.clone();
             float[] actual = c0.clone();
-            for (int i = 0; i < expected.length; i++) {
-                expected[i] *= beta;
-            }
-            CpuGemm.sgemmScalar(tA, tB, m, n, k, 0.5f, a, 0, b, 0, expected, 0);
+            FloatKernels.sgemm(tA, tB, m, n, k, 0.5f, a, 0, b, 0, beta, expected, 0);
             VectorGemm.sgemm(tA, tB, m, n, k, 0.5f, a, 0, b, 0, beta, actual, 0);
             for (int i = 0; i < expected.length; i++) {
                 assertEquals(expected[i], actual[i], 1e-4f * (1 + Math.abs(expected[i])) * Math.sqrt(k),

@@ -16,9 +16,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The primitive checks behind {@code doctor} and the parity tests find a wrong primitive, and only that one. */
 class CpuParityTest {
 
-    /** The CPU backend with one primitive wrong: sigmoid's output is off by one part in a thousand. */
+    /** The CPU reference with one primitive wrong: sigmoid's output is off by one part in a thousand. */
     private static Backend cpuWithWrongSigmoid() {
-        Backend cpu = CpuBackend.INSTANCE;
+        Backend cpu = CpuReference.INSTANCE;
         return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
                 (proxy, method, args) -> {
                     Object result;
@@ -63,8 +63,9 @@ class CpuParityTest {
         }
     }
 
+    /** The CPU backend's fast float32 paths (Vector API, float loops) against its reference loops. */
     @Test
-    void theCpuAgreesWithItself() {
+    void theCpuFastPathsMatchTheReference() {
         for (CpuParity.Result r : CpuParity.run(CpuBackend.INSTANCE)) {
             assertTrue(r.passed(), r.toString());
         }

@@ -237,7 +237,7 @@ class CudaProbeTest {
             try {
                 alloc.allocate(dev.backprop4j.core.DType.FLOAT32, 300L << 20);
                 System.out.println("OOM none");
-            } catch (CudaAllocator.OutOfMemoryException e) {
+            } catch (Cuda.OutOfMemoryException e) {
                 System.out.println("OOM " + e.getMessage());
             }
             alloc.emptyCache();

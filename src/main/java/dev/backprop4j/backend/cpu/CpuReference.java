@@ -1,0 +1,383 @@
+package dev.backprop4j.backend.cpu;
+
+import dev.backprop4j.backend.Backend;
+import dev.backprop4j.backend.BinaryOp;
+import dev.backprop4j.backend.Buffer;
+import dev.backprop4j.core.Distribution;
+import dev.backprop4j.backend.ReduceOp;
+import dev.backprop4j.backend.UnaryOp;
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Device;
+import dev.backprop4j.core.Shape;
+
+import java.util.function.DoubleBinaryOperator;
+import java.util.function.DoubleUnaryOperator;
+
+/**
+ * The executable specification of {@link Backend}: every primitive as a plain loop over elements read and written
+ * as doubles ({@link CpuBuffer#get}, {@link CpuBuffer#set}), so float32 and float64 go through the same code and
+ * float32 results are the exact results rounded. Every other implementation is tested against these loops: the
+ * CPU's own fast float32 paths ({@link CpuBackend}, which falls back to this class for everything else) and the
+ * CUDA kernels ({@link CpuParity}). Large loops use all cores ({@link Parallel}); the formulas of the elementwise
+ * functions and their derivatives stand side by side in {@link CpuMath}.
+ */
+final class CpuReference implements Backend {
+
+    static final CpuReference INSTANCE = new CpuReference();
+
+    /** Elementwise loops shorter than this run on one thread. */
+    static final int GRAIN = 1 << 17;
+
+    private CpuReference() {
+    }
+
+    private static CpuBuffer cpu(Buffer b) {
+        return (CpuBuffer) b;
+    }
+
+    @Override
+    public Device device() {
+        return Device.CPU;
+    }
+
+    @Override
+    public Buffer allocate(DType dtype, long length) {
+        return CpuBuffer.allocateReusing(dtype, length);
+    }
+
+    @Override
+    public void write(Buffer dst, float[] src) {
+        System.arraycopy(src, 0, cpu(dst).floats(), 0, src.length);
+    }
+
+    @Override
+    public void write(Buffer dst, double[] src) {
+        System.arraycopy(src, 0, cpu(dst).doubles(), 0, src.length);
+    }
+
+    @Override
+    public void write(Buffer dst, int[] src) {
+        System.arraycopy(src, 0, cpu(dst).ints(), 0, src.length);
+    }
+
+    @Override
+    public float[] readFloats(Buffer src) {
+        CpuBuffer s = cpu(src);
+        if (s.dtype() == DType.FLOAT32) {
+            return s.floats().clone();
+        }
+        float[] out = new float[s.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (float) s.get(i);
+        }
+        return out;
+    }
+
+    @Override
+    public double[] readDoubles(Buffer src) {
+        CpuBuffer s = cpu(src);
+        double[] out = new double[s.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = s.get(i);
+        }
+        return out;
+    }
+
+    @Override
+    public int[] readInts(Buffer src) {
+        return cpu(src).ints().clone();
+    }
+
+    @Override
+    public void fill(Buffer out, double value) {
+        CpuBuffer o = cpu(out);
+        switch (o.dtype()) {
+            case FLOAT32 -> java.util.Arrays.fill(o.floats(), (float) value);
+            case FLOAT64 -> java.util.Arrays.fill(o.doubles(), value);
+            case INT32 -> java.util.Arrays.fill(o.ints(), (int) value);
+        }
+    }
+
+    @Override
+    public void copy(Buffer src, long srcOffset, Buffer dst, long dstOffset, long n) {
+        Object s = cpu(src).array();
+        Object d = cpu(dst).array();
+        System.arraycopy(s, (int) srcOffset, d, (int) dstOffset, (int) n);
+    }
+
+    @Override
+    public void cast(Buffer src, Buffer dst) {
+        CpuBuffer s = cpu(src);
+        CpuBuffer d = cpu(dst);
+        for (int i = 0, n = s.size(); i < n; i++) {
+            d.set(i, s.get(i));
+        }
+    }
+
+    @Override
+    public void narrow(Buffer src, int outer, int srcDim, int inner, int srcStart,
+                       Buffer dst, int dstDim, int dstStart, int len) {
+        Object s = cpu(src).array();
+        Object d = cpu(dst).array();
+        int block = len * inner;
+        for (int o = 0; o < outer; o++) {
+            System.arraycopy(s, (o * srcDim + srcStart) * inner, d, (o * dstDim + dstStart) * inner, block);
+        }
+    }
+
+    @Override
+    public void broadcast(Buffer x, Shape xShape, Buffer out, Shape outShape) {
+        CpuBuffer s = cpu(x);
+        CpuBuffer d = cpu(out);
+        BroadcastIndex ix = new BroadcastIndex(xShape, outShape);
+        int last = outShape.rank() == 0 ? 1 : outShape.dim(-1);
+        int rows = last == 0 ? 0 : outShape.intSize() / last;
+        long stride = ix.lastStride();
+        for (int r = 0; r < rows; r++) {
+            int from = (int) ix.rowOffset(r);
+            for (int j = 0; j < last; j++) {
+                d.set(r * last + j, s.get(from + (int) (j * stride)));
+            }
+        }
+    }
+
+    @Override
+    public void transpose(Buffer x, int batch, int rows, int cols, Buffer out) {
+        CpuBuffer s = cpu(x);
+        CpuBuffer d = cpu(out);
+        int plane = rows * cols;
+        final int tile = 32;
+        for (int b = 0; b < batch; b++) {
+            int base = b * plane;
+            for (int i0 = 0; i0 < rows; i0 += tile) {
+                for (int j0 = 0; j0 < cols; j0 += tile) {
+                    for (int i = i0; i < Math.min(rows, i0 + tile); i++) {
+                        for (int j = j0; j < Math.min(cols, j0 + tile); j++) {
+                            d.set(base + j * rows + i, s.get(base + i * cols + j));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- elementwise ----------------------------------------------------------------------------
+
+    @Override
+    public void unary(UnaryOp op, Buffer x, Buffer out, double p1, double p2) {
+        CpuBuffer xs = cpu(x);
+        CpuBuffer o = cpu(out);
+        DoubleUnaryOperator f = CpuMath.forward(op, p1, p2);
+        Parallel.forRange(xs.size(), GRAIN, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                o.set(i, f.applyAsDouble(xs.get(i)));
+            }
+        });
+    }
+
+    @Override
+    public void unaryBackward(UnaryOp op, Buffer x, Buffer y, Buffer dy, Buffer dx, double p1, double p2) {
+        CpuBuffer xs = x == null ? null : cpu(x);
+        CpuBuffer ys = y == null ? null : cpu(y);
+        CpuBuffer g = cpu(dy);
+        CpuBuffer d = cpu(dx);
+        CpuMath.LocalGrad f = CpuMath.derivative(op, p1, p2);
+        Parallel.forRange(g.size(), GRAIN, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                d.set(i, f.apply(xs == null ? 0 : xs.get(i), ys == null ? 0 : ys.get(i), g.get(i)));
+            }
+        });
+    }
+
+    @Override
+    public void binary(BinaryOp op, Buffer a, Shape aShape, Buffer b, Shape bShape, Buffer out, Shape outShape) {
+        CpuBuffer as = cpu(a);
+        CpuBuffer bs = cpu(b);
+        CpuBuffer o = cpu(out);
+        int n = outShape.intSize();
+        DoubleBinaryOperator f = CpuMath.binary(op);
+        if (aShape.equals(outShape) && bShape.equals(outShape)) {
+            Parallel.forRange(n, GRAIN, (lo, hi) -> {
+                for (int i = lo; i < hi; i++) {
+                    o.set(i, f.applyAsDouble(as.get(i), bs.get(i)));
+                }
+            });
+            return;
+        }
+        BroadcastIndex ia = new BroadcastIndex(aShape, outShape);
+        BroadcastIndex ib = new BroadcastIndex(bShape, outShape);
+        int last = outShape.rank() == 0 ? 1 : outShape.dim(-1);
+        int rows = last == 0 ? 0 : n / last;
+        long sa = ia.lastStride();
+        long sb = ib.lastStride();
+        Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(1, last)), (lo, hi) -> {
+            for (int r = lo; r < hi; r++) {
+                int pa = (int) ia.rowOffset(r);
+                int pb = (int) ib.rowOffset(r);
+                int po = r * last;
+                for (int j = 0; j < last; j++) {
+                    o.set(po + j, f.applyAsDouble(as.get(pa + (int) (j * sa)), bs.get(pb + (int) (j * sb))));
+                }
+            }
+        });
+    }
+
+    // ---- gemm -----------------------------------------------------------------------------------
+
+    /**
+     * C = alpha op(A) op(B) + beta C for each matrix of the batch, element by element in double: each row of C is a
+     * sum over p of alpha op(A)[i, p] times row p of op(B), in order of p.
+     */
+    @Override
+    public void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
+                     double alpha, Buffer a, long strideA, Buffer b, long strideB, double beta, Buffer c, long strideC) {
+        CpuBuffer as = cpu(a);
+        CpuBuffer bs = cpu(b);
+        CpuBuffer cs = cpu(c);
+        if (cs.dtype() == DType.INT32) {
+            throw new IllegalArgumentException("matmul: dtype " + cs.dtype() + " is not supported");
+        }
+        for (int t = 0; t < batch; t++) {
+            int oa = (int) (t * strideA);
+            int ob = (int) (t * strideB);
+            int oc = (int) (t * strideC);
+            Parallel.forRange(m, Math.max(1, 4096 / Math.max(1, n)), (lo, hi) -> {
+                double[] row = new double[n];
+                for (int i = lo; i < hi; i++) {
+                    int ci = oc + i * n;
+                    for (int j = 0; j < n; j++) {
+                        row[j] = beta == 0 ? 0 : beta * cs.get(ci + j);
+                    }
+                    for (int p = 0; p < k; p++) {
+                        double av = alpha * as.get(oa + (transA ? p * m + i : i * k + p));
+                        for (int j = 0; j < n; j++) {
+                            row[j] += av * bs.get(ob + (transB ? j * k + p : p * n + j));
+                        }
+                    }
+                    for (int j = 0; j < n; j++) {
+                        cs.set(ci + j, row[j]);
+                    }
+                }
+            });
+        }
+    }
+
+    // ---- reductions, the softmax family, gather and scatter: ReferenceReductions ----------------------
+
+    @Override
+    public void reduce(ReduceOp op, Buffer x, int outer, int n, int inner, Buffer out) {
+        ReferenceReductions.reduce(op, x, outer, n, inner, out);
+    }
+
+    @Override
+    public void argmax(Buffer x, int outer, int n, int inner, Buffer out) {
+        ReferenceReductions.argmax(x, outer, n, inner, out);
+    }
+
+    @Override
+    public void softmax(Buffer x, int outer, int n, int inner, boolean log, Buffer y) {
+        ReferenceReductions.softmax(x, outer, n, inner, log, y);
+    }
+
+    @Override
+    public void softmaxBackward(Buffer y, Buffer dy, int outer, int n, int inner, boolean log, Buffer dx) {
+        ReferenceReductions.softmaxBackward(y, dy, outer, n, inner, log, dx);
+    }
+
+    @Override
+    public void crossEntropy(Buffer logits, Buffer labels, int rows, int classes, Buffer loss, Buffer probs) {
+        ReferenceReductions.crossEntropy(logits, labels, rows, classes, loss, probs);
+    }
+
+    @Override
+    public void crossEntropyBackward(Buffer probs, Buffer labels, Buffer dloss, int rows, int classes, Buffer dlogits) {
+        ReferenceReductions.crossEntropyBackward(probs, labels, dloss, rows, classes, dlogits);
+    }
+
+    @Override
+    public void gatherRows(Buffer x, Buffer idx, int rows, int cols, Buffer out) {
+        ReferenceReductions.gatherRows(x, idx, rows, cols, out);
+    }
+
+    @Override
+    public void scatterRows(Buffer dy, Buffer idx, int rows, int cols, Buffer dx) {
+        ReferenceReductions.scatterRows(dy, idx, rows, cols, dx);
+    }
+
+    @Override
+    public long countEqual(Buffer a, Buffer b, long n) {
+        return ReferenceReductions.countEqual(a, b, n);
+    }
+
+    // ---- random -----------------------------------------------------------------------------------
+
+    @Override
+    public void random(Buffer out, Distribution dist, double a, double b, long seed, long offset) {
+        CpuBuffer o = cpu(out);
+        Parallel.forRange(o.size(), GRAIN, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                long c = offset + i;
+                double v = switch (dist) {
+                    case UNIFORM -> a + (b - a) * CpuMath.uniform(seed, c);
+                    case NORMAL -> a + b * CpuMath.normal(seed, c);
+                    case BERNOULLI -> CpuMath.uniform(seed, c) < a ? 1.0 : 0.0;
+                };
+                o.set(i, v);
+            }
+        });
+    }
+
+    // ---- optimizers -------------------------------------------------------------------------------
+
+    @Override
+    public void sgdStep(Buffer param, Buffer grad, Buffer velocity, double lr, double momentum, double dampening,
+                        double weightDecay, boolean nesterov, boolean firstStep) {
+        CpuBuffer p = cpu(param);
+        CpuBuffer g = cpu(grad);
+        CpuBuffer v = velocity == null ? null : cpu(velocity);
+        Parallel.forRange(p.size(), GRAIN, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                double gi = g.get(i) + weightDecay * p.get(i);
+                double step = gi;
+                if (momentum != 0) {
+                    double vi = firstStep ? gi : momentum * v.get(i) + (1 - dampening) * gi;
+                    v.set(i, vi);
+                    step = nesterov ? gi + momentum * vi : vi;
+                }
+                p.set(i, p.get(i) - lr * step);
+            }
+        });
+    }
+
+    @Override
+    public void adamStep(Buffer param, Buffer grad, Buffer m, Buffer v, double lr, double beta1, double beta2,
+                         double eps, double weightDecay, boolean decoupled, long step) {
+        CpuBuffer p = cpu(param);
+        CpuBuffer g = cpu(grad);
+        CpuBuffer ms = cpu(m);
+        CpuBuffer vs = cpu(v);
+        double bc1 = 1 - Math.pow(beta1, step);
+        double bc2 = 1 - Math.pow(beta2, step);
+        Parallel.forRange(p.size(), GRAIN, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) {
+                double pi = p.get(i);
+                double gi = g.get(i);
+                if (decoupled) {
+                    pi -= lr * weightDecay * pi;
+                } else {
+                    gi += weightDecay * pi;
+                }
+                double mi = beta1 * ms.get(i) + (1 - beta1) * gi;
+                double vi = beta2 * vs.get(i) + (1 - beta2) * gi * gi;
+                ms.set(i, mi);
+                vs.set(i, vi);
+                p.set(i, pi - lr * (mi / bc1) / (Math.sqrt(vi / bc2) + eps));
+            }
+        });
+    }
+
+    @Override
+    public void synchronize() {
+        // CPU work is synchronous.
+    }
+}
