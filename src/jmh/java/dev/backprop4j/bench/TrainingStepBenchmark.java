@@ -87,7 +87,7 @@ public class TrainingStepBenchmark {
 
     @Benchmark
     public double step() {
-        return trainer.step(x, y)[0];
+        return trainer.step(x, y).loss();
     }
 
     @TearDown(Level.Trial)

@@ -119,6 +119,15 @@ public final class Shape {
     }
 
     /**
+     * Whether {@code row} is one row of {@code out} broadcast down it: it has exactly the elements of out's last
+     * dimension (a [cols] bias against [rows, cols]), and that dimension is not empty. Backends take a fast path for it.
+     */
+    public static boolean isRowOf(Shape row, Shape out) {
+        long cols = out.rank() == 0 ? 1 : out.dim(-1);
+        return cols > 0 && row.size() == cols && (row.rank() == 0 ? cols == 1 : row.dim(-1) == cols);
+    }
+
+    /**
      * The NumPy broadcast of two shapes: aligned from the right, each pair of sizes equal or one of them 1.
      *
      * @throws IllegalArgumentException naming {@code op} and both shapes when they do not broadcast

@@ -9,7 +9,8 @@ import dev.backprop4j.tensor.Tensor;
 
 /**
  * y = x W^T + b for x [batch, in]: weight W is [out, in] and bias b is [out], PyTorch's layout, so a
- * state dict moves between the two unchanged. Initialised by {@link Init} from a seeded generator.
+ * state dict moves between the two unchanged. Initialised by {@link Init} from a seeded generator, or built from
+ * given tensors with {@link #of(Tensor, Tensor)}. The forward is one {@link Dense} op.
  */
 public final class Linear extends Module {
     private final int in;
@@ -28,6 +29,33 @@ public final class Linear extends Module {
         addParameter("weight", init.weight(gen, Shape.of(out, in), in, out, dtype, device));
         if (bias) {
             addParameter("bias", init.bias(gen, Shape.of(out), in, dtype, device));
+        }
+    }
+
+    /**
+     * A layer holding the given parameters, PyTorch-shaped: weight [out, in] and bias [out] (or null for none), of
+     * one floating dtype on one device. The layer owns them from here on (they leave any Scope and close with it).
+     */
+    public static Linear of(Tensor weight, Tensor bias) {
+        if (weight.rank() != 2 || !weight.dtype().isFloating()) {
+            throw new IllegalArgumentException("Linear.of: weight must be a floating [out, in] matrix, got "
+                    + weight.describe());
+        }
+        if (bias != null && (bias.rank() != 1 || bias.dim(0) != weight.dim(0) || bias.dtype() != weight.dtype()
+                || !bias.device().equals(weight.device()))) {
+            throw new IllegalArgumentException("Linear.of: bias " + bias.describe() + " does not fit weight "
+                    + weight.describe() + " (expected [" + weight.dim(0) + "] " + weight.dtype() + " "
+                    + weight.device() + ")");
+        }
+        return new Linear(weight, bias);
+    }
+
+    private Linear(Tensor weight, Tensor bias) {
+        this.in = weight.dim(1);
+        this.out = weight.dim(0);
+        addParameter("weight", weight);
+        if (bias != null) {
+            addParameter("bias", bias);
         }
     }
 

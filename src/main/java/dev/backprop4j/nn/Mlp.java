@@ -11,12 +11,13 @@ import java.util.List;
 /**
  * Builds a multi-layer perceptron as a {@link Sequential} of Linear layers with an activation (and
  * optional dropout) between them and none after the last:
- * {@code Mlp.of(784, 256, 128, 10).activation(Activation.RELU).seed(42).build()}.
+ * {@code Mlp.of(784, 256, 128, 10).activation(Activation.RELU).seed(42).build()}, or one activation per hidden
+ * layer with {@code activations(Activation.RELU, Activation.TANH)}.
  * Layer i is at index 2i (3i with dropout), so parameter names match PyTorch's nn.Sequential.
  */
 public final class Mlp {
     private final int[] sizes;
-    private Activation activation = Activation.RELU;
+    private Activation[] activations = {Activation.RELU};
     private Init init = Init.PYTORCH_DEFAULT;
     private double dropout;
     private long seed = 0x5EED;
@@ -35,8 +36,22 @@ public final class Mlp {
         return new Mlp(sizes);
     }
 
+    /** The same activation after every hidden layer (default ReLU). */
     public Mlp activation(Activation a) {
-        this.activation = a;
+        this.activations = new Activation[] {a};
+        return this;
+    }
+
+    /**
+     * One activation per hidden layer, in order, e.g. {@code Mlp.of(784, 256, 128, 10).activations(RELU, TANH)}:
+     * as many as there are hidden layers (sizes minus two).
+     */
+    public Mlp activations(Activation... perLayer) {
+        if (perLayer.length != sizes.length - 2) {
+            throw new IllegalArgumentException("Mlp: " + perLayer.length + " activations for " + (sizes.length - 2)
+                    + " hidden layers of " + Arrays.toString(sizes));
+        }
+        this.activations = perLayer.clone();
         return this;
     }
 
@@ -72,7 +87,7 @@ public final class Mlp {
         for (int i = 0; i + 1 < sizes.length; i++) {
             layers.add(new Linear(sizes[i], sizes[i + 1], true, init, gen, dtype, device));
             if (i + 2 < sizes.length) {
-                layers.add(activation.module());
+                layers.add(activations[activations.length == 1 ? 0 : i].module());
                 if (dropout > 0) {
                     layers.add(new Dropout(dropout, gen));
                 }

@@ -7,7 +7,9 @@ import dev.backprop4j.core.Shape;
 import dev.backprop4j.tensor.Tensor;
 
 /**
- * The dense layer y = x W^T + b, with x [batch, in], W [out, in] (PyTorch's layout), b [out] or none.
+ * The dense layer y = x W^T + b, with x [batch, in], W [out, in] (PyTorch's layout), b [out] or none, recorded as
+ * one op named "linear" (what nn.Linear runs). It is {@link MatMul} of x and W^T followed by {@link Add} of the
+ * bias, fused: one node on the tape instead of three, no transposed copy of W and no temporary for the sum.
  * Forward: one GEMM with W transposed by flag, then the bias added in place along rows.
  * Backward: dx = g W, dW = g^T x, db = column sums of g; each skipped when not needed.
  */

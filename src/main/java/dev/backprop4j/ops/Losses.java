@@ -2,20 +2,53 @@ package dev.backprop4j.ops;
 
 import dev.backprop4j.tensor.Tensor;
 
-/** Loss functions, each averaged over all elements (rows for cross-entropy) to a scalar. */
+/**
+ * Loss functions. Each reduces its per-element (per-row for cross-entropy) losses as PyTorch's {@code reduction}
+ * argument does: {@link Reduction#MEAN} (the default overloads), {@link Reduction#SUM}, or {@link Reduction#NONE}
+ * (the unreduced losses, shaped like the prediction, or [rows]).
+ */
 public final class Losses {
+
+    /** How the per-element losses become the result. */
+    public enum Reduction {
+        /** their mean, a scalar */
+        MEAN,
+        /** their sum, a scalar */
+        SUM,
+        /** the losses themselves */
+        NONE
+    }
+
     private Losses() {
+    }
+
+    private static Tensor reduce(Tensor losses, Reduction reduction) {
+        return switch (reduction) {
+            case MEAN -> losses.mean();
+            case SUM -> losses.sum();
+            case NONE -> losses;
+        };
     }
 
     /** mean((prediction - target)^2) over all elements; shapes must match. */
     public static Tensor mse(Tensor prediction, Tensor target) {
+        return mse(prediction, target, Reduction.MEAN);
+    }
+
+    /** (prediction - target)^2 per element, reduced; shapes must match. */
+    public static Tensor mse(Tensor prediction, Tensor target, Reduction reduction) {
         requireSameShape("mse", prediction, target);
-        return prediction.sub(target).square().mean();
+        return reduce(prediction.sub(target).square(), reduction);
     }
 
     /** mean over rows of -log softmax(logits)[label]: logits [rows, classes], int32 labels [rows]. */
     public static Tensor crossEntropy(Tensor logits, Tensor labels) {
-        return CrossEntropy.apply(logits, labels).mean();
+        return crossEntropy(logits, labels, Reduction.MEAN);
+    }
+
+    /** -log softmax(logits)[label] per row (fused and stable, {@link CrossEntropy}), reduced. */
+    public static Tensor crossEntropy(Tensor logits, Tensor labels, Reduction reduction) {
+        return reduce(CrossEntropy.apply(logits, labels), reduction);
     }
 
     /**
@@ -24,8 +57,13 @@ public final class Losses {
      * (sigmoid(x) - t) / N everywhere, x = 0 included.
      */
     public static Tensor binaryCrossEntropyWithLogits(Tensor logits, Tensor targets) {
+        return binaryCrossEntropyWithLogits(logits, targets, Reduction.MEAN);
+    }
+
+    /** softplus(x) - x t per element, reduced (see the mean form). */
+    public static Tensor binaryCrossEntropyWithLogits(Tensor logits, Tensor targets, Reduction reduction) {
         requireSameShape("binary_cross_entropy_with_logits", logits, targets);
-        return logits.softplus().sub(logits.mul(targets)).mean();
+        return reduce(logits.softplus().sub(logits.mul(targets)), reduction);
     }
 
     private static void requireSameShape(String op, Tensor a, Tensor b) {

@@ -7,7 +7,9 @@ import dev.backprop4j.tensor.Tensor;
 /**
  * Matrix product: a [m,k] @ b [k,n] = [m,n]; batched a [B,m,k] @ b [B,k,n] = [B,m,n], where a 2-D side
  * is shared by every matrix of the batch. Backward: da = g @ b^T, db = a^T @ g (summed over the batch
- * for a shared side); transposes are flags of the GEMM, never copies.
+ * for a shared side); transposes are flags of the GEMM, never copies. A layer's x W^T + b is not built from this op
+ * but is {@link Dense}: the same GEMM with W transposed by flag and the bias added in place, recorded as one
+ * "linear" node, so the tape holds one node per layer instead of three.
  */
 public final class MatMul {
     private MatMul() {

@@ -16,14 +16,14 @@ public final class Max {
 
     public static Tensor apply(Tensor x, int[] axes, boolean keepDim) {
         OpSupport.floating("max", x);
-        int[] ax = Sum.normalize("max", x.shape(), axes);
+        int[] ax = Axes.normalize("max", x.shape(), axes);
         for (int a : ax) {
             if (x.dim(a) == 0) {
                 throw new IllegalArgumentException("max: axis " + a + " of shape " + x.shape() + " is empty");
             }
         }
-        Tensor out = Sum.reduce(ReduceOp.MAX, x, ax, keepDim);
-        Shape kept = Sum.keptShape(x.shape(), ax);
+        Tensor out = Axes.reduce(ReduceOp.MAX, x, ax, keepDim);
+        Shape kept = Axes.keptShape(x.shape(), ax);
         return Tape.record("max", out, g -> {
             Tensor mask = OpSupport.binary("max", BinaryOp.EQ, x, out.reshape(kept.dims()));
             Tensor count = mask.sum(ax, true);

@@ -11,14 +11,14 @@ import java.util.Map;
 /**
  * Updates parameters from their accumulated gradients. {@link #step()} runs outside the tape and in
  * place, one fused backend primitive per parameter (so CUDA runs each update as one kernel).
- * Parameters without a gradient are skipped. State tensors (momentum, moments) are owned here.
+ * Parameters without a gradient ({@link Tensor#grad()} null: no backward reached them since the last
+ * {@link #zeroGrad()}) are skipped, as in PyTorch. State tensors (momentum, moments) are owned here.
  */
 public abstract class Optimizer implements AutoCloseable {
     protected final List<Tensor> params;
     protected double lr;
     private final Map<Tensor, Tensor[]> state = new IdentityHashMap<>();
     private final Map<Tensor, long[]> paramSteps = new IdentityHashMap<>();
-    private long steps;
 
     protected Optimizer(List<Tensor> params, double lr) {
         if (params.isEmpty()) {
@@ -36,7 +36,6 @@ public abstract class Optimizer implements AutoCloseable {
      * first momentum step), as PyTorch does, so a parameter whose first gradient comes late starts at step 1.
      */
     public final void step() {
-        steps++;
         try (GradMode.Guard off = GradMode.noGrad()) {
             for (Tensor p : params) {
                 if (p.isClosed()) {
@@ -66,11 +65,6 @@ public abstract class Optimizer implements AutoCloseable {
     /** Sets the learning rate (schedules call this before each step). */
     public void setLr(double lr) {
         this.lr = lr;
-    }
-
-    /** Number of steps taken. */
-    public long steps() {
-        return steps;
     }
 
     /** The state buffers of p (zero-initialised on first use), owned by this optimizer. */

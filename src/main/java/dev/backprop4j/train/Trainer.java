@@ -9,9 +9,12 @@ import dev.backprop4j.optim.Optimizer;
 import dev.backprop4j.tensor.Scope;
 import dev.backprop4j.tensor.Tensor;
 
+import java.util.function.BiFunction;
+
 /**
- * The classification training loop: per batch, inside one {@link Scope}, forward, softmax
- * cross-entropy, zeroGrad, backward, optional clipping, optimizer step. Reports each step to a listener.
+ * The classification training loop: per batch, inside one {@link Scope}, forward, the loss (softmax cross-entropy
+ * unless {@link #loss} says otherwise), zeroGrad, backward, optional clipping, optimizer step. Labels are int32
+ * class indices; accuracy counts the rows whose largest logit is the label. Reports each step to a listener.
  */
 public final class Trainer {
 
@@ -19,6 +22,10 @@ public final class Trainer {
     @FunctionalInterface
     public interface Listener {
         void step(int batch, int batches, double meanLoss, double meanAccuracy, long samples);
+    }
+
+    /** What one step measured: the batch's mean loss, how many rows were predicted right, and the batch size. */
+    public record StepResult(double loss, long correct, int samples) {
     }
 
     /** What one epoch of training measured. */
@@ -30,6 +37,7 @@ public final class Trainer {
 
     private final Module model;
     private final Optimizer optimizer;
+    private BiFunction<Tensor, Tensor, Tensor> loss = Losses::crossEntropy;
     private LrSchedule schedule;
     private double clipNorm;
     private long globalStep;
@@ -37,6 +45,15 @@ public final class Trainer {
     public Trainer(Module model, Optimizer optimizer) {
         this.model = model;
         this.optimizer = optimizer;
+    }
+
+    /**
+     * The loss of a batch from the model's output [rows, classes] and the int32 labels [rows], a scalar mean over
+     * the rows (default: {@link Losses#crossEntropy(Tensor, Tensor)}).
+     */
+    public Trainer loss(BiFunction<Tensor, Tensor, Tensor> lossOfBatch) {
+        this.loss = lossOfBatch;
+        return this;
     }
 
     /** A learning-rate schedule applied before every step. */
@@ -51,22 +68,22 @@ public final class Trainer {
         return this;
     }
 
-    /** One training step on a batch; returns the batch's loss and number of correct predictions. */
-    public double[] step(Tensor x, Tensor y) {
+    /** One training step on a batch. */
+    public StepResult step(Tensor x, Tensor y) {
         try (Scope scope = Scope.open()) {
             if (schedule != null) {
                 optimizer.setLr(schedule.at(globalStep));
             }
             Tensor logits = model.forward(x);
-            Tensor loss = Losses.crossEntropy(logits, y);
+            Tensor l = loss.apply(logits, y);
             optimizer.zeroGrad();
-            loss.backward();
+            l.backward();
             if (clipNorm > 0) {
                 GradClip.clipByGlobalNorm(model.parameters(), clipNorm);
             }
             optimizer.step();
             globalStep++;
-            return new double[]{loss.item(), Evaluation.correct(logits, y)};
+            return new StepResult(l.item(), Evaluation.correct(logits, y), y.dim(0));
         }
     }
 
@@ -81,10 +98,10 @@ public final class Trainer {
         int i = 0;
         for (DataLoader.Batch b : loader.epoch(epoch)) {
             try (b) {
-                double[] r = step(b.x(), b.y());
-                lossSum += r[0] * b.size();
-                correct += (long) r[1];
-                samples += b.size();
+                StepResult r = step(b.x(), b.y());
+                lossSum += r.loss() * r.samples();
+                correct += r.correct();
+                samples += r.samples();
             }
             i++;
             if (listener != null) {

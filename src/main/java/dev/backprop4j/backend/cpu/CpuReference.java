@@ -3,6 +3,7 @@ package dev.backprop4j.backend.cpu;
 import dev.backprop4j.backend.Backend;
 import dev.backprop4j.backend.BinaryOp;
 import dev.backprop4j.backend.Buffer;
+import dev.backprop4j.backend.Conversions;
 import dev.backprop4j.core.Distribution;
 import dev.backprop4j.backend.ReduceOp;
 import dev.backprop4j.backend.UnaryOp;
@@ -63,24 +64,21 @@ final class CpuReference implements Backend {
     @Override
     public float[] readFloats(Buffer src) {
         CpuBuffer s = cpu(src);
-        if (s.dtype() == DType.FLOAT32) {
-            return s.floats().clone();
-        }
-        float[] out = new float[s.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = (float) s.get(i);
-        }
-        return out;
+        return switch (s.dtype()) {
+            case FLOAT32 -> s.floats().clone();
+            case FLOAT64 -> Conversions.toFloats(s.doubles());
+            case INT32 -> Conversions.toFloats(s.ints());
+        };
     }
 
     @Override
     public double[] readDoubles(Buffer src) {
         CpuBuffer s = cpu(src);
-        double[] out = new double[s.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = s.get(i);
-        }
-        return out;
+        return switch (s.dtype()) {
+            case FLOAT64 -> s.doubles().clone();
+            case FLOAT32 -> Conversions.toDoubles(s.floats());
+            case INT32 -> Conversions.toDoubles(s.ints());
+        };
     }
 
     @Override

@@ -149,11 +149,10 @@ final class FloatKernels {
             Parallel.forRange(n, CpuBackend.GRAIN, (lo, hi) -> apply(code, a, lo, b, lo, out, lo, hi - lo));
             return true;
         }
-        int cols = outShape.rank() == 0 ? 1 : outShape.dim(-1);
-        boolean rowVector = bShape.size() == cols && (bShape.rank() == 0 ? cols == 1 : bShape.dim(-1) == cols);
-        if (!rowVector || cols == 0) {
+        if (!Shape.isRowOf(bShape, outShape)) {
             return false;
         }
+        int cols = outShape.rank() == 0 ? 1 : outShape.dim(-1);
         int rows = n / cols;
         Parallel.forRange(rows, Math.max(1, CpuBackend.GRAIN / cols), (lo, hi) -> {
             for (int r = lo; r < hi; r++) {

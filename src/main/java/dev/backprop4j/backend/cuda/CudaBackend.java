@@ -3,6 +3,7 @@ package dev.backprop4j.backend.cuda;
 import dev.backprop4j.backend.Backend;
 import dev.backprop4j.backend.BinaryOp;
 import dev.backprop4j.backend.Buffer;
+import dev.backprop4j.backend.Conversions;
 import dev.backprop4j.core.Distribution;
 import dev.backprop4j.backend.ReduceOp;
 import dev.backprop4j.backend.UnaryOp;
@@ -126,54 +127,30 @@ final class CudaBackend implements Backend {
 
     @Override
     public float[] readFloats(Buffer src) {
-        verifyChecks();
-        int n = (int) src.length();
         return switch (src.dtype()) {
             case FLOAT32 -> {
-                float[] out = new float[n];
-                memcpy.download(ptr(src), Pointer.to(out), 4L * n);
+                verifyChecks();
+                float[] out = new float[(int) src.length()];
+                memcpy.download(ptr(src), Pointer.to(out), 4L * out.length);
                 yield out;
             }
-            case FLOAT64 -> {
-                double[] d = readDoubles(src);
-                float[] out = new float[n];
-                for (int i = 0; i < n; i++) {
-                    out[i] = (float) d[i];
-                }
-                yield out;
-            }
-            case INT32 -> {
-                int[] v = readInts(src);
-                float[] out = new float[n];
-                for (int i = 0; i < n; i++) {
-                    out[i] = v[i];
-                }
-                yield out;
-            }
+            case FLOAT64 -> Conversions.toFloats(readDoubles(src));
+            case INT32 -> Conversions.toFloats(readInts(src));
         };
     }
 
     @Override
     public double[] readDoubles(Buffer src) {
-        verifyChecks();
-        int n = (int) src.length();
-        double[] out = new double[n];
-        switch (src.dtype()) {
-            case FLOAT64 -> memcpy.download(ptr(src), Pointer.to(out), 8L * n);
-            case FLOAT32 -> {
-                float[] f = readFloats(src);
-                for (int i = 0; i < n; i++) {
-                    out[i] = f[i];
-                }
+        return switch (src.dtype()) {
+            case FLOAT64 -> {
+                verifyChecks();
+                double[] out = new double[(int) src.length()];
+                memcpy.download(ptr(src), Pointer.to(out), 8L * out.length);
+                yield out;
             }
-            case INT32 -> {
-                int[] v = readInts(src);
-                for (int i = 0; i < n; i++) {
-                    out[i] = v[i];
-                }
-            }
-        }
-        return out;
+            case FLOAT32 -> Conversions.toDoubles(readFloats(src));
+            case INT32 -> Conversions.toDoubles(readInts(src));
+        };
     }
 
     @Override

@@ -140,8 +140,7 @@ final class ElementwiseKernels implements AutoCloseable {
             return;
         }
         long cols = outShape.rank() == 0 ? 1 : outShape.dim(-1);
-        boolean rowVector = cols > 0 && bShape.size() == cols && (bShape.rank() == 0 ? cols == 1 : bShape.dim(-1) == cols);
-        if (aShape.equals(outShape) && rowVector) {
+        if (aShape.equals(outShape) && Shape.isRowOf(bShape, outShape)) {
             binaryRowForward(op, dtype, a, b, out, outShape.size() / cols, cols, stream);
             return;
         }
