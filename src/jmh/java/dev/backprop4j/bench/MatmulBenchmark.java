@@ -1,10 +1,10 @@
 package dev.backprop4j.bench;
 
-import dev.backprop4j.tensor.GradMode;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
 import dev.backprop4j.core.Generator;
 import dev.backprop4j.core.Shape;
+import dev.backprop4j.tensor.GradMode;
 import dev.backprop4j.tensor.Tensor;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;

@@ -1,13 +1,13 @@
 package dev.backprop4j.bench;
 
-import dev.backprop4j.nn.Activation;
-import dev.backprop4j.nn.Mlp;
-import dev.backprop4j.nn.Sequential;
-import dev.backprop4j.optim.Sgd;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
 import dev.backprop4j.core.Generator;
 import dev.backprop4j.core.Shape;
+import dev.backprop4j.nn.Activation;
+import dev.backprop4j.nn.Mlp;
+import dev.backprop4j.nn.Sequential;
+import dev.backprop4j.optim.Sgd;
 import dev.backprop4j.tensor.Tensor;
 import dev.backprop4j.train.Trainer;
 import org.openjdk.jmh.annotations.Benchmark;

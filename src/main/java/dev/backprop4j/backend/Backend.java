@@ -1,8 +1,8 @@
 package dev.backprop4j.backend;
 
-import dev.backprop4j.core.Distribution;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
+import dev.backprop4j.core.Distribution;
 import dev.backprop4j.core.Shape;
 
 /**

@@ -1,14 +1,14 @@
 package dev.backprop4j.cli;
 
 import dev.backprop4j.backend.Backend;
-import dev.backprop4j.backend.cpu.CpuParity;
-import dev.backprop4j.tensor.Backends;
 import dev.backprop4j.backend.Buffer;
-import dev.backprop4j.core.Distribution;
 import dev.backprop4j.backend.UnaryOp;
+import dev.backprop4j.backend.cpu.CpuParity;
 import dev.backprop4j.backend.cuda.Cuda;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
+import dev.backprop4j.core.Distribution;
+import dev.backprop4j.tensor.Backends;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;

@@ -1,15 +1,15 @@
 package dev.backprop4j.cli;
 
-import dev.backprop4j.tensor.Backends;
+import dev.backprop4j.core.Device;
 import dev.backprop4j.data.DataLoader;
 import dev.backprop4j.nn.Sequential;
-import dev.backprop4j.core.Device;
+import dev.backprop4j.tensor.Backends;
 import dev.backprop4j.train.Evaluation;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.util.Locale;
 import java.util.concurrent.Callable;

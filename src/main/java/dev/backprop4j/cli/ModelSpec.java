@@ -1,10 +1,10 @@
 package dev.backprop4j.cli;
 
+import dev.backprop4j.core.Device;
 import dev.backprop4j.io.CheckpointException;
 import dev.backprop4j.nn.Activation;
 import dev.backprop4j.nn.Mlp;
 import dev.backprop4j.nn.Sequential;
-import dev.backprop4j.core.Device;
 
 import java.nio.file.Path;
 import java.util.Arrays;

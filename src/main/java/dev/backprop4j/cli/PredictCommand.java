@@ -1,16 +1,16 @@
 package dev.backprop4j.cli;
 
-import dev.backprop4j.tensor.GradMode;
+import dev.backprop4j.core.Device;
 import dev.backprop4j.data.Dataset;
 import dev.backprop4j.data.Mnist;
 import dev.backprop4j.nn.Sequential;
-import dev.backprop4j.core.Device;
+import dev.backprop4j.tensor.GradMode;
 import dev.backprop4j.tensor.Tensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.util.Locale;

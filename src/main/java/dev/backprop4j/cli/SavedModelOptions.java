@@ -1,10 +1,10 @@
 package dev.backprop4j.cli;
 
-import dev.backprop4j.tensor.Backends;
+import dev.backprop4j.core.Device;
 import dev.backprop4j.io.Checkpoint;
 import dev.backprop4j.io.Safetensors;
 import dev.backprop4j.nn.Sequential;
-import dev.backprop4j.core.Device;
+import dev.backprop4j.tensor.Backends;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;

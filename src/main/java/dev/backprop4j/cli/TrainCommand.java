@@ -1,17 +1,17 @@
 package dev.backprop4j.cli;
 
-import dev.backprop4j.tensor.Backends;
+import dev.backprop4j.core.Device;
 import dev.backprop4j.data.DataLoader;
 import dev.backprop4j.data.Dataset;
 import dev.backprop4j.io.Checkpoint;
 import dev.backprop4j.nn.Activation;
 import dev.backprop4j.nn.Sequential;
 import dev.backprop4j.optim.Adam;
-import dev.backprop4j.optim.LrSchedule;
 import dev.backprop4j.optim.AdamW;
+import dev.backprop4j.optim.LrSchedule;
 import dev.backprop4j.optim.Optimizer;
 import dev.backprop4j.optim.Sgd;
-import dev.backprop4j.core.Device;
+import dev.backprop4j.tensor.Backends;
 import dev.backprop4j.train.Evaluation;
 import dev.backprop4j.train.Trainer;
 import me.tongfei.progressbar.ProgressBar;
@@ -19,9 +19,9 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;

@@ -1,10 +1,10 @@
 package dev.backprop4j.nn;
 
-import dev.backprop4j.ops.Dense;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
 import dev.backprop4j.core.Generator;
 import dev.backprop4j.core.Shape;
+import dev.backprop4j.ops.Dense;
 import dev.backprop4j.tensor.Tensor;
 
 /**

@@ -1,7 +1,7 @@
 package dev.backprop4j.nn;
 
-import dev.backprop4j.tensor.GradMode;
 import dev.backprop4j.core.Device;
+import dev.backprop4j.tensor.GradMode;
 import dev.backprop4j.tensor.Scope;
 import dev.backprop4j.tensor.Tensor;
 

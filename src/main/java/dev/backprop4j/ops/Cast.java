@@ -1,7 +1,7 @@
 package dev.backprop4j.ops;
 
-import dev.backprop4j.tensor.Tape;
 import dev.backprop4j.core.DType;
+import dev.backprop4j.tensor.Tape;
 import dev.backprop4j.tensor.Tensor;
 
 /** x converted to another dtype (x itself when it already has it). Backward: g converted back to x's dtype. */

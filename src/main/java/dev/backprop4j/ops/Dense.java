@@ -1,9 +1,9 @@
 package dev.backprop4j.ops;
 
-import dev.backprop4j.tensor.Tape;
 import dev.backprop4j.backend.BinaryOp;
 import dev.backprop4j.backend.ReduceOp;
 import dev.backprop4j.core.Shape;
+import dev.backprop4j.tensor.Tape;
 import dev.backprop4j.tensor.Tensor;
 
 /**

@@ -1,7 +1,7 @@
 package dev.backprop4j.ops;
 
-import dev.backprop4j.tensor.Tape;
 import dev.backprop4j.backend.BinaryOp;
+import dev.backprop4j.tensor.Tape;
 import dev.backprop4j.tensor.Tensor;
 
 /** out = a / b (broadcast). Backward: da = g / b, db = -g a / b^2 = -g out / b, summed back to each shape. */

@@ -1,7 +1,7 @@
 package dev.backprop4j.ops;
 
-import dev.backprop4j.tensor.Tape;
 import dev.backprop4j.core.Shape;
+import dev.backprop4j.tensor.Tape;
 import dev.backprop4j.tensor.Tensor;
 
 /** out[r] = x[r, index[r]] for x [rows, cols] and int32 index [rows]. Backward: dx = zeros with g[r] at (r, index[r]). */

@@ -1,7 +1,7 @@
 package dev.backprop4j.ops;
 
-import dev.backprop4j.tensor.Tape;
 import dev.backprop4j.core.Shape;
+import dev.backprop4j.tensor.Tape;
 import dev.backprop4j.tensor.Tensor;
 
 /**

@@ -1,8 +1,8 @@
 package dev.backprop4j.ops;
 
-import dev.backprop4j.tensor.Tape;
 import dev.backprop4j.backend.ReduceOp;
 import dev.backprop4j.core.Shape;
+import dev.backprop4j.tensor.Tape;
 import dev.backprop4j.tensor.Tensor;
 
 /** Sum over the given axes (keepDim keeps them as size 1). Backward: dx = g (with the axes restored) expanded to x's shape. */

@@ -1,8 +1,8 @@
 package dev.backprop4j.ops;
 
-import dev.backprop4j.tensor.Tape;
-import dev.backprop4j.tensor.Backends;
 import dev.backprop4j.core.Device;
+import dev.backprop4j.tensor.Backends;
+import dev.backprop4j.tensor.Tape;
 import dev.backprop4j.tensor.Tensor;
 
 /** x copied to another device (x itself when already there). Backward: g copied back to x's device. */

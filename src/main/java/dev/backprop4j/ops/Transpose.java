@@ -1,7 +1,7 @@
 package dev.backprop4j.ops;
 
-import dev.backprop4j.tensor.Tape;
 import dev.backprop4j.core.Shape;
+import dev.backprop4j.tensor.Tape;
 import dev.backprop4j.tensor.Tensor;
 
 /** Swaps the last two dimensions: out[..., j, i] = x[..., i, j]. Backward: dx = transpose(g). */

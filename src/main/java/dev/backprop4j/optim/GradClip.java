@@ -1,7 +1,7 @@
 package dev.backprop4j.optim;
 
-import dev.backprop4j.tensor.GradMode;
 import dev.backprop4j.backend.UnaryOp;
+import dev.backprop4j.tensor.GradMode;
 import dev.backprop4j.tensor.Tensor;
 
 import java.util.List;

@@ -34,8 +34,11 @@ public abstract class Optimizer implements AutoCloseable {
     /**
      * One update of every parameter that has a gradient. Each parameter counts its own steps (bias correction,
      * first momentum step), as PyTorch does, so a parameter whose first gradient comes late starts at step 1.
+     *
+     * @throws IllegalStateException when no parameter has a gradient (a backward was forgotten)
      */
     public final void step() {
+        boolean any = false;
         try (GradMode.Guard off = GradMode.noGrad()) {
             for (Tensor p : params) {
                 if (p.isClosed()) {
@@ -45,8 +48,14 @@ public abstract class Optimizer implements AutoCloseable {
                 if (p.grad() != null) {
                     long[] n = paramSteps.computeIfAbsent(p, k -> new long[1]);
                     update(p, p.grad(), ++n[0]);
+                    any = true;
                 }
             }
+        }
+        if (!any) {
+            throw new IllegalStateException(getClass().getSimpleName() + ".step: none of the " + params.size()
+                    + " parameters has a gradient; call backward() on the loss before step() (zeroGrad() clears "
+                    + "them, and a loss that does not depend on the parameters gives them none)");
         }
     }
 

@@ -3,7 +3,6 @@ package dev.backprop4j.tensor;
 import dev.backprop4j.backend.Backend;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Generator;
-import dev.backprop4j.tensor.Tensor;
 
 import java.util.Locale;
 import java.util.function.Function;

@@ -1,6 +1,5 @@
 package dev.backprop4j.tensor;
 
-import dev.backprop4j.tensor.Tensor;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;

@@ -1,6 +1,7 @@
 package dev.backprop4j.tensor;
 
 import dev.backprop4j.core.DType;
+
 import java.util.Locale;
 
 /** Prints tensor values as nested brackets, eliding the middle of dimensions longer than 6. */

@@ -1,9 +1,9 @@
 package dev.backprop4j.train;
 
-import dev.backprop4j.tensor.GradMode;
 import dev.backprop4j.data.DataLoader;
 import dev.backprop4j.nn.Module;
 import dev.backprop4j.ops.Losses;
+import dev.backprop4j.tensor.GradMode;
 import dev.backprop4j.tensor.Scope;
 import dev.backprop4j.tensor.Tensor;
 

@@ -1,10 +1,10 @@
 package dev.backprop4j.nn;
 
-import dev.backprop4j.tensor.GradCheck;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
 import dev.backprop4j.core.Generator;
 import dev.backprop4j.core.Shape;
+import dev.backprop4j.tensor.GradCheck;
 import dev.backprop4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 

@@ -1,8 +1,8 @@
 package dev.backprop4j.tensor;
 
-import dev.backprop4j.core.Shape;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
+import dev.backprop4j.core.Shape;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 

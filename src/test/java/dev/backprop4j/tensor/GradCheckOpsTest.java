@@ -1,11 +1,10 @@
 package dev.backprop4j.tensor;
 
-import dev.backprop4j.ops.Losses;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
 import dev.backprop4j.core.Generator;
 import dev.backprop4j.core.Shape;
-import dev.backprop4j.tensor.Tensor;
+import dev.backprop4j.ops.Losses;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;

@@ -3,7 +3,6 @@ package dev.backprop4j.tensor;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Generator;
 import dev.backprop4j.core.Shape;
-import dev.backprop4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,7 +1,6 @@
 package dev.backprop4j.tensor;
 
 import dev.backprop4j.core.DType;
-import dev.backprop4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;

@@ -1,10 +1,10 @@
 package dev.backprop4j.tensor;
 
-import dev.backprop4j.core.Shape;
+import dev.backprop4j.backend.cpu.CpuMath;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
 import dev.backprop4j.core.Generator;
-import dev.backprop4j.backend.cpu.CpuMath;
+import dev.backprop4j.core.Shape;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;

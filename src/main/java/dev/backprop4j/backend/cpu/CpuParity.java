@@ -1,18 +1,16 @@
 package dev.backprop4j.backend.cpu;
 
-import dev.backprop4j.core.Distribution;
 import dev.backprop4j.backend.Backend;
-import dev.backprop4j.backend.Buffer;
-import dev.backprop4j.backend.UnaryOp;
 import dev.backprop4j.backend.BinaryOp;
+import dev.backprop4j.backend.Buffer;
 import dev.backprop4j.backend.ReduceOp;
-import dev.backprop4j.backend.cpu.CpuBackend;
+import dev.backprop4j.backend.UnaryOp;
 import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Distribution;
 import dev.backprop4j.core.Shape;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * Checks every primitive of a backend against the executable specification ({@link CpuReference}, the CPU's plain
@@ -26,7 +24,7 @@ import java.util.Locale;
  * parity tests run them on every change, for the CUDA backend (on the CUDA emulator in CI) and for the CPU
  * backend's own fast float32 paths.
  */
-public final class CpuParity {
+public final class CpuParity extends ParityHarness {
 
     /** Sizes every check runs at. */
     public static final int[] SIZES = {1, 7, 1023, 1025};
@@ -39,12 +37,8 @@ public final class CpuParity {
         }
     }
 
-    private final Backend cpu = CpuReference.INSTANCE;
-    private final Backend device;
-    private long seed = 1;
-
     private CpuParity(Backend device) {
-        this.device = device;
+        super(device);
     }
 
     /** Runs every check of {@code device} against the CPU reference. */
@@ -85,153 +79,10 @@ public final class CpuParity {
         return out;
     }
 
-    // ---- the checks ---------------------------------------------------------------------------------------------
-
-    /** One computation from inputs made by {@link #in}: what the backend returns, compared on both backends. */
-    @FunctionalInterface
-    private interface Computation {
-        Buffer[] on(Backend b);
-    }
-
-    @FunctionalInterface
-    private interface SizedCheck {
-        void at(DType t, int n);
-    }
-
-    /** A mismatch or error, with its description. */
-    private static final class Mismatch extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        Mismatch(String message) {
-            super(message, null, false, false);
-        }
-    }
-
-    private Result check(String name, DType t, SizedCheck c) {
-        String label = name + " " + t.toString().toLowerCase(Locale.ROOT);
-        try {
-            for (int n : SIZES) {
-                c.at(t, n);
-            }
-            return new Result(label, true, "");
-        } catch (Mismatch m) {
-            return new Result(label, false, m.getMessage());
-        } catch (RuntimeException e) {
-            return new Result(label, false, e.getClass().getSimpleName() + ": " + e.getMessage());
-        }
-    }
-
-    /**
-     * Runs {@code c} on the CPU and on the device with the same inputs (the same seeds make the same random
-     * inputs: {@link #in} draws them on the CPU and copies them over) and compares every output.
-     */
-    private void compare(String what, int n, Computation c) {
-        long start = seed;
-        Buffer[] expected = c.on(cpu);
-        seed = start;
-        Buffer[] actual = c.on(device);
-        for (int k = 0; k < expected.length; k++) {
-            compare(what + " n=" + n + (expected.length > 1 ? " output " + k : ""), expected[k], actual[k]);
-        }
-        release(expected);
-        release(actual);
-    }
-
-    private void compare(String what, Buffer expected, Buffer actual) {
-        double[] e = cpu.readDoubles(expected);
-        double[] a = device.readDoubles(actual);
-        if (e.length != a.length) {
-            throw new Mismatch(what + ": " + e.length + " elements on the cpu, " + a.length + " on " + device.device());
-        }
-        double scale = 0;
-        for (double v : e) {
-            scale = Double.isFinite(v) ? Math.max(scale, Math.abs(v)) : scale;
-        }
-        for (int i = 0; i < e.length; i++) {
-            double tol = switch (expected.dtype()) {
-                case FLOAT64 -> 1e-9 * (Math.abs(e[i]) + scale);
-                case FLOAT32 -> 64 * 0x1p-24 * (Math.abs(e[i]) + scale);
-                case INT32 -> 0;
-            };
-            boolean same = Double.isNaN(e[i]) ? Double.isNaN(a[i]) : Math.abs(e[i] - a[i]) <= tol || e[i] == a[i];
-            if (!same) {
-                throw new Mismatch(String.format(Locale.ROOT, "%s element %d: cpu %s, %s %s", what, i, e[i],
-                        device.device(), a[i]));
-            }
-        }
-    }
-
-    // ---- inputs -------------------------------------------------------------------------------------------------
-
-    /** n standard-normal values, drawn on the CPU with the next seed and copied to b. */
-    private Buffer in(Backend b, DType t, long n) {
-        return uniformOrNormal(b, t, n, Distribution.NORMAL, 0, 1);
-    }
-
-    /** n values uniform on [lo, hi). */
-    private Buffer in(Backend b, DType t, long n, double lo, double hi) {
-        return uniformOrNormal(b, t, n, Distribution.UNIFORM, lo, hi);
-    }
-
-    private Buffer uniformOrNormal(Backend b, DType t, long n, Distribution d, double p1, double p2) {
-        Buffer c = cpu.allocate(t, n);
-        cpu.random(c, d, p1, p2, seed++, 0);
-        return b == cpu ? c : moved(c);
-    }
-
-    /** n int32 labels in [0, classes), the same on both backends. */
-    private Buffer labels(Backend b, int n, int classes) {
-        int[] v = new int[n];
-        for (int i = 0; i < n; i++) {
-            v[i] = (int) ((i * 7L + seed) % classes);
-        }
-        Buffer x = b.allocate(DType.INT32, n);
-        b.write(x, v);
-        return x;
-    }
-
-    private Buffer fill(Backend b, DType t, long n, double value) {
-        Buffer x = b.allocate(t, n);
-        b.fill(x, value);
-        return x;
-    }
-
-    private Buffer moved(Buffer c) {
-        Buffer d = toDevice(c);
-        c.release();
-        return d;
-    }
-
-    private Buffer toDevice(Buffer c) {
-        Buffer d = device.allocate(c.dtype(), c.length());
-        switch (c.dtype()) {
-            case FLOAT32 -> device.write(d, cpu.readFloats(c));
-            case FLOAT64 -> device.write(d, cpu.readDoubles(c));
-            case INT32 -> device.write(d, cpu.readInts(c));
-        }
-        return d;
-    }
-
-    private static Buffer[] out(Buffer... outputs) {
-        return outputs;
-    }
-
-    private static void release(Buffer... buffers) {
-        for (Buffer b : buffers) {
-            if (b != null) {
-                b.release();
-            }
-        }
-    }
-
     // ---- one method per primitive, in dtype t at size n ------------------------------------------------------------
 
     private void transfer(DType t, int n) {
         compare("write and read", n, b -> out(t == DType.INT32 ? labels(b, n, 1000) : in(b, t, n)));
-    }
-
-    private Buffer values(Backend b, DType t, long n) {
-        return t == DType.INT32 ? labels(b, (int) n, 97) : in(b, t, n);
     }
 
     private void copy(DType t, int n) {
@@ -306,23 +157,6 @@ public final class CpuParity {
             release(x);
             return out(y);
         });
-    }
-
-    /** Inputs in each op's domain: positive for log, sqrt, pow and 1/x. */
-    private Buffer domainInput(Backend b, DType t, UnaryOp op, int n) {
-        return switch (op) {
-            case LOG, SQRT, POW, RDIV_SCALAR -> in(b, t, n, 0.25, 4);
-            default -> in(b, t, n, -4, 4);
-        };
-    }
-
-    private static double p1(UnaryOp op) {
-        return switch (op) {
-            case POW -> 2.5;
-            case CLAMP -> -0.5;
-            case LEAKY_RELU -> 0.1;
-            default -> 0.75;
-        };
     }
 
     private void unary(DType t, int n) {

@@ -4,11 +4,11 @@ import dev.backprop4j.backend.Backend;
 import dev.backprop4j.backend.BinaryOp;
 import dev.backprop4j.backend.Buffer;
 import dev.backprop4j.backend.Conversions;
-import dev.backprop4j.core.Distribution;
 import dev.backprop4j.backend.ReduceOp;
 import dev.backprop4j.backend.UnaryOp;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
+import dev.backprop4j.core.Distribution;
 import dev.backprop4j.core.Shape;
 
 import java.util.function.DoubleBinaryOperator;

@@ -1,7 +1,7 @@
 package dev.backprop4j.backend.cuda;
 
-import dev.backprop4j.core.Distribution;
 import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Distribution;
 import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUstream;
 

@@ -12,8 +12,8 @@ import static dev.backprop4j.backend.cuda.KernelModule.THREADS;
 import static dev.backprop4j.backend.cuda.KernelModule.blocks;
 import static dev.backprop4j.backend.cuda.KernelModule.capX;
 import static dev.backprop4j.backend.cuda.KernelModule.capYZ;
-import static dev.backprop4j.backend.cuda.KernelModule.launch;
 import static dev.backprop4j.backend.cuda.KernelModule.launch1d;
+import static dev.backprop4j.backend.cuda.KernelModule.launch;
 import static dev.backprop4j.backend.cuda.KernelModule.pick;
 import static dev.backprop4j.backend.cuda.KernelModule.rowThreads;
 

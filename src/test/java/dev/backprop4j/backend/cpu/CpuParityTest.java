@@ -3,7 +3,6 @@ package dev.backprop4j.backend.cpu;
 import dev.backprop4j.backend.Backend;
 import dev.backprop4j.backend.Buffer;
 import dev.backprop4j.backend.UnaryOp;
-import dev.backprop4j.backend.cpu.CpuBackend;
 import org.junit.jupiter.api.Test;
 
 import java.lang.reflect.InvocationTargetException;

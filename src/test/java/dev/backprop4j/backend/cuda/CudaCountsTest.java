@@ -1,14 +1,14 @@
 package dev.backprop4j.backend.cuda;
 
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Device;
+import dev.backprop4j.core.Generator;
+import dev.backprop4j.core.Shape;
 import dev.backprop4j.nn.Activation;
 import dev.backprop4j.nn.Mlp;
 import dev.backprop4j.nn.Sequential;
 import dev.backprop4j.optim.Adam;
-import dev.backprop4j.core.DType;
-import dev.backprop4j.core.Device;
-import dev.backprop4j.core.Generator;
 import dev.backprop4j.tensor.Scope;
-import dev.backprop4j.core.Shape;
 import dev.backprop4j.tensor.Tensor;
 import dev.backprop4j.train.Trainer;
 import org.junit.jupiter.api.BeforeEach;

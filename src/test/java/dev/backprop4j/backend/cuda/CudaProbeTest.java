@@ -1,8 +1,8 @@
 package dev.backprop4j.backend.cuda;
 
-import dev.backprop4j.tensor.Backends;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
+import dev.backprop4j.tensor.Backends;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,10 +1,10 @@
 package dev.backprop4j.backend.cuda;
 
 import dev.backprop4j.backend.BinaryOp;
-import dev.backprop4j.core.Distribution;
 import dev.backprop4j.backend.ReduceOp;
 import dev.backprop4j.backend.UnaryOp;
 import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Distribution;
 import dev.backprop4j.core.Shape;
 import jcuda.driver.CUdeviceptr;
 import org.junit.jupiter.api.Test;

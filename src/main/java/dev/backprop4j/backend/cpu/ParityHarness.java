@@ -1,0 +1,185 @@
+package dev.backprop4j.backend.cpu;
+
+import dev.backprop4j.backend.Backend;
+import dev.backprop4j.backend.Buffer;
+import dev.backprop4j.backend.UnaryOp;
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Distribution;
+
+import java.util.Locale;
+
+/**
+ * The machinery of {@link CpuParity}: runs a computation on the reference and on the backend under test from the
+ * same inputs (drawn on the CPU from the same seeds and copied over) and compares every output, with the
+ * tolerances CpuParity states; a mismatch names the computation, the size, the element and both values.
+ */
+abstract class ParityHarness {
+
+    final Backend cpu = CpuReference.INSTANCE;
+    final Backend device;
+    long seed = 1;
+
+    ParityHarness(Backend device) {
+        this.device = device;
+    }
+
+    // ---- the checks ---------------------------------------------------------------------------------------------
+
+    /** One computation from inputs made by {@link #in}: what the backend returns, compared on both backends. */
+    @FunctionalInterface
+    interface Computation {
+        Buffer[] on(Backend b);
+    }
+
+    @FunctionalInterface
+    interface SizedCheck {
+        void at(DType t, int n);
+    }
+
+    /** A mismatch or error, with its description. */
+    static final class Mismatch extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Mismatch(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    CpuParity.Result check(String name, DType t, SizedCheck c) {
+        String label = name + " " + t.toString().toLowerCase(Locale.ROOT);
+        try {
+            for (int n : CpuParity.SIZES) {
+                c.at(t, n);
+            }
+            return new CpuParity.Result(label, true, "");
+        } catch (Mismatch m) {
+            return new CpuParity.Result(label, false, m.getMessage());
+        } catch (RuntimeException e) {
+            return new CpuParity.Result(label, false, e.getClass().getSimpleName() + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Runs {@code c} on the CPU and on the device with the same inputs (the same seeds make the same random
+     * inputs: {@link #in} draws them on the CPU and copies them over) and compares every output.
+     */
+    void compare(String what, int n, Computation c) {
+        long start = seed;
+        Buffer[] expected = c.on(cpu);
+        seed = start;
+        Buffer[] actual = c.on(device);
+        for (int k = 0; k < expected.length; k++) {
+            compare(what + " n=" + n + (expected.length > 1 ? " output " + k : ""), expected[k], actual[k]);
+        }
+        release(expected);
+        release(actual);
+    }
+
+    void compare(String what, Buffer expected, Buffer actual) {
+        double[] e = cpu.readDoubles(expected);
+        double[] a = device.readDoubles(actual);
+        if (e.length != a.length) {
+            throw new Mismatch(what + ": " + e.length + " elements on the cpu, " + a.length + " on " + device.device());
+        }
+        double scale = 0;
+        for (double v : e) {
+            scale = Double.isFinite(v) ? Math.max(scale, Math.abs(v)) : scale;
+        }
+        for (int i = 0; i < e.length; i++) {
+            double tol = switch (expected.dtype()) {
+                case FLOAT64 -> 1e-9 * (Math.abs(e[i]) + scale);
+                case FLOAT32 -> 64 * 0x1p-24 * (Math.abs(e[i]) + scale);
+                case INT32 -> 0;
+            };
+            boolean same = Double.isNaN(e[i]) ? Double.isNaN(a[i]) : Math.abs(e[i] - a[i]) <= tol || e[i] == a[i];
+            if (!same) {
+                throw new Mismatch(String.format(Locale.ROOT, "%s element %d: cpu %s, %s %s", what, i, e[i],
+                        device.device(), a[i]));
+            }
+        }
+    }
+
+    // ---- inputs -------------------------------------------------------------------------------------------------
+
+    /** n standard-normal values, drawn on the CPU with the next seed and copied to b. */
+    Buffer in(Backend b, DType t, long n) {
+        return uniformOrNormal(b, t, n, Distribution.NORMAL, 0, 1);
+    }
+
+    /** n values uniform on [lo, hi). */
+    Buffer in(Backend b, DType t, long n, double lo, double hi) {
+        return uniformOrNormal(b, t, n, Distribution.UNIFORM, lo, hi);
+    }
+
+    Buffer uniformOrNormal(Backend b, DType t, long n, Distribution d, double p1, double p2) {
+        Buffer c = cpu.allocate(t, n);
+        cpu.random(c, d, p1, p2, seed++, 0);
+        return b == cpu ? c : moved(c);
+    }
+
+    /** n int32 labels in [0, classes), the same on both backends. */
+    Buffer labels(Backend b, int n, int classes) {
+        int[] v = new int[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = (int) ((i * 7L + seed) % classes);
+        }
+        Buffer x = b.allocate(DType.INT32, n);
+        b.write(x, v);
+        return x;
+    }
+
+    Buffer fill(Backend b, DType t, long n, double value) {
+        Buffer x = b.allocate(t, n);
+        b.fill(x, value);
+        return x;
+    }
+
+    Buffer moved(Buffer c) {
+        Buffer d = toDevice(c);
+        c.release();
+        return d;
+    }
+
+    Buffer toDevice(Buffer c) {
+        Buffer d = device.allocate(c.dtype(), c.length());
+        switch (c.dtype()) {
+            case FLOAT32 -> device.write(d, cpu.readFloats(c));
+            case FLOAT64 -> device.write(d, cpu.readDoubles(c));
+            case INT32 -> device.write(d, cpu.readInts(c));
+        }
+        return d;
+    }
+
+    static Buffer[] out(Buffer... outputs) {
+        return outputs;
+    }
+
+    static void release(Buffer... buffers) {
+        for (Buffer b : buffers) {
+            if (b != null) {
+                b.release();
+            }
+        }
+    }
+
+    Buffer values(Backend b, DType t, long n) {
+        return t == DType.INT32 ? labels(b, (int) n, 97) : in(b, t, n);
+    }
+
+    /** Inputs in each op's domain: positive for log, sqrt, pow and 1/x. */
+    Buffer domainInput(Backend b, DType t, UnaryOp op, int n) {
+        return switch (op) {
+            case LOG, SQRT, POW, RDIV_SCALAR -> in(b, t, n, 0.25, 4);
+            default -> in(b, t, n, -4, 4);
+        };
+    }
+
+    static double p1(UnaryOp op) {
+        return switch (op) {
+            case POW -> 2.5;
+            case CLAMP -> -0.5;
+            case LEAKY_RELU -> 0.1;
+            default -> 0.75;
+        };
+    }
+}
