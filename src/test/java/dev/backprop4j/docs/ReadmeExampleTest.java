@@ -28,11 +28,21 @@ class ReadmeExampleTest {
 
     @Test
     void readmeExampleCompilesRunsAndPrintsWhatTheReadmeSays() throws Exception {
+        runAndCompare("Example", "example", "output");
+    }
+
+    @Test
+    void readmeLayersExampleCompilesRunsAndPrintsWhatTheReadmeSays() throws Exception {
+        runAndCompare("Layers", "layers", "layers-output");
+    }
+
+    /** Compiles the README block {@code code} as class {@code name}, runs its main, compares with block {@code output}. */
+    private void runAndCompare(String name, String code, String output) throws Exception {
         String readme = Files.readString(Path.of("README.md"));
-        String source = between(readme, "<!-- example:start -->", "<!-- example:end -->");
-        String expected = between(readme, "<!-- output:start -->", "<!-- output:end -->");
+        String source = between(readme, "<!-- " + code + ":start -->", "<!-- " + code + ":end -->");
+        String expected = between(readme, "<!-- " + output + ":start -->", "<!-- " + output + ":end -->");
         Path dir = Files.createTempDirectory("readme-example");
-        Path file = dir.resolve("Example.java");
+        Path file = dir.resolve(name + ".java");
         Files.writeString(file, source);
         JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
         ByteArrayOutputStream diagnostics = new ByteArrayOutputStream();
@@ -43,7 +53,7 @@ class ReadmeExampleTest {
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         try (URLClassLoader loader = new URLClassLoader(new URL[]{dir.toUri().toURL()}, getClass().getClassLoader())) {
             System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
-            loader.loadClass("Example").getMethod("main", String[].class).invoke(null, (Object) new String[0]);
+            loader.loadClass(name).getMethod("main", String[].class).invoke(null, (Object) new String[0]);
         } finally {
             System.setOut(saved);
         }

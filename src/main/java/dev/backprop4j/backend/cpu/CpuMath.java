@@ -10,7 +10,7 @@ import java.util.function.DoubleUnaryOperator;
  * The reference definition of every elementwise function and its derivative. The CUDA kernels in
  * kernels/elementwise.cu implement the same formulas; the parity tests hold them to these.
  */
-public final class CpuMath {
+final class CpuMath {
 
     /** The local gradient of a unary op: dx = dy * f'(x), given x, the forward output y and dy. */
     @FunctionalInterface

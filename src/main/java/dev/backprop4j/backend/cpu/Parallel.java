@@ -9,7 +9,7 @@ import java.util.concurrent.locks.LockSupport;
  * step reach it without the wake-up cost of a thread pool; the caller always runs the first chunk itself.
  * Work below a grain size, and work started from a worker (no nesting), runs on the calling thread.
  */
-public final class Parallel {
+final class Parallel {
 
     /** A body over the index range [lo, hi). */
     @FunctionalInterface

@@ -23,6 +23,12 @@ class CpuKernelsTest {
         return Tensor.randn(GEN, Shape.of(n), DType.FLOAT32, Device.CPU).toFloatArray();
     }
 
+    @Test
+    void splitMix64GivesTheReferenceFirstOutput() {
+        // SplitMix64 reference: the first output from state 0 is 0xE220A8397B1DCDAF (Steele, Lea, Flood 2014).
+        assertEquals(0xE220A8397B1DCDAFL, CpuMath.splitMix64(0, 0));
+    }
+
     @ParameterizedTest(name = "m={0} n={1} k={2} tA={3} tB={4}")
     @CsvSource({
             "1,1,1,false,false", "3,5,7,false,false", "17,33,65,true,false", "64,256,784,false,true",
