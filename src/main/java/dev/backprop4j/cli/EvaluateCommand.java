@@ -29,8 +29,8 @@ final class EvaluateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Device dev = saved.device();
-        try (Sequential net = saved.load(dev)) {
-            DataOptions.Loaded loaded = data.load(42);
+        DataOptions.Loaded loaded = data.load(spec, saved.spec().splitSeed());
+        try (Sequential net = saved.load(dev, 1000)) {
             Evaluation e = Evaluation.of(net, new DataLoader(loaded.split().test(), 1000, false, 0, false, dev));
             spec.commandLine().getOut().printf(Locale.ROOT, "%s on %s: test loss %.4f, accuracy %.2f%% (%,d samples)%n",
                     saved.model, loaded.source(), e.loss(), 100 * e.accuracy(), e.samples());

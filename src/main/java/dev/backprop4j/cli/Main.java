@@ -28,6 +28,7 @@ public final class Main implements Runnable {
         if (VectorRelaunch.needed()) {
             System.exit(VectorRelaunch.run(Main.class, args));
         }
+        VectorRelaunch.watchParent();
         System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
@@ -53,7 +54,16 @@ public final class Main implements Runnable {
             err.flush();
             return 1;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            err.println("error: out of memory: " + MemoryBudget.heapAdvice());
+            if (verbose) {
+                e.printStackTrace(err);
+            }
+            err.flush();
+            return 1;
+        }
     }
 
     private static String commandName(CommandLine.ParameterException ex) {

@@ -13,12 +13,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
+import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /** Shows one test image as text and the model's prediction for it. */
 @Command(name = "predict", mixinStandardHelpOptions = true,
-        description = "Print test image N as text art with the predicted class and its probability.")
+        description = "Print test image N as text art (a CSV row as its features) with the predicted class and its "
+                + "probability.")
 final class PredictCommand implements Callable<Integer> {
     private static final String SHADES = " .:-=+*#%@";
 
@@ -37,14 +39,14 @@ final class PredictCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Device dev = saved.device();
-        Dataset test = data.load(42).split().test();
+        Dataset test = data.load(spec, saved.spec().splitSeed()).split().test();
         if (image < 0 || image >= test.size()) {
             throw new IllegalArgumentException("--image " + image + " is outside the test set [0, " + test.size() + ")");
         }
         PrintWriter out = spec.commandLine().getOut();
         float[] x = test.sample(image);
         int side = (int) Math.round(Math.sqrt(x.length));
-        if (side * side == x.length) {
+        if (data.isMnist() && side * side == x.length) { // MNIST images as text art; CSV rows are not pictures
             for (int r = 0; r < side; r++) {
                 StringBuilder line = new StringBuilder();
                 for (int c = 0; c < side; c++) {
@@ -54,8 +56,10 @@ final class PredictCommand implements Callable<Integer> {
                 }
                 out.println(line.toString().replaceAll("\\s+$", ""));
             }
+        } else {
+            out.println("features: " + Arrays.toString(x));
         }
-        try (Sequential net = saved.load(dev); GradMode.Guard off = GradMode.noGrad()) {
+        try (Sequential net = saved.load(dev, 1); GradMode.Guard off = GradMode.noGrad()) {
             net.eval();
             float[] p = net.forward(Tensor.of(x, 1, x.length).to(dev)).softmax(1).toFloatArray();
             int best = 0;

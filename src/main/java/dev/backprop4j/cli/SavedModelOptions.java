@@ -18,14 +18,38 @@ final class SavedModelOptions {
     @Option(names = "--device", defaultValue = "auto", description = "cpu, cuda, cuda:N or auto (default: ${DEFAULT-VALUE}).")
     String device;
 
+    private Safetensors.Header header;
+    private ModelSpec spec;
+
     Device device() {
         return Backends.device(device);
     }
 
-    /** Rebuilds the MLP described in the file's metadata on the device and loads its parameters. */
-    Sequential load(Device dev) throws IOException {
-        Sequential net = ModelSpec.fromMetadata(Safetensors.readMetadata(model), model).build(0, dev);
-        Checkpoint.load(net, model);
+    /** The architecture and split seed from the file's metadata; reads the header once and checks its tensors. */
+    ModelSpec spec() throws IOException {
+        if (spec == null) {
+            header = Safetensors.header(model);
+            ModelSpec s = ModelSpec.fromMetadata(header.metadata(), model);
+            Checkpoint.requireFits(model, header, s.parameters()); // before anything is allocated
+            spec = s;
+        }
+        return spec;
+    }
+
+    /**
+     * Rebuilds the MLP the file describes on the device and loads its parameters: the file's tensors are checked
+     * against the architecture, and its size against the device's free memory, before the model is allocated.
+     */
+    Sequential load(Device dev, int rows) throws IOException {
+        ModelSpec s = spec();
+        MemoryBudget.require("the model " + s.layersText() + " of " + model, s.bytesNeeded(false, 0, rows), dev);
+        Sequential net = s.build(0, dev);
+        try {
+            Checkpoint.load(net, model, header);
+        } catch (IOException | RuntimeException e) {
+            net.close();
+            throw e;
+        }
         return net;
     }
 }

@@ -3,6 +3,7 @@ package dev.backprop4j.cli;
 import dev.backprop4j.core.Device;
 import dev.backprop4j.data.DataLoader;
 import dev.backprop4j.data.Dataset;
+import dev.backprop4j.io.AtomicFile;
 import dev.backprop4j.io.Checkpoint;
 import dev.backprop4j.nn.Activation;
 import dev.backprop4j.nn.Sequential;
@@ -14,15 +15,14 @@ import dev.backprop4j.optim.Sgd;
 import dev.backprop4j.tensor.Backends;
 import dev.backprop4j.train.Evaluation;
 import dev.backprop4j.train.Trainer;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -67,7 +67,8 @@ final class TrainCommand implements Callable<Integer> {
             description = "Learning-rate schedule: constant, or cosine (decay from --lr to 0 over the run) (default: ${DEFAULT-VALUE}).")
     String schedule;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Seed of initialisation and shuffling (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", defaultValue = "42",
+            description = "Seed of initialisation, shuffling and the --csv split (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Option(names = "--device", defaultValue = "auto", description = "cpu, cuda, cuda:N or auto (default: ${DEFAULT-VALUE}).")
@@ -76,7 +77,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--save", paramLabel = "FILE.safetensors", description = "Write the trained model (safetensors).")
     Path save;
 
-    @Option(names = "--plot", paramLabel = "FILE.png", description = "Write loss and accuracy per epoch as a PNG chart.")
+    @Option(names = "--plot", paramLabel = "FILE.png",
+            description = "Write loss and accuracy per epoch as a chart (.png, .jpg, .gif or .bmp, by the extension).")
     Path plot;
 
     @Option(names = "--limit", paramLabel = "N", description = "Use only the first N training samples.")
@@ -85,12 +87,10 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        if (epochs <= 0 || batch <= 0 || !(lr > 0)) {
-            throw new IllegalArgumentException("--epochs, --batch and --lr must be positive");
-        }
+        checkOptions();
         Device dev = Backends.device(device);
         Backends.of(dev); // fails now, with the reason, when CUDA is asked for and unusable
-        DataOptions.Loaded loaded = data.load(seed);
+        DataOptions.Loaded loaded = data.load(spec, seed);
         Dataset train = limit == null ? loaded.split().train() : loaded.split().train().head(limit);
         Dataset test = loaded.split().test();
         int[] hidden = ModelSpec.parseSizes(layers, "--layers");
@@ -98,11 +98,15 @@ final class TrainCommand implements Callable<Integer> {
         sizes[0] = train.features();
         System.arraycopy(hidden, 0, sizes, 1, hidden.length);
         sizes[sizes.length - 1] = Math.max(train.classes(), test.classes());
-        ModelSpec specOfModel = new ModelSpec(sizes, Activation.parse(activation));
+        ModelSpec specOfModel = new ModelSpec(sizes, Activation.parse(activation), seed);
+        MemoryBudget.require("training " + specOfModel.layersText() + " (" + String.format(Locale.ROOT, "%,d",
+                specOfModel.parameterCount()) + " parameters, " + optimizer + ", batch " + batch + ")",
+                specOfModel.bytesNeeded(true, optimizer == OptimizerKind.sgd ? 1 : 2, Math.max(batch, 1000)), dev);
+        checkOutputs(4 * specOfModel.parameterCount()); // before hours of training, not after
         try (Sequential model = specOfModel.build(seed, dev); Optimizer opt = optimizer(model)) {
             out.printf(Locale.ROOT, "training %s %s on %s (%,d train / %,d test samples), %s lr %s, batch %d, device %s, %,d parameters%n",
-                    join(sizes), specOfModel.activation().label(), loaded.source(), train.size(), test.size(),
-                    optimizer, lr, batch, dev, model.parameterCount());
+                    specOfModel.layersText(), specOfModel.activation().label(), loaded.source(), train.size(),
+                    test.size(), optimizer, lr, batch, dev, model.parameterCount());
             out.flush();
             DataLoader trainLoader = new DataLoader(train, batch, true, seed, false, dev);
             DataLoader testLoader = new DataLoader(test, 1000, false, seed, false, dev);
@@ -111,19 +115,7 @@ final class TrainCommand implements Callable<Integer> {
             long start = System.nanoTime();
             Evaluation eval = null;
             for (int e = 1; e <= epochs; e++) {
-                Trainer.EpochStats stats;
-                try (ProgressBar bar = new ProgressBarBuilder()
-                        .setTaskName(String.format(Locale.ROOT, "epoch %2d/%d", e, epochs))
-                        .setInitialMax(train.size()).setUnit(" samples", 1)
-                        .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).setMaxRenderedLength(130).build()) {
-                    long epochStart = System.nanoTime();
-                    stats = trainer.epoch(trainLoader, e, (i, n, loss, acc, samples) -> {
-                        bar.stepTo(samples);
-                        double perSecond = samples / Math.max(1e-9, (System.nanoTime() - epochStart) / 1e9);
-                        bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f  acc %.1f%%  %,.0f samples/s",
-                                loss, 100 * acc, perSecond));
-                    });
-                }
+                Trainer.EpochStats stats = epoch(trainer, trainLoader, e, train.size());
                 eval = Evaluation.of(model, testLoader);
                 out.printf(Locale.ROOT, "epoch %2d/%d  train loss %.4f acc %5.2f%%  |  test loss %.4f acc %5.2f%%  |  %,.0f samples/s, %.1f s%n",
                         e, epochs, stats.loss(), 100 * stats.accuracy(), eval.loss(), 100 * eval.accuracy(),
@@ -139,11 +131,73 @@ final class TrainCommand implements Callable<Integer> {
                 out.println("saved model to " + save);
             }
             if (plot != null) {
-                TrainingChart.save(plot, history, join(sizes) + " " + specOfModel.activation().label());
+                TrainingChart.save(plot, history, specOfModel.layersText() + " " + specOfModel.activation().label());
                 out.println("saved chart to " + plot);
             }
         }
         return 0;
+    }
+
+    /** One epoch with its progress on standard error; stops the run when the loss stops being a number. */
+    private Trainer.EpochStats epoch(Trainer trainer, DataLoader loader, int e, int samples) {
+        try (ProgressDisplay progress = new ProgressDisplay(String.format(Locale.ROOT, "epoch %2d/%d", e, epochs),
+                samples, System.err)) {
+            long epochStart = System.nanoTime();
+            return trainer.epoch(loader, e, (i, n, loss, acc, done) -> {
+                if (!Double.isFinite(loss)) {
+                    throw new IllegalStateException(String.format(Locale.ROOT, "the loss became %s at epoch %d, step "
+                            + "%d (learning rate %s too high?); training stopped and nothing was saved", loss, e, i, lr));
+                }
+                double perSecond = done / Math.max(1e-9, (System.nanoTime() - epochStart) / 1e9);
+                progress.update(done, String.format(Locale.ROOT, "loss %.4f  acc %.1f%%  %,.0f samples/s",
+                        loss, 100 * acc, perSecond));
+            });
+        }
+    }
+
+    /** Usage errors, each naming its option: exit code 2, before anything runs. */
+    private void checkOptions() {
+        data.check(spec);
+        if (epochs <= 0) {
+            throw usage("--epochs must be at least 1, got " + epochs);
+        }
+        if (batch <= 0) {
+            throw usage("--batch must be at least 1, got " + batch);
+        }
+        if (!(lr > 0) || !Double.isFinite(lr)) {
+            throw usage("--lr must be a positive finite number, got " + lr);
+        }
+        if (limit != null && limit <= 0) {
+            throw usage("--limit must be at least 1, got " + limit);
+        }
+        if (plot != null) {
+            try {
+                TrainingChart.format(plot);
+            } catch (IllegalArgumentException e) {
+                throw usage(e.getMessage());
+            }
+        }
+        try {
+            ModelSpec.parseSizes(layers, "--layers");
+            Activation.parse(activation);
+            schedule(1);
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
+    }
+
+    private ParameterException usage(String message) {
+        return new ParameterException(spec.commandLine(), message);
+    }
+
+    /** --save and --plot can be written (folder, permissions, not a special file, room), checked before training. */
+    private void checkOutputs(long modelBytes) throws IOException {
+        if (save != null) {
+            AtomicFile.checkWritable(save, modelBytes, "--save");
+        }
+        if (plot != null) {
+            AtomicFile.checkWritable(plot, 1L << 20, "--plot");
+        }
     }
 
     private LrSchedule schedule(int batchesPerEpoch) {
@@ -161,13 +215,5 @@ final class TrainCommand implements Callable<Integer> {
             case adam -> new Adam(model.parameters(), lr);
             case adamw -> new AdamW(model.parameters(), lr);
         };
-    }
-
-    private static String join(int[] sizes) {
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < sizes.length; i++) {
-            sb.append(i == 0 ? "" : "-").append(sizes[i]);
-        }
-        return sb.toString();
     }
 }

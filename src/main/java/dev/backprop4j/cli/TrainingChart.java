@@ -1,17 +1,21 @@
 package dev.backprop4j.cli;
 
+import dev.backprop4j.io.AtomicFile;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 
+import javax.imageio.ImageIO;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.file.Files;
+import java.nio.channels.Channels;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
+import java.util.Locale;
 
-/** Loss and accuracy per epoch as a two-panel PNG (XChart), written atomically. */
+/** Loss and accuracy per epoch as a two-panel image (XChart) in the format of the file's extension, written atomically. */
 final class TrainingChart {
     private TrainingChart() {
     }
@@ -20,26 +24,54 @@ final class TrainingChart {
     record Point(int epoch, double trainLoss, double testLoss, double trainAccuracy, double testAccuracy) {
     }
 
+    /**
+     * The image format (ImageIO's name) of {@code file}'s extension: png, jpg (also .jpeg), gif, bmp.
+     *
+     * @throws IllegalArgumentException naming the file for any other extension
+     */
+    static String format(Path file) {
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        int dot = name.lastIndexOf('.');
+        String ext = dot < 0 ? "" : name.substring(dot + 1);
+        return switch (ext) {
+            case "png", "gif", "bmp" -> ext;
+            case "jpg", "jpeg" -> "jpg";
+            default -> throw new IllegalArgumentException("--plot " + file + ": the chart is written as .png, .jpg, "
+                    + ".gif or .bmp, by the file's extension");
+        };
+    }
+
     static void save(Path file, List<Point> points, String title) throws IOException {
+        String format = format(file);
         double[] x = points.stream().mapToDouble(Point::epoch).toArray();
-        XYChart loss = new XYChartBuilder().width(640).height(420).title(title + ": loss")
-                .xAxisTitle("epoch").yAxisTitle("cross-entropy").build();
+        XYChart loss = chart(title + ": loss", "cross-entropy");
         loss.addSeries("train", x, points.stream().mapToDouble(Point::trainLoss).toArray());
         loss.addSeries("test", x, points.stream().mapToDouble(Point::testLoss).toArray());
-        XYChart acc = new XYChartBuilder().width(640).height(420).title(title + ": accuracy")
-                .xAxisTitle("epoch").yAxisTitle("accuracy (%)").build();
+        XYChart acc = chart(title + ": accuracy", "accuracy (%)");
         acc.addSeries("train", x, points.stream().mapToDouble(p -> 100 * p.trainAccuracy()).toArray());
         acc.addSeries("test", x, points.stream().mapToDouble(p -> 100 * p.testAccuracy()).toArray());
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
-        try {
-            try (OutputStream out = Files.newOutputStream(tmp)) {
-                BitmapEncoder.saveBitmap(List.of(loss, acc), 1, 2, out, BitmapEncoder.BitmapFormat.PNG);
+        // one opaque RGB image of both panels: JPEG and BMP have no alpha channel to write
+        BufferedImage image = new BufferedImage(2 * WIDTH, HEIGHT, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = image.createGraphics();
+        g.drawImage(BitmapEncoder.getBufferedImage(loss), 0, 0, null);
+        g.drawImage(BitmapEncoder.getBufferedImage(acc), WIDTH, 0, null);
+        g.dispose();
+        AtomicFile.write(file, ch -> {
+            OutputStream out = Channels.newOutputStream(ch);
+            if (!ImageIO.write(image, format, out)) {
+                throw new IOException("no image writer for " + format);
             }
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+            out.flush();
+        });
+    }
+
+    private static final int WIDTH = 640;
+    private static final int HEIGHT = 420;
+
+    private static XYChart chart(String title, String yAxis) {
+        XYChart c = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle("epoch").yAxisTitle(yAxis).build();
+        c.getStyler().setXAxisDecimalPattern("0");
+        c.getStyler().setYAxisDecimalPattern("0.###");
+        return c;
     }
 }

@@ -14,6 +14,12 @@ import java.util.List;
  * with {@code --add-modules jdk.incubator.vector} (keeping the original JVM options), forwards the
  * streams, drops the JVM's one-line "Using incubator modules" notice, and exits with the child's code.
  * Set -Dbackprop4j.relaunch=false to run without it (the scalar GEMM is then used).
+ *
+ * <p>The two JVMs live and die together, however the first one ends: a signal to it (SIGTERM from a supervisor, an
+ * IDE's stop button, {@code Process.destroy()}) runs its shutdown hook, which stops the child and waits for it;
+ * SIGKILL runs nothing, so the child watches its parent ({@link #watchParent}) and stops within half a second of
+ * its end, before it can train on or overwrite a checkpoint. The parent also passes what it knows of the terminal
+ * (the child's standard error is a pipe) for the progress bar.
  */
 final class VectorRelaunch {
     private static final String MODULE = "jdk.incubator.vector";
@@ -33,6 +39,9 @@ final class VectorRelaunch {
         cmd.add("--add-modules");
         cmd.add(MODULE);
         cmd.add("-Dbackprop4j.relaunch=false");
+        cmd.add("-D" + PARENT_PID + "=" + ProcessHandle.current().pid());
+        cmd.add("-D" + ProgressDisplay.TERMINAL + "=" + ProgressDisplay.stderrIsTerminal());
+        cmd.add("-D" + ProgressDisplay.COLUMNS + "=" + ProgressDisplay.columns());
         cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
@@ -41,11 +50,14 @@ final class VectorRelaunch {
         try {
             Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.INHERIT)
                     .redirectOutput(ProcessBuilder.Redirect.INHERIT).start();
+            Thread stopChild = new Thread(() -> stop(p), "stop-child");
+            Runtime.getRuntime().addShutdownHook(stopChild);
             Thread errPump = new Thread(() -> pumpWithoutNotice(p.getErrorStream(), System.err), "stderr-pump");
             errPump.setDaemon(true);
             errPump.start();
             int code = p.waitFor();
             errPump.join(2000);
+            Runtime.getRuntime().removeShutdownHook(stopChild);
             return code;
         } catch (IOException e) {
             System.err.println("error: cannot restart the JVM with --add-modules " + MODULE + ": " + e.getMessage()
@@ -55,6 +67,55 @@ final class VectorRelaunch {
             Thread.currentThread().interrupt();
             return 130;
         }
+    }
+
+    /** The system property that tells a relaunched JVM which process to live and die with. */
+    static final String PARENT_PID = "backprop4j.parent.pid";
+
+    /** Shutdown hook of the parent: SIGTERM to the child, then, after ten seconds, SIGKILL. */
+    private static void stop(Process child) {
+        if (child.isAlive()) {
+            child.destroy();
+            try {
+                if (!child.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                    child.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                child.destroyForcibly();
+            }
+        }
+    }
+
+    /**
+     * In a relaunched JVM: a daemon thread that halts this JVM (exit code 143, no shutdown hooks, nothing saved)
+     * when the launching process has ended, whatever ended it; polls twice a second.
+     */
+    static void watchParent() {
+        String pid = System.getProperty(PARENT_PID);
+        if (pid == null) {
+            return;
+        }
+        java.util.Optional<ProcessHandle> parent = ProcessHandle.of(Long.parseLong(pid));
+        java.util.Optional<java.time.Instant> started = parent.flatMap(h -> h.info().startInstant());
+        Thread watch = new Thread(() -> {
+            while (true) {
+                java.util.Optional<ProcessHandle> now = ProcessHandle.of(Long.parseLong(pid));
+                boolean same = now.isPresent() && now.get().isAlive()
+                        && now.flatMap(h -> h.info().startInstant()).equals(started);
+                if (!same) {
+                    System.err.println("backprop4j: the launching java process (pid " + pid + ") has ended; stopping");
+                    System.err.flush();
+                    Runtime.getRuntime().halt(143);
+                }
+                try {
+                    Thread.sleep(500);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "watch-parent");
+        watch.setDaemon(true);
+        watch.start();
     }
 
     /** Copies bytes from in to out, leaving out a first line equal to the incubator notice. */

@@ -2,6 +2,7 @@ package dev.backprop4j.data;
 
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +16,9 @@ import java.util.List;
  * A cell that is not a number fails with the file, line and column (1-based) in the message.
  */
 public final class Csv {
+    /** The largest class label taken: a model gets one output per class, so a label near 2^31 is a data error. */
+    public static final int MAX_LABEL = (1 << 20) - 1;
+
     private Csv() {
     }
 
@@ -27,9 +31,9 @@ public final class Csv {
         int columns = -1;
         int label = 0;
         int maxLabel = -1;
+        int lineNo = 0;
         try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             String line;
-            int lineNo = 0;
             boolean first = true;
             while ((line = in.readLine()) != null) {
                 lineNo++;
@@ -75,6 +79,9 @@ public final class Csv {
                 }
                 rows.add(features);
             }
+        } catch (CharacterCodingException e) {
+            throw new DataFormatException(file + ":" + firstNonUtf8Line(file) + ": not UTF-8 text (a CSV file of "
+                    + "numbers is expected; save it as UTF-8)");
         }
         if (rows.isEmpty()) {
             throw new DataFormatException(file + ": no data rows");
@@ -87,6 +94,31 @@ public final class Csv {
             y[i] = labels.get(i);
         }
         return new Dataset(x, y, features, maxLabel + 1);
+    }
+
+    /** The 1-based number of the first line that is not valid UTF-8 (the reader fails a buffer, not a line). */
+    private static long firstNonUtf8Line(Path file) throws IOException {
+        java.nio.charset.CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder();
+        try (java.io.InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file))) {
+            java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+            long number = 1;
+            for (int b = in.read(); ; b = in.read()) {
+                if (b == '\n' || b < 0) {
+                    try {
+                        utf8.decode(java.nio.ByteBuffer.wrap(line.toByteArray()));
+                    } catch (CharacterCodingException e) {
+                        return number;
+                    }
+                    if (b < 0) {
+                        return number;
+                    }
+                    line.reset();
+                    number++;
+                } else {
+                    line.write(b);
+                }
+            }
+        }
     }
 
     private static boolean isNumber(String cell) {
@@ -113,13 +145,13 @@ public final class Csv {
     private static int parseLabel(String cell, Path file, int line, int col) {
         try {
             double v = Double.parseDouble(cell);
-            if (v < 0 || v != Math.rint(v) || v > Integer.MAX_VALUE) {
+            if (v < 0 || v != Math.rint(v) || v > MAX_LABEL) {
                 throw new NumberFormatException();
             }
             return (int) v;
         } catch (NumberFormatException e) {
             throw new DataFormatException(file + ": line " + line + ", column " + (col + 1) + ": label '" + cell
-                    + "' is not a class index (an integer >= 0)");
+                    + "' is not a class index (an integer from 0 to " + MAX_LABEL + ")");
         }
     }
 }

@@ -1,17 +1,30 @@
 package dev.backprop4j.io;
 
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Shape;
 import dev.backprop4j.nn.Module;
 import dev.backprop4j.tensor.Tensor;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 
-/** Saves and loads a module's parameters as safetensors, by their dotted names (PyTorch's state_dict names). */
+/**
+ * Saves and loads a module's parameters as safetensors, by their dotted names (PyTorch's state_dict names). Loading
+ * reads the header first and checks every name, shape and dtype against the model before any data is read; then
+ * each tensor goes straight into its parameter, one at a time, so a model of any size loads with one tensor's worth
+ * of extra memory.
+ */
 public final class Checkpoint {
+
+    /** The shape and dtype a parameter must have. */
+    public record Expected(Shape shape, DType dtype) {
+    }
+
     private Checkpoint() {
     }
 
@@ -20,42 +33,63 @@ public final class Checkpoint {
         Safetensors.write(file, model.namedParameters(), metadata);
     }
 
+    /** Bytes {@link #save} writes for {@code model}'s data (the header adds a few hundred). */
+    public static long dataBytes(Module model) {
+        long bytes = 0;
+        for (Tensor p : model.namedParameters().values()) {
+            bytes += p.size() * p.dtype().bytes();
+        }
+        return bytes;
+    }
+
     /**
      * Loads {@code file} into {@code model}. Names, shapes and dtypes must match exactly; otherwise nothing
      * is changed and the error lists every mismatch. Returns the file's metadata.
      */
     public static Map<String, String> load(Module model, Path file) throws IOException {
-        Safetensors.Contents c = Safetensors.read(file);
-        try {
-            Map<String, Tensor> params = model.namedParameters();
-            List<String> problems = new ArrayList<>();
-            TreeSet<String> missing = new TreeSet<>(params.keySet());
-            missing.removeAll(c.tensors().keySet());
-            TreeSet<String> unexpected = new TreeSet<>(c.tensors().keySet());
-            unexpected.removeAll(params.keySet());
-            if (!missing.isEmpty()) {
-                problems.add("missing " + missing);
+        return load(model, file, Safetensors.header(file));
+    }
+
+    /** {@link #load(Module, Path)} with the file's header already read ({@link Safetensors#header}). */
+    public static Map<String, String> load(Module model, Path file, Safetensors.Header h) throws IOException {
+        Map<String, Tensor> params = model.namedParameters();
+        Map<String, Expected> expected = new LinkedHashMap<>();
+        params.forEach((name, p) -> expected.put(name, new Expected(p.shape(), p.dtype())));
+        requireFits(file, h, expected);
+        for (String name : params.keySet()) {
+            try (Tensor stored = Safetensors.readTensor(file, h, name)) {
+                model.setParameter(name, stored);
             }
-            if (!unexpected.isEmpty()) {
-                problems.add("unexpected " + unexpected);
+        }
+        return h.metadata();
+    }
+
+    /**
+     * Fails, listing every missing, unexpected or differently shaped tensor, unless the file's tensors are exactly
+     * {@code expected}; reads no data, so a model can be checked before it is built.
+     */
+    public static void requireFits(Path file, Safetensors.Header h, Map<String, Expected> expected) {
+        List<String> problems = new ArrayList<>();
+        TreeSet<String> missing = new TreeSet<>(expected.keySet());
+        missing.removeAll(h.tensors().keySet());
+        TreeSet<String> unexpected = new TreeSet<>(h.tensors().keySet());
+        unexpected.removeAll(expected.keySet());
+        if (!missing.isEmpty()) {
+            problems.add("missing " + missing);
+        }
+        if (!unexpected.isEmpty()) {
+            problems.add("unexpected " + unexpected);
+        }
+        for (Map.Entry<String, Expected> e : expected.entrySet()) {
+            Safetensors.TensorInfo stored = h.tensors().get(e.getKey());
+            Expected p = e.getValue();
+            if (stored != null && (!stored.shape().equals(p.shape()) || stored.dtype() != p.dtype())) {
+                problems.add("'" + e.getKey() + "' is " + stored.shape() + " " + stored.dtype() + " in the file but "
+                        + p.shape() + " " + p.dtype() + " in the model");
             }
-            for (Map.Entry<String, Tensor> e : params.entrySet()) {
-                Tensor stored = c.tensors().get(e.getKey());
-                Tensor p = e.getValue();
-                if (stored != null && (!stored.shape().equals(p.shape()) || stored.dtype() != p.dtype())) {
-                    problems.add("'" + e.getKey() + "' is " + stored.shape() + " " + stored.dtype() + " in the file but "
-                            + p.shape() + " " + p.dtype() + " in the model");
-                }
-            }
-            if (!problems.isEmpty()) {
-                throw new CheckpointException(file + " does not fit the model: " + String.join("; ", problems));
-            }
-            for (String name : params.keySet()) {
-                model.setParameter(name, c.tensors().get(name));
-            }
-            return c.metadata();
-        } finally {
-            c.tensors().values().forEach(Tensor::close);
+        }
+        if (!problems.isEmpty()) {
+            throw new CheckpointException(file + " does not fit the model: " + String.join("; ", problems));
         }
     }
 }

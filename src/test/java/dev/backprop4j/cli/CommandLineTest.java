@@ -100,7 +100,7 @@ class CommandLineTest {
 
         Path model = dir.resolve("small.safetensors");
         dev.backprop4j.io.Checkpoint.save(dev.backprop4j.nn.Mlp.of(784, 8, 10).build(), model,
-                new ModelSpec(new int[]{784, 16, 10}, dev.backprop4j.nn.Activation.RELU).metadata());
+                new ModelSpec(new int[]{784, 16, 10}, dev.backprop4j.nn.Activation.RELU, 42).metadata());
         byte[] before = Files.readAllBytes(model);
         Run misfit = run("evaluate", "--model", model.toString(), "--device", "cpu");
         assertEquals(1, misfit.code);

@@ -40,6 +40,17 @@ public final class CpuBackend implements Backend {
     private CpuBackend() {
     }
 
+    private static final java.util.concurrent.atomic.AtomicBoolean NOTICED = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** Says once, on standard error, that the Vector API is off and what it costs. */
+    private static void noticeScalarFallback() {
+        if (!NOTICED.getAndSet(true) && !"false".equals(System.getProperty("backprop4j.vector"))) {
+            System.err.println("backprop4j: the Vector API (module jdk.incubator.vector) is not enabled, so float32 "
+                    + "matrix products and activations on the CPU use the scalar fallback, several times slower; start "
+                    + "Java with --add-modules jdk.incubator.vector");
+        }
+    }
+
     /** Whether the fast float32 matrix multiply of the Vector API is in use (false: the slower scalar one). */
     public static boolean vectorApi() {
         return VECTOR_API;
@@ -126,6 +137,7 @@ public final class CpuBackend implements Backend {
             if (VECTOR_API) {
                 VectorGemm.sgemm(transA, transB, m, n, k, (float) alpha, af, oa, bf, ob, (float) beta, cf, oc);
             } else {
+                noticeScalarFallback();
                 FloatKernels.sgemm(transA, transB, m, n, k, (float) alpha, af, oa, bf, ob, (float) beta, cf, oc);
             }
         }

@@ -107,6 +107,16 @@ public final class Cuda {
         return CudaContext.get(index).allocator().stats();
     }
 
+    /**
+     * Bytes of device {@code index} available for new tensors: what the driver has free plus what the caching
+     * allocator holds for reuse.
+     */
+    public static long freeBytes(int index) {
+        backend(index);
+        CudaAllocator a = CudaContext.get(index).allocator();
+        return a.deviceFreeBytes() + a.stats().bytesCached();
+    }
+
     /** Gives the device memory cached by the allocator of device {@code index} back to the driver. */
     public static void emptyCache(int index) {
         backend(index);

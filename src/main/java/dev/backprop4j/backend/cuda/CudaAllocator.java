@@ -165,6 +165,11 @@ final class CudaAllocator {
         return reclaimedByCleaner - before;
     }
 
+    /** Bytes the device itself has free (not counting this allocator's cache). */
+    long deviceFreeBytes() {
+        return memory.freeBytes();
+    }
+
     /** Gives every cached block back to the driver, after waiting for queued work that may still use them. */
     public synchronized void emptyCache() {
         drainPending();
