@@ -32,14 +32,20 @@ import java.util.TreeMap;
 
 /**
  * Runs the whole benchmark suite on every backend present (cpu, and cuda where a GPU is usable), runs the
- * same work in NumPy when python3 with NumPy is present, and writes target/bench/results.json,
- * results.md and matmul.png (GFLOP/s by size per backend). Prints the Markdown table.
+ * same work in PyTorch (when python3 can import torch) and NumPy (when it can import numpy) in the same session,
+ * and writes target/bench/results.json, results.md and matmul.png (GFLOP/s by size per backend and peer). Prints
+ * the Markdown table, headed by the CPU model, the Java version and the peers' versions.
  * Arguments: {@code --quick} (shorter runs), {@code --include REGEX} (benchmark classes), {@code --out DIR}.
  */
 public final class BenchRunner {
 
-    /** One measured row. */
-    record Row(String key, String device, double ms, String throughput, double allocBytesPerOp, Double numpyMs) {
+    /** One measured row, with the same work's time in each peer (null where the peer did not run it). */
+    record Row(String key, String device, double ms, String throughput, double allocBytesPerOp, Double numpyMs,
+               Double torchMs) {
+    }
+
+    /** A peer's results: key -> ms, and one line on what it is (versions, threads). */
+    record Peer(Map<String, Double> ms, String about) {
     }
 
     private BenchRunner() {
@@ -77,13 +83,14 @@ public final class BenchRunner {
                     .measurementTime(TimeValue.milliseconds(500));
         }
         List<RunResult> results = new ArrayList<>(new Runner(opts.build()).run());
-        Map<String, Double> numpy = runNumpy(include);
+        Peer torch = runPeer("torch_bench.py", "PyTorch");
+        Peer numpy = runPeer("numpy_bench.py", "NumPy");
         List<Row> rows = new ArrayList<>();
         for (RunResult r : results) {
-            rows.add(row(r, numpy));
+            rows.add(row(r, numpy.ms(), torch.ms()));
         }
         rows.sort((a, b) -> order(a).compareTo(order(b)));
-        String table = markdown(rows, numpy.isEmpty());
+        String table = markdown(rows, numpy, torch);
         Files.writeString(out.resolve("results.md"), table);
         Files.writeString(out.resolve("results.json"), json(rows));
         chart(rows, out.resolve("matmul.png"));
@@ -106,7 +113,7 @@ public final class BenchRunner {
         return kind + " " + r.key.replaceAll("\\d+$", "") + size + " " + r.device;
     }
 
-    private static Row row(RunResult r, Map<String, Double> numpy) {
+    private static Row row(RunResult r, Map<String, Double> numpy, Map<String, Double> torch) {
         BenchmarkParams p = r.getParams();
         String bench = p.getBenchmark();
         double score = r.getPrimaryResult().getScore();
@@ -143,17 +150,23 @@ public final class BenchRunner {
                 alloc = e.getValue().getScore();
             }
         }
-        return new Row(key, p.getParam("device"), ms, throughput, alloc, numpy.get(key));
+        boolean cpu = p.getParam("device").equals("cpu");
+        return new Row(key, p.getParam("device"), ms, throughput, alloc, cpu ? numpy.get(key) : null,
+                cpu ? torch.get(key) : null);
     }
 
-    /** Runs src/jmh/python/numpy_bench.py when python3 and NumPy are there; key -> ms. */
-    private static Map<String, Double> runNumpy(String include) {
+    /**
+     * Runs src/jmh/python/{@code script} with python3 (keys and ms on stdout, one JSON object a line); an empty
+     * peer, with the reason printed, when python3 or its module is missing.
+     */
+    private static Peer runPeer(String script, String name) {
         Map<String, Double> out = new TreeMap<>();
-        Path script = Path.of("src", "jmh", "python", "numpy_bench.py");
+        String about = name + " not available";
+        Path path = Path.of("src", "jmh", "python", script);
         try {
-            ProcessBuilder pb = new ProcessBuilder("python3", script.toString()).redirectErrorStream(true);
+            ProcessBuilder pb = new ProcessBuilder("python3", path.toString()).redirectErrorStream(true);
             // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE pin old OpenBLAS builds to a safe kernel on some machines and
-            // slow a current NumPy; the comparison wants NumPy at its best.
+            // slow a current NumPy; the comparison wants each peer at its best.
             pb.environment().remove("OPENBLAS_CORETYPE");
             pb.environment().remove("OPENBLAS_L2_SIZE");
             Process proc = pb.start();
@@ -162,32 +175,67 @@ public final class BenchRunner {
                 while ((line = in.readLine()) != null) {
                     if (line.startsWith("{")) {
                         JsonObject o = JsonParser.parseString(line).getAsJsonObject();
-                        out.put(o.get("key").getAsString(), o.get("ms").getAsDouble());
+                        if (o.has("about")) {
+                            about = o.get("about").getAsString();
+                        } else {
+                            out.put(o.get("key").getAsString(), o.get("ms").getAsDouble());
+                        }
                     } else {
-                        System.err.println("numpy: " + line);
+                        System.err.println(name + ": " + line);
                     }
                 }
             }
             if (proc.waitFor() != 0) {
-                System.err.println("bench: the NumPy comparison failed (exit " + proc.exitValue() + "); rows without it");
+                System.err.println("bench: the " + name + " comparison failed (exit " + proc.exitValue()
+                        + "); rows without it");
             }
         } catch (Exception e) {
-            System.err.println("bench: no NumPy comparison (" + e.getMessage() + ")");
+            System.err.println("bench: no " + name + " comparison (" + e.getMessage() + ")");
         }
-        return out;
+        if (out.isEmpty()) {
+            about = name + " not available (python3 cannot import it)";
+        } else if (about.endsWith("not available")) {
+            about = name;
+        }
+        return new Peer(out, about);
     }
 
-    private static String markdown(List<Row> rows, boolean noNumpy) {
+    /** The CPU's model name (Linux /proc/cpuinfo), else the architecture. */
+    static String cpuModel() {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (l.startsWith("model name")) {
+                    String family = "";
+                    for (String f : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                        if (f.startsWith("cpu family") && family.isEmpty()) {
+                            family = " family " + f.substring(f.indexOf(':') + 1).trim();
+                        }
+                        if (f.startsWith("model\t") && !family.contains("model")) {
+                            family += " model " + f.substring(f.indexOf(':') + 1).trim();
+                        }
+                    }
+                    return l.substring(l.indexOf(':') + 1).trim() + " (" + family.trim() + ")";
+                }
+            }
+        } catch (Exception e) {
+            // not Linux
+        }
+        return System.getProperty("os.arch");
+    }
+
+    private static String markdown(List<Row> rows, Peer numpy, Peer torch) {
         StringBuilder sb = new StringBuilder();
-        sb.append("Measured ").append(LocalDate.now()).append(" on ").append(Runtime.getRuntime().availableProcessors())
-                .append(" cores (").append(System.getProperty("os.arch")).append(", Java ")
-                .append(System.getProperty("java.version")).append(")")
-                .append(noNumpy ? "; NumPy not available" : "; NumPy run in the same session").append(".\n\n");
-        sb.append("| benchmark | device | time | throughput | allocated/op | NumPy time | ours / NumPy |\n");
-        sb.append("|---|---|---:|---:|---:|---:|---:|\n");
+        sb.append("Measured ").append(LocalDate.now()).append(" on ").append(cpuModel()).append(", ")
+                .append(Runtime.getRuntime().availableProcessors()).append(" cores, Java ")
+                .append(System.getProperty("java.version")).append("; peers in the same session: ")
+                .append(torch.about()).append("; ").append(numpy.about()).append(".\n\n");
+        sb.append("| benchmark | device | time | throughput | allocated/op | PyTorch | ours / PyTorch | NumPy | ours / NumPy |\n");
+        sb.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Row r : rows) {
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s |%n", r.key, r.device,
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", r.key, r.device,
                     time(r.ms), r.throughput, bytes(r.allocBytesPerOp),
+                    r.torchMs == null ? "-" : time(r.torchMs),
+                    r.torchMs == null ? "-" : String.format(Locale.ROOT, "%.2fx", r.ms / r.torchMs),
                     r.numpyMs == null ? "-" : time(r.numpyMs),
                     r.numpyMs == null ? "-" : String.format(Locale.ROOT, "%.2fx", r.ms / r.numpyMs)));
         }
@@ -217,6 +265,7 @@ public final class BenchRunner {
             m.put("throughput", r.throughput);
             m.put("allocBytesPerOp", r.allocBytesPerOp);
             m.put("numpyMs", r.numpyMs);
+            m.put("torchMs", r.torchMs);
             list.add(m);
         }
         return gson.toJson(list);
@@ -231,9 +280,13 @@ public final class BenchRunner {
                 double n = Double.parseDouble(r.key.substring(7));
                 series.computeIfAbsent("backprop4j " + r.device, k -> new ArrayList<>())
                         .add(new double[]{n, 2 * n * n * n / (r.ms / 1000) / 1e9});
-                if (r.numpyMs != null && r.device.equals("cpu")) {
+                if (r.numpyMs != null) {
                     series.computeIfAbsent("NumPy (OpenBLAS)", k -> new ArrayList<>())
                             .add(new double[]{n, 2 * n * n * n / (r.numpyMs / 1000) / 1e9});
+                }
+                if (r.torchMs != null) {
+                    series.computeIfAbsent("PyTorch (CPU)", k -> new ArrayList<>())
+                            .add(new double[]{n, 2 * n * n * n / (r.torchMs / 1000) / 1e9});
                 }
             }
         }

@@ -20,7 +20,7 @@ final class VectorGemm {
     private static final int KC = 256;
     private static final int NC = 4096 / NR * NR;
     private static final int MC_MAX = 144;
-    private static final long PARALLEL_MACS = 1L << 25;
+    private static final long PARALLEL_MACS = 1L << 20;
 
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][]);
 
@@ -36,14 +36,16 @@ final class VectorGemm {
             scaleRows(c, oc, n, 0, m, beta);
             return;
         }
-        // Below PARALLEL_MACS multiply-adds, waking a second core costs more than it saves (measured: the
-        // 64x256x784 GEMM of the MNIST model takes 0.19 ms on one core, 0.24 ms on two).
+        // Below PARALLEL_MACS multiply-adds, waking a second core costs more than it saves.
         int threads = (long) m * n * k >= PARALLEL_MACS ? Parallel.THREADS : 1;
-        // Row blocks of at most MC_MAX rows, as many as a multiple of the thread count, so every core gets the same work.
-        int blocks = roundUp((m + MC_MAX - 1) / MC_MAX, threads);
-        int mc = roundUp((m + blocks - 1) / blocks, MR);
-        int mBlocks = (m + mc - 1) / mc;
+        // Row blocks of at most MC_MAX rows, as many as a multiple of the thread count, and all of nearly the same
+        // number of MR-row panels, so every core gets the same work.
+        int panelsM = (m + MR - 1) / MR;
+        int mBlocks = Math.min(panelsM, roundUp((m + MC_MAX - 1) / MC_MAX, threads));
+        // k blocks of nearly equal depth (784 = 4 x 196, not 3 x 256 + 16: a shallow last block spends its time
+        // loading and storing C)
         int kBlocks = (k + KC - 1) / KC;
+        int kc0 = (k + kBlocks - 1) / kBlocks;
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
             int ncPadded = roundUp(nc, NR);
@@ -53,21 +55,21 @@ final class VectorGemm {
             int panels = ncPadded / NR;
             Parallel.forRange(kBlocks * panels, 1, threads, (lo, hi) -> {
                 for (int t = lo; t < hi; t++) {
-                    int pc = (t / panels) * KC;
+                    int pc = (t / panels) * kc0;
                     int q = t % panels;
-                    packB(tB, b, ob, n, k, pc, Math.min(KC, k - pc), fjc, nc, bp, pc * ncPadded, q, q + 1);
+                    packB(tB, b, ob, n, k, pc, Math.min(kc0, k - pc), fjc, nc, bp, pc * ncPadded, q, q + 1);
                 }
             });
             // then each core runs its row blocks through every k block: one fork/join per GEMM, not per block
             Parallel.forRange(mBlocks, 1, threads, (lo, hi) -> {
                 for (int blk = lo; blk < hi; blk++) {
-                    int ic = blk * mc;
-                    int mcc = Math.min(mc, m - ic);
+                    int ic = Math.min(m, (int) ((long) panelsM * blk / mBlocks) * MR);
+                    int mcc = Math.min(m, (int) ((long) panelsM * (blk + 1) / mBlocks) * MR) - ic;
                     if (fjc == 0) {
                         scaleRows(c, oc, n, ic, ic + mcc, beta);   // C = beta C for these rows, on this core
                     }
-                    for (int pc = 0; pc < k; pc += KC) {
-                        int kc = Math.min(KC, k - pc);
+                    for (int pc = 0; pc < k; pc += kc0) {
+                        int kc = Math.min(kc0, k - pc);
                         float[] ap = packA(tA, a, oa, m, k, ic, mcc, pc, kc, scratch(roundUp(mcc, MR) * kc));
                         macroKernel(ap, bp, pc * ncPadded, mcc, nc, kc, alpha, c, oc + ic * n + fjc, n);
                     }
@@ -116,24 +118,52 @@ final class VectorGemm {
             int j0 = jc + q * NR;
             int width = Math.min(NR, jc + nc - j0);
             int base = at + q * kc * NR;
-            if (!tB) {
-                for (int p = 0; p < kc; p++) {
-                    int dst = base + p * NR;
-                    System.arraycopy(b, ob + (pc + p) * n + j0, bp, dst, width);
-                    java.util.Arrays.fill(bp, dst + width, dst + NR, 0f);
-                }
+            if (tB) {
+                packBTransposed(b, ob + j0 * k + pc, k, kc, width, bp, base);
             } else {
-                // op(B)[p, j] = B[j, p]: read each stored row once, contiguously
-                for (int j = 0; j < NR; j++) {
-                    if (j < width) {
-                        int src = ob + (j0 + j) * k + pc;
-                        for (int p = 0; p < kc; p++) {
-                            bp[base + p * NR + j] = b[src + p];
-                        }
-                    } else {
-                        for (int p = 0; p < kc; p++) {
-                            bp[base + p * NR + j] = 0f;
-                        }
+                packBRows(b, ob + pc * n + j0, n, kc, width, bp, base);
+            }
+        }
+    }
+
+    /**
+     * One panel from row-major op(B): each of its kc rows is NR consecutive floats of a stored row, moved as two
+     * vectors (a System.arraycopy call per 32 floats costs more than the copy).
+     */
+    private static void packBRows(float[] b, int src, int ld, int kc, int width, float[] bp, int base) {
+        if (width == NR) {
+            for (int p = 0; p < kc; p++) {
+                int from = src + p * ld;
+                int dst = base + p * NR;
+                FloatVector.fromArray(S, b, from).intoArray(bp, dst);
+                FloatVector.fromArray(S, b, from + VL).intoArray(bp, dst + VL);
+            }
+            return;
+        }
+        for (int p = 0; p < kc; p++) {
+            int dst = base + p * NR;
+            System.arraycopy(b, src + p * ld, bp, dst, width);
+            java.util.Arrays.fill(bp, dst + width, dst + NR, 0f);
+        }
+    }
+
+    /**
+     * One panel of op(B) = B^T, B stored [n, k]: panel row p holds B[j0 + j, pc + p] for j < NR. Done in blocks of
+     * 16 values of p: the block's sources (one cache line of each of NR rows) and destination (16 x NR floats) both
+     * stay in L1. Walking one source row through all kc steps instead strides the stores across the whole panel.
+     */
+    private static void packBTransposed(float[] b, int src, int ld, int kc, int width, float[] bp, int base) {
+        for (int p0 = 0; p0 < kc; p0 += 16) {
+            int pEnd = Math.min(kc, p0 + 16);
+            for (int j = 0; j < NR; j++) {
+                if (j < width) {
+                    int row = src + j * ld;
+                    for (int p = p0; p < pEnd; p++) {
+                        bp[base + p * NR + j] = b[row + p];
+                    }
+                } else {
+                    for (int p = p0; p < pEnd; p++) {
+                        bp[base + p * NR + j] = 0f;
                     }
                 }
             }
