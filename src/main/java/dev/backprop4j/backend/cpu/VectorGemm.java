@@ -235,7 +235,52 @@ final class VectorGemm {
         FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
         FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
         FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
-        for (int p = 0; p < kc; p++, ai += MR, bi += NR) {
+        // two steps of p per iteration: half the loop's index and bound-check instructions per multiply-add (on
+        // cores whose FMA ports also run scalar instructions, those are FMA slots), then the odd one out
+        int even = kc & ~1;
+        for (int p = 0; p < even; p += 2, ai += 2 * MR, bi += 2 * NR) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bi + VL);
+            FloatVector a0 = FloatVector.broadcast(S, ap[ai]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            FloatVector a1 = FloatVector.broadcast(S, ap[ai + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            FloatVector a2 = FloatVector.broadcast(S, ap[ai + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            FloatVector a3 = FloatVector.broadcast(S, ap[ai + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            FloatVector a4 = FloatVector.broadcast(S, ap[ai + 4]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            FloatVector a5 = FloatVector.broadcast(S, ap[ai + 5]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+            FloatVector d0 = FloatVector.fromArray(S, bp, bi + NR);
+            FloatVector d1 = FloatVector.fromArray(S, bp, bi + NR + VL);
+            FloatVector e0 = FloatVector.broadcast(S, ap[ai + MR]);
+            c00 = e0.fma(d0, c00);
+            c01 = e0.fma(d1, c01);
+            FloatVector e1 = FloatVector.broadcast(S, ap[ai + MR + 1]);
+            c10 = e1.fma(d0, c10);
+            c11 = e1.fma(d1, c11);
+            FloatVector e2 = FloatVector.broadcast(S, ap[ai + MR + 2]);
+            c20 = e2.fma(d0, c20);
+            c21 = e2.fma(d1, c21);
+            FloatVector e3 = FloatVector.broadcast(S, ap[ai + MR + 3]);
+            c30 = e3.fma(d0, c30);
+            c31 = e3.fma(d1, c31);
+            FloatVector e4 = FloatVector.broadcast(S, ap[ai + MR + 4]);
+            c40 = e4.fma(d0, c40);
+            c41 = e4.fma(d1, c41);
+            FloatVector e5 = FloatVector.broadcast(S, ap[ai + MR + 5]);
+            c50 = e5.fma(d0, c50);
+            c51 = e5.fma(d1, c51);
+        }
+        for (int p = even; p < kc; p++, ai += MR, bi += NR) {
             FloatVector b0 = FloatVector.fromArray(S, bp, bi);
             FloatVector b1 = FloatVector.fromArray(S, bp, bi + VL);
             FloatVector a0 = FloatVector.broadcast(S, ap[ai]);
