@@ -1,7 +1,8 @@
 """The benchmark suite's work in NumPy (float32), for side-by-side ratios.
 
 Run by dev.backprop4j.bench.BenchRunner in the same session as the JMH benchmarks; prints one JSON
-object per line: {"key": ..., "ms": mean milliseconds per operation}. Keys match BenchRunner's rows.
+object per line: {"key": ..., "ms": mean milliseconds per operation, "min"/"max": the range over five rounds}.
+Keys match BenchRunner's rows; first a {"about": ...} line with the versions.
 """
 import json
 import sys
@@ -12,20 +13,26 @@ import numpy as np
 C = np.float32(np.sqrt(2.0 / np.pi))
 
 
-def timed(fn, seconds=1.0):
-    fn()
-    fn()
-    reps, start = 0, time.perf_counter()
-    while True:
-        fn()
-        reps += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds and reps >= 3:
-            return 1000.0 * elapsed / reps
+def timed(fn, seconds=1.0, rounds=5):
+    """Mean milliseconds per call in each of `rounds` rounds of about seconds / 2 (after one warm-up round), like
+    JMH's measurement iterations, so the spread over rounds can be reported beside the mean."""
+    means = []
+    for r in range(rounds + 1):
+        reps, start = 0, time.perf_counter()
+        while True:
+            fn()
+            reps += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= seconds / 2 and reps >= 3:
+                break
+        if r > 0:
+            means.append(1000.0 * elapsed / reps)
+    return means
 
 
-def emit(key, ms):
-    print(json.dumps({"key": key, "ms": ms}), flush=True)
+def emit(key, means):
+    print(json.dumps({"key": key, "ms": sum(means) / len(means), "min": min(means), "max": max(means)}),
+          flush=True)
 
 
 def activations():
@@ -106,10 +113,20 @@ def training_step(name, sizes, batch):
             ws[i] -= lr * dw
             bs[i] -= lr * db
 
-    emit(f"training_step {name}", timed(step, 2.0))
+    emit(f"training_step {name}", timed(step))
+
+
+def blas():
+    """The BLAS NumPy was built with, e.g. "scipy-openblas 0.3.31", where NumPy says."""
+    try:
+        cfg = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{cfg.get('name', '?')} {cfg.get('version', '')}".strip()
+    except Exception:
+        return "BLAS unknown"
 
 
 def main():
+    print(json.dumps({"about": f"NumPy {np.__version__} ({blas()})"}), flush=True)
     for n in (256, 512, 1024, 2048):
         a = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
         b = np.random.default_rng(2).standard_normal((n, n), dtype=np.float32)

@@ -1,10 +1,10 @@
 """The benchmark suite's work in PyTorch (CPU build, float32), for side-by-side ratios.
 
 Run by dev.backprop4j.bench.BenchRunner in the same session as the JMH benchmarks when `import torch` works;
-prints one JSON object per line: {"key": ..., "ms": mean milliseconds per operation}, keys as BenchRunner's rows,
-and first a {"about": ...} line with the versions and threads. Each row does the same work as ours: activations
-write into preallocated outputs (the aten .out / .grad_input overloads), the training steps are nn.Linear + ReLU,
-CrossEntropyLoss and optim.SGD(lr=0.01), zero_grad to step.
+prints one JSON object per line: {"key": ..., "ms": mean milliseconds per operation, "min"/"max": the range over five
+rounds}, keys as BenchRunner's rows, and first a {"about": ...} line with the versions and threads. Each row does the
+same work as ours: activations write into preallocated outputs (the aten .out / .grad_input overloads), the training
+steps are nn.Linear + ReLU, CrossEntropyLoss and optim.SGD(lr=0.01), zero_grad to step.
 """
 import json
 import sys
@@ -16,20 +16,26 @@ import torch.nn as nn
 aten = torch.ops.aten
 
 
-def timed(fn, seconds=1.0):
-    fn()
-    fn()
-    reps, start = 0, time.perf_counter()
-    while True:
-        fn()
-        reps += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds and reps >= 3:
-            return 1000.0 * elapsed / reps
+def timed(fn, seconds=1.0, rounds=5):
+    """Mean milliseconds per call in each of `rounds` rounds of about seconds / 2 (after one warm-up round), like
+    JMH's measurement iterations, so the spread over rounds can be reported beside the mean."""
+    means = []
+    for r in range(rounds + 1):
+        reps, start = 0, time.perf_counter()
+        while True:
+            fn()
+            reps += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= seconds / 2 and reps >= 3:
+                break
+        if r > 0:
+            means.append(1000.0 * elapsed / reps)
+    return means
 
 
-def emit(key, ms):
-    print(json.dumps({"key": key, "ms": ms}), flush=True)
+def emit(key, means):
+    print(json.dumps({"key": key, "ms": sum(means) / len(means), "min": min(means), "max": max(means)}),
+          flush=True)
 
 
 def activations():
@@ -95,7 +101,7 @@ def training_step(name, sizes, batch):
         opt.step()
         return loss.item()
 
-    emit(f"training_step {name}", timed(step, 2.0))
+    emit(f"training_step {name}", timed(step))
 
 
 def main():

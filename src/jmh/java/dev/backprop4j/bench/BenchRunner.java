@@ -31,22 +31,30 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Runs the whole benchmark suite on every backend present (cpu, and cuda where a GPU is usable), runs the
- * same work in PyTorch (when python3 can import torch) and NumPy (when it can import numpy) in the same session,
- * and writes target/bench/results.json, results.md and matmul.png (GFLOP/s by size per backend and peer). Prints
- * the Markdown table, headed by the CPU model, the Java version and the peers' versions.
+ * Runs the whole benchmark suite on every backend present (cpu, and cuda where a GPU is usable) and the same work in
+ * its peers, side by side in one session: PyTorch (when python3 can import torch), NumPy (when it can import numpy),
+ * and, with the opt-in bench-jvm-peers Maven profile, DJL (PyTorch engine) and Deeplearning4j (ND4J) under JMH.
+ * Writes target/bench/results.json, results.md and matmul.png (GFLOP/s by size per backend and peer), and prints the
+ * Markdown table headed by the CPU model, the Java version and the peers' versions; every time is the mean over five
+ * measured rounds with the range of the rounds beside it.
  * Arguments: {@code --quick} (shorter runs), {@code --include REGEX} (benchmark classes), {@code --out DIR}.
  */
 public final class BenchRunner {
 
-    /** One measured row, with the same work's time in each peer (null where the peer did not run it). */
-    record Row(String key, String device, double ms, String throughput, double allocBytesPerOp, Double numpyMs,
-               Double torchMs) {
+    /** A mean time in milliseconds and the range of the measured rounds. */
+    record Timing(double ms, double min, double max) {
     }
 
-    /** A peer's results: key -> ms, and one line on what it is (versions, threads). */
-    record Peer(Map<String, Double> ms, String about) {
+    /** One measured row of ours. */
+    record Row(String key, String device, Timing time, String throughput, double allocBytesPerOp) {
     }
+
+    /** A peer: its name, one line on what it is (versions, threads), and key -> timing. */
+    record Peer(String name, String about, Map<String, Timing> times) {
+    }
+
+    private static final String OURS = "dev.backprop4j.bench.(Matmul|Activation|SoftmaxCrossEntropy|TrainingStep)Benchmark";
+    private static final String JVM_PEERS = "dev.backprop4j.bench.peers.(Djl|Dl4j)Benchmark";
 
     private BenchRunner() {
     }
@@ -56,7 +64,8 @@ public final class BenchRunner {
         String joined = String.join(" ", rawArgs).trim();
         String[] args = joined.isEmpty() ? new String[0] : joined.split("\\s+");
         boolean quick = false;
-        String include = "dev.backprop4j.bench.(Matmul|Activation|SoftmaxCrossEntropy|TrainingStep)Benchmark";
+        boolean jvmPeers = onClasspath("dev.backprop4j.bench.peers.DjlBenchmark");
+        String include = jvmPeers ? "(" + OURS + "|" + JVM_PEERS + ")" : OURS;
         Path out = Path.of("target", "bench");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -66,6 +75,9 @@ public final class BenchRunner {
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
                         + " (expected --quick, --include REGEX, --out DIR)");
             }
+        }
+        if (!jvmPeers) {
+            System.err.println("bench: DJL and Deeplearning4j not compared (opt in with -Pbench-jvm-peers)");
         }
         Files.createDirectories(out);
         List<String> devices = new ArrayList<>(List.of("cpu"));
@@ -83,21 +95,42 @@ public final class BenchRunner {
                     .measurementTime(TimeValue.milliseconds(500));
         }
         List<RunResult> results = new ArrayList<>(new Runner(opts.build()).run());
-        Peer torch = runPeer("torch_bench.py", "PyTorch");
-        Peer numpy = runPeer("numpy_bench.py", "NumPy");
+        List<Peer> peers = new ArrayList<>();
+        peers.add(runPython("torch_bench.py", "PyTorch"));
+        peers.add(runPython("numpy_bench.py", "NumPy"));
         List<Row> rows = new ArrayList<>();
+        Map<String, Map<String, Timing>> jvm = new TreeMap<>();
         for (RunResult r : results) {
-            rows.add(row(r, numpy.ms(), torch.ms()));
+            String bench = r.getParams().getBenchmark();
+            if (bench.startsWith("dev.backprop4j.bench.peers.")) {
+                String peer = bench.contains("Dl4j") ? "DL4J" : "DJL";
+                jvm.computeIfAbsent(peer, k -> new TreeMap<>()).put(key(r.getParams()), timing(r));
+            } else {
+                rows.add(row(r));
+            }
+        }
+        if (jvmPeers) {
+            peers.add(new Peer("DJL", "DJL 0.36.0 (PyTorch engine, libtorch 2.7.1 CPU)", jvm.getOrDefault("DJL", Map.of())));
+            peers.add(new Peer("DL4J", "Deeplearning4j/ND4J 1.0.0-M2.1 (CPU)", jvm.getOrDefault("DL4J", Map.of())));
         }
         rows.sort((a, b) -> order(a).compareTo(order(b)));
-        String table = markdown(rows, numpy, torch);
+        String table = markdown(rows, peers);
         Files.writeString(out.resolve("results.md"), table);
-        Files.writeString(out.resolve("results.json"), json(rows));
-        chart(rows, out.resolve("matmul.png"));
+        Files.writeString(out.resolve("results.json"), json(rows, peers));
+        chart(rows, peers, out.resolve("matmul.png"));
         System.out.println();
         System.out.println(table);
         System.out.println("written: " + out.resolve("results.md") + ", " + out.resolve("results.json") + ", "
                 + out.resolve("matmul.png"));
+    }
+
+    private static boolean onClasspath(String className) {
+        try {
+            Class.forName(className, false, BenchRunner.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException e) {
+            return false;
+        }
     }
 
     private static String order(Row r) {
@@ -113,36 +146,50 @@ public final class BenchRunner {
         return kind + " " + r.key.replaceAll("\\d+$", "") + size + " " + r.device;
     }
 
-    private static Row row(RunResult r, Map<String, Double> numpy, Map<String, Double> torch) {
-        BenchmarkParams p = r.getParams();
+    /** The row's key from its benchmark and parameters, the same for ours and the JVM peers. */
+    private static String key(BenchmarkParams p) {
         String bench = p.getBenchmark();
-        double score = r.getPrimaryResult().getScore();
-        double ms = switch (r.getPrimaryResult().getScoreUnit()) {
-            case "ms/op" -> score;
-            case "us/op" -> score / 1000;
-            case "s/op" -> score * 1000;
+        if (bench.contains("Activation")) {
+            return "activation " + p.getParam("op") + " " + p.getParam("direction") + " " + p.getParam("size");
+        } else if (bench.contains("SoftmaxCrossEntropy")) {
+            return "softmax_cross_entropy";
+        } else if (p.getParam("n") != null) {
+            return "matmul " + p.getParam("n");
+        }
+        return "training_step " + p.getParam("model");
+    }
+
+    private static Timing timing(RunResult r) {
+        double scale = switch (r.getPrimaryResult().getScoreUnit()) {
+            case "ms/op" -> 1;
+            case "us/op" -> 1e-3;
+            case "s/op" -> 1e3;
             default -> throw new IllegalStateException("unexpected unit " + r.getPrimaryResult().getScoreUnit());
         };
-        String key;
+        var stats = r.getPrimaryResult().getStatistics();
+        return new Timing(stats.getMean() * scale, stats.getMin() * scale, stats.getMax() * scale);
+    }
+
+    private static Row row(RunResult r) {
+        BenchmarkParams p = r.getParams();
+        String key = key(p);
+        Timing t = timing(r);
+        double seconds = t.ms() / 1000;
         String throughput;
-        if (bench.contains("Matmul")) {
+        if (key.startsWith("matmul ")) {
             int n = Integer.parseInt(p.getParam("n"));
-            key = "matmul " + n;
-            throughput = String.format(Locale.ROOT, "%.1f GFLOP/s", 2.0 * n * n * n / (ms / 1000) / 1e9);
-        } else if (bench.contains("Activation")) {
+            throughput = String.format(Locale.ROOT, "%.1f GFLOP/s", 2.0 * n * n * n / seconds / 1e9);
+        } else if (key.startsWith("activation ")) {
             int size = Integer.parseInt(p.getParam("size"));
             boolean fwd = p.getParam("direction").equals("forward");
-            key = "activation " + p.getParam("op") + " " + p.getParam("direction") + " " + size;
-            throughput = String.format(Locale.ROOT, "%.1f GB/s", (fwd ? 8.0 : 12.0) * size / (ms / 1000) / 1e9);
-        } else if (bench.contains("SoftmaxCrossEntropy")) {
-            key = "softmax_cross_entropy";
+            throughput = String.format(Locale.ROOT, "%.1f GB/s", (fwd ? 8.0 : 12.0) * size / seconds / 1e9);
+        } else if (key.equals("softmax_cross_entropy")) {
             double bytes = 4.0 * SoftmaxCrossEntropyBenchmark.ROWS * SoftmaxCrossEntropyBenchmark.CLASSES * 4;
-            throughput = String.format(Locale.ROOT, "%.1f GB/s", bytes / (ms / 1000) / 1e9);
+            throughput = String.format(Locale.ROOT, "%.1f GB/s", bytes / seconds / 1e9);
         } else {
             String model = p.getParam("model");
-            key = "training_step " + model;
-            throughput = String.format(Locale.ROOT, "%.1f steps/s, %.1f GFLOP/s", 1000 / ms,
-                    TrainingStepBenchmark.flops(model) / (ms / 1000) / 1e9);
+            throughput = String.format(Locale.ROOT, "%.1f steps/s, %.1f GFLOP/s", 1 / seconds,
+                    TrainingStepBenchmark.flops(model) / seconds / 1e9);
         }
         double alloc = Double.NaN;
         for (Map.Entry<String, Result> e : r.getSecondaryResults().entrySet()) {
@@ -150,18 +197,16 @@ public final class BenchRunner {
                 alloc = e.getValue().getScore();
             }
         }
-        boolean cpu = p.getParam("device").equals("cpu");
-        return new Row(key, p.getParam("device"), ms, throughput, alloc, cpu ? numpy.get(key) : null,
-                cpu ? torch.get(key) : null);
+        return new Row(key, p.getParam("device"), t, throughput, alloc);
     }
 
     /**
-     * Runs src/jmh/python/{@code script} with python3 (keys and ms on stdout, one JSON object a line); an empty
-     * peer, with the reason printed, when python3 or its module is missing.
+     * Runs src/jmh/python/{@code script} with python3 (keys and times on stdout, one JSON object a line); a peer
+     * without times, with the reason printed, when python3 or its module is missing.
      */
-    private static Peer runPeer(String script, String name) {
-        Map<String, Double> out = new TreeMap<>();
-        String about = name + " not available";
+    private static Peer runPython(String script, String name) {
+        Map<String, Timing> times = new TreeMap<>();
+        String about = name;
         Path path = Path.of("src", "jmh", "python", script);
         try {
             ProcessBuilder pb = new ProcessBuilder("python3", path.toString()).redirectErrorStream(true);
@@ -178,7 +223,8 @@ public final class BenchRunner {
                         if (o.has("about")) {
                             about = o.get("about").getAsString();
                         } else {
-                            out.put(o.get("key").getAsString(), o.get("ms").getAsDouble());
+                            times.put(o.get("key").getAsString(), new Timing(o.get("ms").getAsDouble(),
+                                    o.get("min").getAsDouble(), o.get("max").getAsDouble()));
                         }
                     } else {
                         System.err.println(name + ": " + line);
@@ -192,12 +238,10 @@ public final class BenchRunner {
         } catch (Exception e) {
             System.err.println("bench: no " + name + " comparison (" + e.getMessage() + ")");
         }
-        if (out.isEmpty()) {
+        if (times.isEmpty()) {
             about = name + " not available (python3 cannot import it)";
-        } else if (about.endsWith("not available")) {
-            about = name;
         }
-        return new Peer(out, about);
+        return new Peer(name, about, times);
     }
 
     /** The CPU's model name (Linux /proc/cpuinfo), else the architecture. */
@@ -223,27 +267,34 @@ public final class BenchRunner {
         return System.getProperty("os.arch");
     }
 
-    private static String markdown(List<Row> rows, Peer numpy, Peer torch) {
+    private static String markdown(List<Row> rows, List<Peer> peers) {
+        List<Peer> present = peers.stream().filter(p -> !p.times().isEmpty()).toList();
         StringBuilder sb = new StringBuilder();
         sb.append("Measured ").append(LocalDate.now()).append(" on ").append(cpuModel()).append(", ")
                 .append(Runtime.getRuntime().availableProcessors()).append(" cores, Java ")
                 .append(System.getProperty("java.version")).append("; peers in the same session: ")
-                .append(torch.about()).append("; ").append(numpy.about()).append(".\n\n");
-        sb.append("| benchmark | device | time | throughput | allocated/op | PyTorch | ours / PyTorch | NumPy | ours / NumPy |\n");
-        sb.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+                .append(String.join("; ", peers.stream().map(Peer::about).toList()))
+                .append(". Times: mean of the measured rounds (range of the rounds).\n\n");
+        sb.append("| benchmark | device | time | throughput | allocated/op |");
+        present.forEach(p -> sb.append(" ").append(p.name()).append(" | ours / ").append(p.name()).append(" |"));
+        sb.append("\n|---|---|---:|---:|---:|").append("---:|---:|".repeat(present.size())).append('\n');
         for (Row r : rows) {
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", r.key, r.device,
-                    time(r.ms), r.throughput, bytes(r.allocBytesPerOp),
-                    r.torchMs == null ? "-" : time(r.torchMs),
-                    r.torchMs == null ? "-" : String.format(Locale.ROOT, "%.2fx", r.ms / r.torchMs),
-                    r.numpyMs == null ? "-" : time(r.numpyMs),
-                    r.numpyMs == null ? "-" : String.format(Locale.ROOT, "%.2fx", r.ms / r.numpyMs)));
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s |", r.key, r.device, time(r.time),
+                    r.throughput, bytes(r.allocBytesPerOp)));
+            for (Peer p : present) {
+                Timing t = r.device.equals("cpu") ? p.times().get(r.key) : null;
+                sb.append(t == null ? " - | - |" : String.format(Locale.ROOT, " %s | %.2fx |", time(t),
+                        r.time.ms() / t.ms()));
+            }
+            sb.append('\n');
         }
         return sb.toString();
     }
 
-    private static String time(double ms) {
-        return ms >= 1 ? String.format(Locale.ROOT, "%.2f ms", ms) : String.format(Locale.ROOT, "%.1f us", ms * 1000);
+    private static String time(Timing t) {
+        return t.ms() >= 1
+                ? String.format(Locale.ROOT, "%.2f ms (%.2f-%.2f)", t.ms(), t.min(), t.max())
+                : String.format(Locale.ROOT, "%.1f us (%.1f-%.1f)", t.ms() * 1000, t.min() * 1000, t.max() * 1000);
     }
 
     private static String bytes(double b) {
@@ -254,24 +305,29 @@ public final class BenchRunner {
                 : b >= 1024 ? String.format(Locale.ROOT, "%.1f KB", b / 1024) : String.format(Locale.ROOT, "%.0f B", b);
     }
 
-    private static String json(List<Row> rows) {
+    private static String json(List<Row> rows, List<Peer> peers) {
         Gson gson = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
         List<Map<String, Object>> list = new ArrayList<>();
         for (Row r : rows) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("benchmark", r.key);
             m.put("device", r.device);
-            m.put("ms", r.ms);
+            m.put("time", r.time);
             m.put("throughput", r.throughput);
             m.put("allocBytesPerOp", r.allocBytesPerOp);
-            m.put("numpyMs", r.numpyMs);
-            m.put("torchMs", r.torchMs);
+            Map<String, Timing> peerTimes = new LinkedHashMap<>();
+            for (Peer p : peers) {
+                if (r.device.equals("cpu") && p.times().containsKey(r.key)) {
+                    peerTimes.put(p.name(), p.times().get(r.key));
+                }
+            }
+            m.put("peers", peerTimes);
             list.add(m);
         }
         return gson.toJson(list);
     }
 
-    private static void chart(List<Row> rows, Path file) throws java.io.IOException {
+    private static void chart(List<Row> rows, List<Peer> peers, Path file) throws java.io.IOException {
         XYChart chart = new XYChartBuilder().width(800).height(500).title("float32 matmul (n x n)")
                 .xAxisTitle("n").yAxisTitle("GFLOP/s").build();
         Map<String, List<double[]>> series = new LinkedHashMap<>();
@@ -279,14 +335,13 @@ public final class BenchRunner {
             if (r.key.startsWith("matmul ")) {
                 double n = Double.parseDouble(r.key.substring(7));
                 series.computeIfAbsent("backprop4j " + r.device, k -> new ArrayList<>())
-                        .add(new double[]{n, 2 * n * n * n / (r.ms / 1000) / 1e9});
-                if (r.numpyMs != null) {
-                    series.computeIfAbsent("NumPy (OpenBLAS)", k -> new ArrayList<>())
-                            .add(new double[]{n, 2 * n * n * n / (r.numpyMs / 1000) / 1e9});
-                }
-                if (r.torchMs != null) {
-                    series.computeIfAbsent("PyTorch (CPU)", k -> new ArrayList<>())
-                            .add(new double[]{n, 2 * n * n * n / (r.torchMs / 1000) / 1e9});
+                        .add(new double[]{n, 2 * n * n * n / (r.time.ms() / 1000) / 1e9});
+                for (Peer p : peers) {
+                    Timing t = r.device.equals("cpu") ? p.times().get(r.key) : null;
+                    if (t != null) {
+                        series.computeIfAbsent(p.name(), k -> new ArrayList<>())
+                                .add(new double[]{n, 2 * n * n * n / (t.ms() / 1000) / 1e9});
+                    }
                 }
             }
         }
