@@ -149,10 +149,14 @@ __device__ __forceinline__ void broadcast_offsets(const BroadcastArgs& args, I i
 
 // ---- index errors -----------------------------------------------------------------------------------------
 
-// Records an out-of-range label or index: *err keeps the smallest (row << 32 | (u32)value) seen. The caller
-// sets *err to all ones (no error) before the launch; see IndexCheck.java.
-__device__ __forceinline__ void report_bad_index(u64* err, i64 row, int value) {
+// Records an out-of-range label or index in a sticky record (see IndexCheck.java): err[0] keeps the smallest
+// (row << 32 | (u32)value) reported since the host last cleared it, err[1] the limit of the launch that set it
+// (launches on one stream never overlap, and all threads of a launch pass the same limit). Null err: not reported.
+__device__ __forceinline__ void report_bad_index(u64* err, i64 row, int value, i64 limit) {
     if (err != nullptr) {
-        atomicMin(err, ((u64)row << 32) | (u64)(unsigned)value);
+        const u64 mine = ((u64)row << 32) | (u64)(unsigned)value;
+        if (atomicMin(err, mine) > mine) {
+            err[1] = (u64)limit;
+        }
     }
 }

@@ -1,5 +1,5 @@
 // Elementwise kernels: unary ops and their local gradients, binary ops (same shape, row broadcast, general
-// NumPy broadcast). The formulas are those of CpuMath.java, operation for operation and in the same order.
+// NumPy broadcast), and the dense layer's fused epilogue (bias + activation, and its backward with the bias sums). The formulas are those of CpuMath.java, operation for operation and in the same order.
 // Launchers: ElementwiseKernels.java.
 #include "common.cuh"
 
@@ -190,6 +190,73 @@ __device__ void binary_broadcast_forward(T* out, const T* a, const T* b, i64 n, 
     }
 }
 
+// The dense layer's epilogue over z, y [rows, cols]: v = z[r, c] + bias[c] (bias may be null); z[r, c] = v unless y
+// is z; y[r, c] = f(v; p1, p2), or v itself when op < 0 (no activation).
+template <typename T, typename I>
+__device__ __forceinline__ void bias_act_loop(T* y, T* z, const T* bias, I n, I cols, int op, T q1, T q2) {
+    for (I i = (I)global_thread(); i < n; i += (I)global_stride()) {
+        const T v = bias != nullptr ? z[i] + bias[i % cols] : z[i];
+        if (y != z && bias != nullptr) z[i] = v;
+        y[i] = op < 0 ? v : unary_f(op, v, q1, q2);
+    }
+}
+
+template <typename T>
+__device__ void bias_act_forward(T* y, T* z, const T* bias, i64 rows, i64 cols, int op, double p1, double p2) {
+    const u64 n = (u64)rows * (u64)cols;
+    if (n + global_stride() <= 0xffffffffull) {
+        bias_act_loop<T, unsigned>(y, z, bias, (unsigned)n, (unsigned)cols, op, (T)p1, (T)p2);
+    } else {
+        bias_act_loop<T, u64>(y, z, bias, n, (u64)cols, op, (T)p1, (T)p2);
+    }
+}
+
+#define BIAS_ROWS 8  // blockDim.y of bias_act_backward
+
+// The backward of the epilogue over [rows, cols]: dz = dy f'(z or y) (dz = dy when op < 0, written only when dz is
+// not null), and the column sums of dz. Threads (32, BIAS_ROWS): a warp reads 32 adjacent columns of one row, so
+// every access is coalesced. Blocks: x over tiles of 32 columns, y over `chunks` chunks of rows. With one chunk the
+// sums go to dbias (T, may be null); with more, chunk k's go to part[k, c] (double), which reduce_cols_finish
+// (reduce.cu) then adds up in chunk order. For RELU z may be null: y > 0 exactly where z > 0.
+template <typename T>
+__device__ void bias_act_backward(T* dz, T* dbias, double* part, const T* z, const T* y, const T* dy, i64 rows,
+                                  i64 cols, i64 chunks, int op, double p1, double p2) {
+    __shared__ double sums[BIAS_ROWS][33];
+    const T q1 = (T)p1, q2 = (T)p2;
+    const i64 chunk = (rows + chunks - 1) / chunks;
+    const T* xs = z != nullptr ? z : (op == UNARY_RELU ? y : nullptr);
+    for (i64 tile = blockIdx.x; tile * 32 < cols; tile += gridDim.x) {
+        for (i64 k = blockIdx.y; k < chunks; k += gridDim.y) {
+            const i64 c = tile * 32 + threadIdx.x;
+            const i64 r1 = (k + 1) * chunk < rows ? (k + 1) * chunk : rows;
+            double acc = 0.0;
+            if (c < cols) {
+                for (i64 r = k * chunk + threadIdx.y; r < r1; r += BIAS_ROWS) {
+                    const i64 i = r * cols + c;
+                    T g = dy[i];
+                    if (op >= 0) {
+                        g = unary_grad(op, xs != nullptr ? xs[i] : (T)0, y != nullptr ? y[i] : (T)0, g, q1, q2);
+                    }
+                    if (dz != nullptr) dz[i] = g;
+                    acc += (double)g;
+                }
+            }
+            sums[threadIdx.y][threadIdx.x] = acc;
+            __syncthreads();
+            if (threadIdx.y == 0 && c < cols) {
+                double s = 0.0;
+                for (int j = 0; j < BIAS_ROWS; j++) s += sums[j][threadIdx.x];
+                if (chunks > 1) {
+                    part[k * cols + c] = s;
+                } else if (dbias != nullptr) {
+                    dbias[c] = (T)s;
+                }
+            }
+            __syncthreads();
+        }
+    }
+}
+
 // ---- entry points -----------------------------------------------------------------------------------------
 
 #define ELEMENTWISE_ENTRIES(T, S)                                                                                      \
@@ -210,6 +277,15 @@ __device__ void binary_broadcast_forward(T* out, const T* a, const T* b, i64 n, 
     KERNEL __launch_bounds__(256) binary_broadcast_forward_##S(T* out, const T* a, const T* b, i64 n,                  \
                                                                BroadcastArgs args, int op) {                           \
         binary_broadcast_forward<T>(out, a, b, n, args, op);                                                           \
+    }                                                                                                                  \
+    KERNEL __launch_bounds__(256) bias_act_forward_##S(T* y, T* z, const T* bias, i64 rows, i64 cols, int op,         \
+                                                       double p1, double p2) {                                         \
+        bias_act_forward<T>(y, z, bias, rows, cols, op, p1, p2);                                                       \
+    }                                                                                                                  \
+    KERNEL __launch_bounds__(256) bias_act_backward_##S(T* dz, T* dbias, double* part, const T* z, const T* y,         \
+                                                        const T* dy, i64 rows, i64 cols, i64 chunks, int op,           \
+                                                        double p1, double p2) {                                        \
+        bias_act_backward<T>(dz, dbias, part, z, y, dy, rows, cols, chunks, op, p1, p2);                               \
     }
 
 ELEMENTWISE_ENTRIES(float, f32)

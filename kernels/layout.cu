@@ -108,7 +108,7 @@ __device__ void gather_rows_forward(T* out, const T* x, const int* idx, i64 rows
     for (u64 r = global_thread(); r < (u64)rows; r += global_stride()) {
         const int j = idx[r];
         if (j < 0 || j >= cols) {
-            report_bad_index(err, (i64)r, j);
+            report_bad_index(err, (i64)r, j, cols);
             out[r] = (T)0;
         } else {
             out[r] = x[r * cols + j];
@@ -123,7 +123,7 @@ __device__ void gather_rows_backward(T* dx, const T* dy, const int* idx, i64 row
     for (u64 r = global_thread(); r < (u64)rows; r += global_stride()) {
         const int j = idx[r];
         if (j < 0 || j >= cols) {
-            report_bad_index(err, (i64)r, j);
+            report_bad_index(err, (i64)r, j, cols);
         } else {
             atomicAdd(dx + r * cols + j, dy[r]);  // rows are distinct, so this never contends
         }

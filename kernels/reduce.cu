@@ -1,4 +1,5 @@
-// Reductions over one axis of a tensor viewed as (outer, n, inner): sum and max, argmax, and count_equal.
+// Reductions over one axis of a tensor viewed as (outer, n, inner): sum and max, argmax, count_equal, and the
+// training loop's running loss and accuracy (accumulate_metrics).
 // Definitions: CpuBackend.reduce / argmax / countEqual. Launchers: ReduceKernels.java.
 // Sums and maxima accumulate in double for both float and double inputs, as the CPU reference does.
 #include "common.cuh"
@@ -177,6 +178,35 @@ __device__ void count_equal(u64* count, const int* a, const int* b, i64 n) {
     if (threadIdx.x == 0 && c != 0) atomicAdd(count, c);
 }
 
+// The running totals of a training epoch: metrics[0] += loss[0] rows (the batch's mean loss times its rows),
+// metrics[1] += the rows whose first largest logit is at their label (argmax_cols' rule, as CpuBackend.argmax),
+// metrics[2] += rows. One block; each thread walks whole rows, the count is combined in a fixed order.
+template <typename T>
+__device__ void accumulate_metrics(double* metrics, const T* loss, const T* logits, const int* labels, i64 rows,
+                                   i64 classes) {
+    double correct = 0.0;
+    for (i64 r = threadIdx.x; r < rows; r += blockDim.x) {
+        const T* row = logits + r * classes;
+        int best = 0;
+        if (classes > 0) {
+            T bv = row[0];
+            for (i64 j = 1; j < classes; j++) {
+                if (row[j] > bv) {
+                    bv = row[j];
+                    best = (int)j;
+                }
+            }
+        }
+        correct += best == labels[r] ? 1.0 : 0.0;
+    }
+    correct = block_reduce<SumCombine>(correct);
+    if (threadIdx.x == 0) {
+        metrics[0] += (double)loss[0] * (double)rows;
+        metrics[1] += correct;
+        metrics[2] += (double)rows;
+    }
+}
+
 // ---- entry points -----------------------------------------------------------------------------------------
 
 // reduce_*_partial write double partials [outer, parts(, inner)]; reduce_*_finish reduce those into T.
@@ -207,6 +237,10 @@ __device__ void count_equal(u64* count, const int* a, const int* b, i64 n) {
     }                                                                                                                  \
     KERNEL __launch_bounds__(256) argmax_cols_##S(int* out, const T* x, i64 outer, i64 n, i64 inner) {                 \
         argmax_cols<T>(out, x, outer, n, inner);                                                                       \
+    }                                                                                                                  \
+    KERNEL __launch_bounds__(256) accumulate_metrics_##S(double* metrics, const T* loss, const T* logits,              \
+                                                         const int* labels, i64 rows, i64 classes) {                   \
+        accumulate_metrics<T>(metrics, loss, logits, labels, rows, classes);                                           \
     }
 
 REDUCE_ENTRIES(float, f32)

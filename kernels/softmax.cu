@@ -130,12 +130,12 @@ __device__ void softmax_backward_cols(T* dx, const T* y, const T* dy, i64 outer,
 }
 
 // Fused softmax cross-entropy for logits [rows, classes] and int labels [rows]:
-// loss[r] = ln sum_c e^(x[r, c] - m) + m - x[r, label[r]], probs[r] = softmax(x[r]). One block per row.
+// loss[r] = scale (ln sum_c e^(x[r, c] - m) + m - x[r, label[r]]), probs[r] = softmax(x[r]). One block per row.
 // A label outside [0, classes) is reported through err (when not null) and gives loss[r] = NaN; probs is
 // still written.
 template <typename T>
 __device__ void crossentropy_forward(T* loss, T* probs, const T* logits, const int* labels, i64 rows, i64 classes,
-                                     u64* err) {
+                                     double scale, u64* err) {
     for (i64 r = blockIdx.x; r < rows; r += gridDim.x) {
         const T* xr = logits + r * classes;
         T* pr = probs + r * classes;
@@ -147,22 +147,23 @@ __device__ void crossentropy_forward(T* loss, T* probs, const T* logits, const i
         if (threadIdx.x == 0) {
             const int label = labels[r];
             if (label < 0 || label >= classes) {
-                report_bad_index(err, r, label);
+                report_bad_index(err, r, label, classes);
                 loss[r] = (T)NAN;
             } else {
-                loss[r] = (T)(log(acc.s) + acc.m - (double)xr[label]);
+                loss[r] = (T)(scale * (log(acc.s) + acc.m - (double)xr[label]));
             }
         }
     }
 }
 
-// dlogits[r, c] = dloss[r] (probs[r, c] - [c == label[r]]), computed in double. One block per row.
+// dlogits[r, c] = scale dloss[r dloss_step] (probs[r, c] - [c == label[r]]), computed in double; dloss_step is 1
+// for one gradient per row, 0 for one shared by every row. One block per row.
 template <typename T>
-__device__ void crossentropy_backward(T* dlogits, const T* probs, const int* labels, const T* dloss, i64 rows,
-                                      i64 classes) {
+__device__ void crossentropy_backward(T* dlogits, const T* probs, const int* labels, const T* dloss, i64 dloss_step,
+                                      double scale, i64 rows, i64 classes) {
     for (i64 r = blockIdx.x; r < rows; r += gridDim.x) {
         const int label = labels[r];
-        const double g = (double)dloss[r];
+        const double g = scale * (double)dloss[r * dloss_step];
         const T* pr = probs + r * classes;
         T* dr = dlogits + r * classes;
         for (i64 c = threadIdx.x; c < classes; c += blockDim.x) {
@@ -190,12 +191,14 @@ __device__ void crossentropy_backward(T* dlogits, const T* probs, const int* lab
         softmax_backward_cols<T>(dx, y, dy, outer, n, inner, is_log);                                                  \
     }                                                                                                                  \
     KERNEL __launch_bounds__(1024) crossentropy_forward_##S(T* loss, T* probs, const T* logits,                        \
-                                                            const int* labels, i64 rows, i64 classes, u64* err) {      \
-        crossentropy_forward<T>(loss, probs, logits, labels, rows, classes, err);                                      \
+                                                            const int* labels, i64 rows, i64 classes, double scale,    \
+                                                            u64* err) {                                                \
+        crossentropy_forward<T>(loss, probs, logits, labels, rows, classes, scale, err);                               \
     }                                                                                                                  \
     KERNEL __launch_bounds__(1024) crossentropy_backward_##S(T* dlogits, const T* probs, const int* labels,            \
-                                                             const T* dloss, i64 rows, i64 classes) {                  \
-        crossentropy_backward<T>(dlogits, probs, labels, dloss, rows, classes);                                        \
+                                                             const T* dloss, i64 dloss_step, double scale, i64 rows,   \
+                                                             i64 classes) {                                            \
+        crossentropy_backward<T>(dlogits, probs, labels, dloss, dloss_step, scale, rows, classes);                     \
     }
 
 SOFTMAX_ENTRIES(float, f32)

@@ -41,6 +41,12 @@ public interface Backend {
     /** The values of an INT32 buffer (waits for pending work). */
     int[] readInts(Buffer src);
 
+    /**
+     * Starts copying the buffer's values to the host behind the queued work, without waiting; the result converts
+     * them to double. What the device reported before the copy (an out-of-range label) is thrown by its get().
+     */
+    PendingRead readLater(Buffer src);
+
     // ---- memory ---------------------------------------------------------------------------------
 
     /** out[i] = value for all i. */
@@ -108,13 +114,25 @@ public interface Backend {
 
     /**
      * Fused softmax cross-entropy from logits [rows, classes] and INT32 labels [rows]:
-     * loss[r] = logsumexp(logits[r]) - logits[r, label[r]], and probs = softmax(logits) for the backward.
-     * A label outside [0, classes) fails naming the row and label.
+     * loss[r] = scale (logsumexp(logits[r]) - logits[r, label[r]]), and probs = softmax(logits) for the backward
+     * (scale 1 / rows makes the sum of loss the batch mean). A label outside [0, classes) fails naming the row and
+     * label (on a GPU at the next read, see {@link #readLater}).
      */
-    void crossEntropy(Buffer logits, Buffer labels, int rows, int classes, Buffer loss, Buffer probs);
+    void crossEntropy(Buffer logits, Buffer labels, int rows, int classes, double scale, Buffer loss, Buffer probs);
 
-    /** dlogits[r, c] = dloss[r] (probs[r, c] - [c == label[r]]). */
-    void crossEntropyBackward(Buffer probs, Buffer labels, Buffer dloss, int rows, int classes, Buffer dlogits);
+    /**
+     * dlogits[r, c] = scale dloss[r] (probs[r, c] - [c == label[r]]), where dloss has rows elements, or one that
+     * every row shares (the gradient of a reduced loss).
+     */
+    void crossEntropyBackward(Buffer probs, Buffer labels, Buffer dloss, double scale, int rows, int classes,
+                              Buffer dlogits);
+
+    /**
+     * Adds a training batch to running totals on the device: metrics (FLOAT64 [3]) += {loss[0] rows, the number of
+     * rows whose first largest logit is at their label, rows}, for a batch-mean loss (one element), logits
+     * [rows, classes] and INT32 labels [rows]. Nothing is read back: see {@link #readLater}.
+     */
+    void accumulateMetrics(Buffer loss, Buffer logits, Buffer labels, int rows, int classes, Buffer metrics);
 
     /** out[r] = x[r, idx[r]] for x [rows, cols] and INT32 idx [rows]. */
     void gatherRows(Buffer x, Buffer idx, int rows, int cols, Buffer out);
@@ -130,21 +148,42 @@ public interface Backend {
     /** Fills out from {@link Distribution} with parameters a, b; element i uses counter offset + i. */
     void random(Buffer out, Distribution dist, double a, double b, long seed, long offset);
 
+    // ---- fused layer epilogues ------------------------------------------------------------------------
+
+    /**
+     * The epilogue of a dense layer, after its GEMM z = x W^T: z += bias along rows (bias [cols], or null for
+     * none), in place, then y = f(z; p1, p2) ({@link UnaryOp}) for z, y [rows, cols]; y may be z (then z is not
+     * kept). One pass over z instead of an add and an activation.
+     */
+    void biasActivation(UnaryOp op, Buffer z, Buffer bias, int rows, int cols, double p1, double p2, Buffer y);
+
+    /**
+     * The backward of {@link #biasActivation}: dz = dy f'(z) (dz = dy when op is null, and then dz may be null) and
+     * dbias[c] = sum over rows of dz[r, c] (skipped when dbias is null), in one pass over dy. f' reads z or y as
+     * {@link UnaryOp#saves()} says; for RELU z may be null and y is read (y > 0 exactly where z > 0).
+     */
+    void biasActivationBackward(UnaryOp op, Buffer z, Buffer y, Buffer dy, int rows, int cols, double p1, double p2,
+                                Buffer dz, Buffer dbias);
+
     // ---- fused optimizer updates (in place, never recorded on the tape) ----------------------------
 
     /**
-     * SGD with momentum and weight decay, as PyTorch: g = grad + wd p; v = firstStep ? g : momentum v + (1 - dampening) g;
-     * d = nesterov ? g + momentum v : v (d = g when momentum is 0); p -= lr d. velocity may be null when momentum is 0.
+     * SGD with momentum and weight decay, as PyTorch, for every parameter i at once (one launch on a GPU):
+     * g = grad + wd p; v = step_i == 1 ? g : momentum v + (1 - dampening) g; d = nesterov ? g + momentum v : v
+     * (d = g when momentum is 0); p -= lr d. The learning rate and the steps are device values, so a captured CUDA
+     * graph can replay the update under a schedule: hyper (FLOAT64) = {lr, step_0, step_1, ...}, step_i counting
+     * parameter i's updates from 1. velocities may be null when momentum is 0.
      */
-    void sgdStep(Buffer param, Buffer grad, Buffer velocity, double lr, double momentum, double dampening,
-                 double weightDecay, boolean nesterov, boolean firstStep);
+    void sgdStep(Buffer[] params, Buffer[] grads, Buffer[] velocities, Buffer hyper, double momentum, double dampening,
+                 double weightDecay, boolean nesterov);
 
     /**
-     * Adam (decoupled = false: g = grad + wd p) or AdamW (decoupled: p -= lr wd p first), as PyTorch:
-     * m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps).
+     * Adam (decoupled = false: g = grad + wd p) or AdamW (decoupled: p -= lr wd p first), as PyTorch, for every
+     * parameter i at once: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t))
+     * + eps) with t = step_i; hyper (FLOAT64) = {lr, step_0, step_1, ...} as for {@link #sgdStep}.
      */
-    void adamStep(Buffer param, Buffer grad, Buffer m, Buffer v, double lr, double beta1, double beta2, double eps,
-                  double weightDecay, boolean decoupled, long step);
+    void adamStep(Buffer[] params, Buffer[] grads, Buffer[] m, Buffer[] v, Buffer hyper, double beta1, double beta2,
+                  double eps, double weightDecay, boolean decoupled);
 
     /** Waits until all queued work on this device is done. */
     void synchronize();

@@ -46,9 +46,13 @@ public final class Losses {
         return crossEntropy(logits, labels, Reduction.MEAN);
     }
 
-    /** -log softmax(logits)[label] per row (fused and stable, {@link CrossEntropy}), reduced. */
+    /** -log softmax(logits)[label] per row (fused and stable, reduced in the same op: {@link CrossEntropy}). */
     public static Tensor crossEntropy(Tensor logits, Tensor labels, Reduction reduction) {
-        return reduce(CrossEntropy.apply(logits, labels), reduction);
+        return switch (reduction) {
+            case MEAN -> CrossEntropy.mean(logits, labels);
+            case SUM -> CrossEntropy.sum(logits, labels);
+            case NONE -> CrossEntropy.apply(logits, labels);
+        };
     }
 
     /**

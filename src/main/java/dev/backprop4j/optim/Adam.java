@@ -46,9 +46,15 @@ public class Adam extends Optimizer {
     }
 
     @Override
-    protected void update(Tensor p, Tensor g, long step) {
-        Tensor[] s = state(p, 2);
-        p.backend().adamStep(p.buffer(), g.buffer(), s[0].buffer(), s[1].buffer(), lr, beta1, beta2, eps,
-                weightDecay, decoupled, step);
+    protected void update(Tensor[] ps, Tensor[] grads, Tensor hyper) {
+        Tensor[] m = new Tensor[ps.length];
+        Tensor[] v = new Tensor[ps.length];
+        for (int i = 0; i < ps.length; i++) {
+            Tensor[] s = state(ps[i], 2);
+            m[i] = s[0];
+            v[i] = s[1];
+        }
+        hyper.backend().adamStep(buffers(ps), buffers(grads), buffers(m), buffers(v), hyper.buffer(), beta1, beta2,
+                eps, weightDecay, decoupled);
     }
 }

@@ -1,24 +1,37 @@
 package dev.backprop4j.optim;
 
+import dev.backprop4j.backend.Buffer;
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Shape;
 import dev.backprop4j.tensor.GradMode;
 import dev.backprop4j.tensor.Scope;
 import dev.backprop4j.tensor.Tensor;
 
+import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Updates parameters from their accumulated gradients. {@link #step()} runs outside the tape and in
- * place, one fused backend primitive per parameter (so CUDA runs each update as one kernel).
+ * Updates parameters from their accumulated gradients. {@link #step()} runs outside the tape and in place, as one
+ * fused backend primitive for all parameters together (so CUDA updates every parameter in one launch).
  * Parameters without a gradient ({@link Tensor#grad()} null: no backward reached them since the last
  * {@link #zeroGrad()}) are skipped, as in PyTorch. State tensors (momentum, moments) are owned here.
+ *
+ * <p>The learning rate and each parameter's step count live in a small device tensor ({@code hyper}: lr, then one
+ * step count per updated parameter) that the update kernels read, so a step splits in two: {@link #advance()}
+ * counts the step and writes those values (an asynchronous copy), {@link #update()} queues the update. A CUDA graph
+ * captures {@link #update()} once and calls {@link #advance()} before each replay, so learning-rate schedules and
+ * Adam's bias corrections keep working under replay.
  */
 public abstract class Optimizer implements AutoCloseable {
     protected final List<Tensor> params;
     protected double lr;
     private final Map<Tensor, Tensor[]> state = new IdentityHashMap<>();
     private final Map<Tensor, long[]> paramSteps = new IdentityHashMap<>();
+    private Tensor hyper;
+    private Tensor[] active;
+    private Tensor[] activeGrads;
 
     protected Optimizer(List<Tensor> params, double lr) {
         if (params.isEmpty()) {
@@ -29,38 +42,91 @@ public abstract class Optimizer implements AutoCloseable {
         }
         this.params = List.copyOf(params);
         this.lr = lr;
+        for (Tensor p : this.params) {
+            if (!p.device().equals(this.params.get(0).device()) || p.dtype() != this.params.get(0).dtype()) {
+                throw new IllegalArgumentException(getClass().getSimpleName() + ": parameters must share one device and "
+                        + "dtype; " + p.describe() + " differs from " + this.params.get(0).describe());
+            }
+        }
     }
 
     /**
-     * One update of every parameter that has a gradient. Each parameter counts its own steps (bias correction,
-     * first momentum step), as PyTorch does, so a parameter whose first gradient comes late starts at step 1.
+     * One update of every parameter that has a gradient: {@link #advance()} then {@link #update()}. Each parameter
+     * counts its own steps (bias correction, first momentum step), as PyTorch does, so a parameter whose first
+     * gradient comes late starts at step 1.
      *
      * @throws IllegalStateException when no parameter has a gradient (a backward was forgotten)
      */
     public final void step() {
-        boolean any = false;
-        try (GradMode.Guard off = GradMode.noGrad()) {
-            for (Tensor p : params) {
-                if (p.isClosed()) {
-                    throw new IllegalStateException(getClass().getSimpleName() + ": parameter " + p.describe()
-                            + " was closed (replaced by Module.to?); build the optimizer after moving the model");
-                }
-                if (p.grad() != null) {
-                    long[] n = paramSteps.computeIfAbsent(p, k -> new long[1]);
-                    update(p, p.grad(), ++n[0]);
-                    any = true;
-                }
+        advance();
+        update();
+    }
+
+    /**
+     * Counts a step of every parameter that has a gradient and writes the learning rate and their step counts to
+     * the device, without waiting; then {@link #update()} applies it. Use the pair instead of {@link #step()} only to
+     * replay a captured update.
+     *
+     * @throws IllegalStateException when no parameter has a gradient (a backward was forgotten)
+     */
+    public final void advance() {
+        List<Tensor> withGrad = new ArrayList<>();
+        for (Tensor p : params) {
+            if (p.isClosed()) {
+                throw new IllegalStateException(getClass().getSimpleName() + ": parameter " + p.describe()
+                        + " was closed (replaced by Module.to?); build the optimizer after moving the model");
+            }
+            if (p.grad() != null) {
+                withGrad.add(p);
             }
         }
-        if (!any) {
+        if (withGrad.isEmpty()) {
             throw new IllegalStateException(getClass().getSimpleName() + ".step: none of the " + params.size()
                     + " parameters has a gradient; call backward() on the loss before step() (zeroGrad() clears "
                     + "them, and a loss that does not depend on the parameters gives them none)");
         }
+        double[] values = new double[1 + params.size()];
+        values[0] = lr;
+        active = withGrad.toArray(new Tensor[0]);
+        activeGrads = new Tensor[active.length];
+        for (int i = 0; i < active.length; i++) {
+            values[1 + i] = ++paramSteps.computeIfAbsent(active[i], k -> new long[1])[0];
+            activeGrads[i] = active[i].grad();
+        }
+        if (hyper == null) {
+            hyper = Tensor.zeros(Shape.of(values.length), DType.FLOAT64, params.get(0).device());
+            Scope.detach(hyper);
+        }
+        hyper.backend().write(hyper.buffer(), values);
     }
 
-    /** Updates p in place from its gradient g; {@code step} counts p's own updates from 1. */
-    protected abstract void update(Tensor p, Tensor g, long step);
+    /**
+     * Queues the update counted by the last {@link #advance()}: one fused backend call for all its parameters,
+     * reading the learning rate and the steps from the device.
+     */
+    public final void update() {
+        if (active == null) {
+            throw new IllegalStateException(getClass().getSimpleName() + ".update: call advance() first");
+        }
+        try (GradMode.Guard off = GradMode.noGrad()) {
+            update(active, activeGrads, hyper);
+        }
+    }
+
+    /**
+     * Updates params[i] in place from grads[i], all at once; hyper (FLOAT64, on the parameters' device) holds the
+     * learning rate and then params[i]'s own step count (from 1) at 1 + i.
+     */
+    protected abstract void update(Tensor[] params, Tensor[] grads, Tensor hyper);
+
+    /** The buffers of the given tensors, for the backend's fused updates. */
+    protected static Buffer[] buffers(Tensor[] tensors) {
+        Buffer[] out = new Buffer[tensors.length];
+        for (int i = 0; i < tensors.length; i++) {
+            out[i] = tensors[i] == null ? null : tensors[i].buffer();
+        }
+        return out;
+    }
 
     /** Clears the gradients of all parameters. */
     public void zeroGrad() {
@@ -97,5 +163,9 @@ public abstract class Optimizer implements AutoCloseable {
             }
         });
         state.clear();
+        if (hyper != null) {
+            hyper.close();
+            hyper = null;
+        }
     }
 }

@@ -43,13 +43,18 @@ public final class Sgd extends Optimizer {
     }
 
     @Override
-    protected void update(Tensor p, Tensor g, long step) {
+    protected void update(Tensor[] ps, Tensor[] grads, Tensor hyper) {
         if (nesterov && (momentum <= 0 || dampening != 0)) {
             throw new IllegalStateException("Sgd: Nesterov momentum needs momentum > 0 and dampening 0");
         }
-        Tensor v = momentum == 0 ? null : state(p, 1)[0];
-        boolean first = v != null && step == 1;
-        p.backend().sgdStep(p.buffer(), g.buffer(), v == null ? null : v.buffer(), lr, momentum, dampening,
-                weightDecay, nesterov, first);
+        Tensor[] velocities = null;
+        if (momentum != 0) {
+            velocities = new Tensor[ps.length];
+            for (int i = 0; i < ps.length; i++) {
+                velocities[i] = state(ps[i], 1)[0];
+            }
+        }
+        hyper.backend().sgdStep(buffers(ps), buffers(grads), velocities == null ? null : buffers(velocities),
+                hyper.buffer(), momentum, dampening, weightDecay, nesterov);
     }
 }

@@ -73,7 +73,9 @@ class LectureNumbersTest {
             loss.backward();
             try (GradMode.Guard off = GradMode.noGrad()) {
                 for (Tensor p : new Tensor[]{w1, b1, w2, b2}) {
-                    p.backend().sgdStep(p.buffer(), p.grad().buffer(), null, lr, 0, 0, 0, false, true);
+                    // gradient descent as the lecture writes it: w <- w - lr dL/dw
+                    p.backend().binary(dev.backprop4j.backend.BinaryOp.SUB, p.buffer(), p.shape(),
+                            p.grad().mul(lr).buffer(), p.shape(), p.buffer(), p.shape());
                 }
             }
         }

@@ -3,6 +3,7 @@ package dev.backprop4j.backend.cpu;
 import dev.backprop4j.backend.Backend;
 import dev.backprop4j.backend.BinaryOp;
 import dev.backprop4j.backend.Buffer;
+import dev.backprop4j.backend.PendingRead;
 import dev.backprop4j.backend.ReduceOp;
 import dev.backprop4j.backend.UnaryOp;
 import dev.backprop4j.core.DType;
@@ -165,7 +166,8 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void crossEntropy(Buffer logits, Buffer labels, int rows, int classes, Buffer loss, Buffer probs) {
+    public void crossEntropy(Buffer logits, Buffer labels, int rows, int classes, double scale, Buffer loss,
+                             Buffer probs) {
         if (float32(logits) && VECTOR_API) {
             int[] lab = cpu(labels).ints();
             ReferenceReductions.checkLabels(lab, rows, classes);
@@ -173,46 +175,100 @@ public final class CpuBackend implements Backend {
             float[] lf = cpu(loss).floats();
             float[] pf = cpu(probs).floats();
             Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(1, classes)),
-                    (lo, hi) -> VectorKernels.crossEntropy(xf, lab, classes, lf, pf, lo, hi));
+                    (lo, hi) -> VectorKernels.crossEntropy(xf, lab, classes, scale, lf, pf, lo, hi));
             return;
         }
-        REFERENCE.crossEntropy(logits, labels, rows, classes, loss, probs);
+        REFERENCE.crossEntropy(logits, labels, rows, classes, scale, loss, probs);
     }
 
     @Override
-    public void crossEntropyBackward(Buffer probs, Buffer labels, Buffer dloss, int rows, int classes, Buffer dlogits) {
+    public void crossEntropyBackward(Buffer probs, Buffer labels, Buffer dloss, double scale, int rows, int classes,
+                                     Buffer dlogits) {
         if (float32(probs) && VECTOR_API) {
             float[] pf = cpu(probs).floats();
             int[] lab = cpu(labels).ints();
             float[] gf = cpu(dloss).floats();
             float[] df = cpu(dlogits).floats();
             Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(1, classes)),
-                    (lo, hi) -> VectorKernels.crossEntropyBackward(pf, lab, gf, classes, df, lo, hi));
+                    (lo, hi) -> VectorKernels.crossEntropyBackward(pf, lab, gf, scale, classes, df, lo, hi));
             return;
         }
-        REFERENCE.crossEntropyBackward(probs, labels, dloss, rows, classes, dlogits);
+        REFERENCE.crossEntropyBackward(probs, labels, dloss, scale, rows, classes, dlogits);
+    }
+
+    /** Float32: the bias add and the activation through their own fast paths (two passes, each vectorised). */
+    @Override
+    public void biasActivation(UnaryOp op, Buffer z, Buffer bias, int rows, int cols, double p1, double p2, Buffer y) {
+        if (!float32(z)) {
+            REFERENCE.biasActivation(op, z, bias, rows, cols, p1, p2, y);
+            return;
+        }
+        Shape shape = Shape.of(rows, cols);
+        if (bias != null) {
+            binary(BinaryOp.ADD, z, shape, bias, Shape.of(cols), z, shape);
+        }
+        if (op != null) {
+            unary(op, z, y, p1, p2);
+        } else if (y != z) {
+            copy(z, 0, y, 0, (long) rows * cols);
+        }
+    }
+
+    /** Float32: the activation's backward, then the column sums, through their own fast paths. */
+    @Override
+    public void biasActivationBackward(UnaryOp op, Buffer z, Buffer y, Buffer dy, int rows, int cols, double p1,
+                                       double p2, Buffer dz, Buffer dbias) {
+        if (!float32(dy)) {
+            REFERENCE.biasActivationBackward(op, z, y, dy, rows, cols, p1, p2, dz, dbias);
+            return;
+        }
+        Buffer grad = dy;
+        if (op != null) {
+            // RELU's derivative reads x > 0, and y > 0 exactly there
+            unaryBackward(op, z != null ? z : op == UnaryOp.RELU ? y : null, y, dy, dz, p1, p2);
+            grad = dz;
+        } else if (dz != null && dz != dy) {
+            copy(dy, 0, dz, 0, (long) rows * cols);
+        }
+        if (dbias != null) {
+            reduce(ReduceOp.SUM, grad, 1, rows, cols, dbias);
+        }
     }
 
     @Override
-    public void sgdStep(Buffer param, Buffer grad, Buffer velocity, double lr, double momentum, double dampening,
-                        double weightDecay, boolean nesterov, boolean firstStep) {
-        if (float32(param)) {
-            FloatKernels.sgd(cpu(param).floats(), cpu(grad).floats(), velocity == null ? null : cpu(velocity).floats(),
-                    lr, momentum, dampening, weightDecay, nesterov, firstStep);
+    public void sgdStep(Buffer[] params, Buffer[] grads, Buffer[] velocities, Buffer hyper, double momentum,
+                        double dampening, double weightDecay, boolean nesterov) {
+        if (params.length == 0 || !float32(params[0])) {
+            REFERENCE.sgdStep(params, grads, velocities, hyper, momentum, dampening, weightDecay, nesterov);
             return;
         }
-        REFERENCE.sgdStep(param, grad, velocity, lr, momentum, dampening, weightDecay, nesterov, firstStep);
+        double[] h = cpu(hyper).doubles();
+        for (int t = 0; t < params.length; t++) {
+            FloatKernels.sgd(cpu(params[t]).floats(), cpu(grads[t]).floats(),
+                    velocities == null || velocities[t] == null ? null : cpu(velocities[t]).floats(), h[0], momentum,
+                    dampening, weightDecay, nesterov, h[1 + t] == 1);
+        }
     }
 
     @Override
-    public void adamStep(Buffer param, Buffer grad, Buffer m, Buffer v, double lr, double beta1, double beta2,
-                         double eps, double weightDecay, boolean decoupled, long step) {
-        if (float32(param)) {
-            FloatKernels.adam(cpu(param).floats(), cpu(grad).floats(), cpu(m).floats(), cpu(v).floats(), lr, beta1,
-                    beta2, eps, weightDecay, decoupled, 1 - Math.pow(beta1, step), 1 - Math.pow(beta2, step));
+    public void adamStep(Buffer[] params, Buffer[] grads, Buffer[] m, Buffer[] v, Buffer hyper, double beta1,
+                         double beta2, double eps, double weightDecay, boolean decoupled) {
+        if (params.length == 0 || !float32(params[0])) {
+            REFERENCE.adamStep(params, grads, m, v, hyper, beta1, beta2, eps, weightDecay, decoupled);
             return;
         }
-        REFERENCE.adamStep(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, step);
+        double[] h = cpu(hyper).doubles();
+        for (int t = 0; t < params.length; t++) {
+            long step = (long) h[1 + t];
+            FloatKernels.adam(cpu(params[t]).floats(), cpu(grads[t]).floats(), cpu(m[t]).floats(), cpu(v[t]).floats(),
+                    h[0], beta1, beta2, eps, weightDecay, decoupled, 1 - Math.pow(beta1, step),
+                    1 - Math.pow(beta2, step));
+        }
+    }
+
+    @Override
+    public void accumulateMetrics(Buffer loss, Buffer logits, Buffer labels, int rows, int classes, Buffer metrics) {
+        REFERENCE.accumulateMetrics(loss, logits, labels, rows, classes, metrics);
     }
 
     // ---- the rest: the reference itself ------------------------------------------------------------------
@@ -250,6 +306,11 @@ public final class CpuBackend implements Backend {
     @Override
     public int[] readInts(Buffer src) {
         return REFERENCE.readInts(src);
+    }
+
+    @Override
+    public PendingRead readLater(Buffer src) {
+        return REFERENCE.readLater(src);
     }
 
     @Override

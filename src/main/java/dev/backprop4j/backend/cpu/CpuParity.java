@@ -43,7 +43,9 @@ public final class CpuParity extends ParityHarness {
 
     /** Runs every check of {@code device} against the CPU reference. */
     public static List<Result> run(Backend device) {
-        return new CpuParity(device).all();
+        List<Result> out = new CpuParity(device).all();
+        out.addAll(new FusedParity(device).all());
+        return out;
     }
 
     private List<Result> all() {
@@ -68,13 +70,9 @@ public final class CpuParity extends ParityHarness {
             out.add(check("argmax", t, this::argmax));
             out.add(check("softmax", t, this::softmax));
             out.add(check("softmaxBackward", t, this::softmaxBackward));
-            out.add(check("crossEntropy", t, this::crossEntropy));
-            out.add(check("crossEntropyBackward", t, this::crossEntropyBackward));
             out.add(check("gatherRows", t, this::gatherRows));
             out.add(check("scatterRows", t, this::scatterRows));
             out.add(check("random", t, this::random));
-            out.add(check("sgdStep", t, this::sgdStep));
-            out.add(check("adamStep", t, this::adamStep));
         }
         return out;
     }
@@ -296,33 +294,6 @@ public final class CpuParity extends ParityHarness {
         return out(dx);
     }
 
-    private void crossEntropy(DType t, int n) {
-        compare("loss and probabilities", n, b -> {
-            Buffer logits = in(b, t, n * 10L);
-            Buffer labels = labels(b, n, 10);
-            Buffer loss = b.allocate(t, n);
-            Buffer probs = b.allocate(t, n * 10L);
-            b.crossEntropy(logits, labels, n, 10, loss, probs);
-            release(logits, labels);
-            return out(loss, probs);
-        });
-    }
-
-    private void crossEntropyBackward(DType t, int n) {
-        compare("dlogits", n, b -> {
-            Buffer logits = in(b, t, n * 10L);
-            Buffer labels = labels(b, n, 10);
-            Buffer loss = b.allocate(t, n);
-            Buffer probs = b.allocate(t, n * 10L);
-            b.crossEntropy(logits, labels, n, 10, loss, probs);
-            Buffer dloss = in(b, t, n);
-            Buffer dlogits = b.allocate(t, n * 10L);
-            b.crossEntropyBackward(probs, labels, dloss, n, 10, dlogits);
-            release(logits, labels, loss, probs, dloss);
-            return out(dlogits);
-        });
-    }
-
     private void gatherRows(DType t, int n) {
         compare("gather", n, b -> {
             Buffer x = in(b, t, n * 6L);
@@ -351,37 +322,6 @@ public final class CpuParity extends ParityHarness {
                 Buffer x = b.allocate(t, n);
                 b.random(x, d, 0.3, 1.5, 42, 3);
                 return out(x);
-            });
-        }
-    }
-
-    private void sgdStep(DType t, int n) {
-        for (boolean nesterov : new boolean[] {false, true}) {
-            compare("momentum 0.9, dampening 0.1, weight decay 0.01, nesterov=" + nesterov, n, b -> {
-                Buffer p = in(b, t, n);
-                Buffer g = in(b, t, n);
-                Buffer v = fill(b, t, n, 0);
-                for (int step = 1; step <= 2; step++) {
-                    b.sgdStep(p, g, v, 0.1, 0.9, 0.1, 0.01, nesterov, step == 1);
-                }
-                release(g);
-                return out(p, v);
-            });
-        }
-    }
-
-    private void adamStep(DType t, int n) {
-        for (boolean decoupled : new boolean[] {false, true}) {
-            compare(decoupled ? "AdamW" : "Adam", n, b -> {
-                Buffer p = in(b, t, n);
-                Buffer g = in(b, t, n);
-                Buffer m = fill(b, t, n, 0);
-                Buffer v = fill(b, t, n, 0);
-                for (int step = 1; step <= 3; step++) {
-                    b.adamStep(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 0.01, decoupled, step);
-                }
-                release(g);
-                return out(p, m, v);
             });
         }
     }

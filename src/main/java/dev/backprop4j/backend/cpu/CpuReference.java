@@ -3,6 +3,7 @@ package dev.backprop4j.backend.cpu;
 import dev.backprop4j.backend.Backend;
 import dev.backprop4j.backend.BinaryOp;
 import dev.backprop4j.backend.Buffer;
+import dev.backprop4j.backend.PendingRead;
 import dev.backprop4j.backend.Conversions;
 import dev.backprop4j.backend.ReduceOp;
 import dev.backprop4j.backend.UnaryOp;
@@ -84,6 +85,11 @@ final class CpuReference implements Backend {
     @Override
     public int[] readInts(Buffer src) {
         return cpu(src).ints().clone();
+    }
+
+    @Override
+    public PendingRead readLater(Buffer src) {
+        return PendingRead.done(readDoubles(src));
     }
 
     @Override
@@ -283,13 +289,20 @@ final class CpuReference implements Backend {
     }
 
     @Override
-    public void crossEntropy(Buffer logits, Buffer labels, int rows, int classes, Buffer loss, Buffer probs) {
-        ReferenceReductions.crossEntropy(logits, labels, rows, classes, loss, probs);
+    public void crossEntropy(Buffer logits, Buffer labels, int rows, int classes, double scale, Buffer loss,
+                             Buffer probs) {
+        ReferenceReductions.crossEntropy(logits, labels, rows, classes, scale, loss, probs);
     }
 
     @Override
-    public void crossEntropyBackward(Buffer probs, Buffer labels, Buffer dloss, int rows, int classes, Buffer dlogits) {
-        ReferenceReductions.crossEntropyBackward(probs, labels, dloss, rows, classes, dlogits);
+    public void crossEntropyBackward(Buffer probs, Buffer labels, Buffer dloss, double scale, int rows, int classes,
+                                     Buffer dlogits) {
+        ReferenceReductions.crossEntropyBackward(probs, labels, dloss, scale, rows, classes, dlogits);
+    }
+
+    @Override
+    public void accumulateMetrics(Buffer loss, Buffer logits, Buffer labels, int rows, int classes, Buffer metrics) {
+        ReferenceReductions.accumulateMetrics(loss, logits, labels, rows, classes, metrics);
     }
 
     @Override
@@ -325,53 +338,29 @@ final class CpuReference implements Backend {
         });
     }
 
-    // ---- optimizers -------------------------------------------------------------------------------
+    // ---- fused layer epilogues and optimizer updates: ReferenceUpdates ---------------------------------------
 
     @Override
-    public void sgdStep(Buffer param, Buffer grad, Buffer velocity, double lr, double momentum, double dampening,
-                        double weightDecay, boolean nesterov, boolean firstStep) {
-        CpuBuffer p = cpu(param);
-        CpuBuffer g = cpu(grad);
-        CpuBuffer v = velocity == null ? null : cpu(velocity);
-        Parallel.forRange(p.size(), GRAIN, (lo, hi) -> {
-            for (int i = lo; i < hi; i++) {
-                double gi = g.get(i) + weightDecay * p.get(i);
-                double step = gi;
-                if (momentum != 0) {
-                    double vi = firstStep ? gi : momentum * v.get(i) + (1 - dampening) * gi;
-                    v.set(i, vi);
-                    step = nesterov ? gi + momentum * vi : vi;
-                }
-                p.set(i, p.get(i) - lr * step);
-            }
-        });
+    public void biasActivation(UnaryOp op, Buffer z, Buffer bias, int rows, int cols, double p1, double p2, Buffer y) {
+        ReferenceUpdates.biasActivation(op, z, bias, rows, cols, p1, p2, y);
     }
 
     @Override
-    public void adamStep(Buffer param, Buffer grad, Buffer m, Buffer v, double lr, double beta1, double beta2,
-                         double eps, double weightDecay, boolean decoupled, long step) {
-        CpuBuffer p = cpu(param);
-        CpuBuffer g = cpu(grad);
-        CpuBuffer ms = cpu(m);
-        CpuBuffer vs = cpu(v);
-        double bc1 = 1 - Math.pow(beta1, step);
-        double bc2 = 1 - Math.pow(beta2, step);
-        Parallel.forRange(p.size(), GRAIN, (lo, hi) -> {
-            for (int i = lo; i < hi; i++) {
-                double pi = p.get(i);
-                double gi = g.get(i);
-                if (decoupled) {
-                    pi -= lr * weightDecay * pi;
-                } else {
-                    gi += weightDecay * pi;
-                }
-                double mi = beta1 * ms.get(i) + (1 - beta1) * gi;
-                double vi = beta2 * vs.get(i) + (1 - beta2) * gi * gi;
-                ms.set(i, mi);
-                vs.set(i, vi);
-                p.set(i, pi - lr * (mi / bc1) / (Math.sqrt(vi / bc2) + eps));
-            }
-        });
+    public void biasActivationBackward(UnaryOp op, Buffer z, Buffer y, Buffer dy, int rows, int cols, double p1,
+                                       double p2, Buffer dz, Buffer dbias) {
+        ReferenceUpdates.biasActivationBackward(op, z, y, dy, rows, cols, p1, p2, dz, dbias);
+    }
+
+    @Override
+    public void sgdStep(Buffer[] params, Buffer[] grads, Buffer[] velocities, Buffer hyper, double momentum,
+                        double dampening, double weightDecay, boolean nesterov) {
+        ReferenceUpdates.sgdStep(params, grads, velocities, hyper, momentum, dampening, weightDecay, nesterov);
+    }
+
+    @Override
+    public void adamStep(Buffer[] params, Buffer[] grads, Buffer[] m, Buffer[] v, Buffer hyper, double beta1,
+                         double beta2, double eps, double weightDecay, boolean decoupled) {
+        ReferenceUpdates.adamStep(params, grads, m, v, hyper, beta1, beta2, eps, weightDecay, decoupled);
     }
 
     @Override

@@ -106,7 +106,8 @@ final class ReferenceReductions {
         }
     }
 
-    static void crossEntropy(Buffer logits, Buffer labels, int rows, int classes, Buffer loss, Buffer probs) {
+    static void crossEntropy(Buffer logits, Buffer labels, int rows, int classes, double scale, Buffer loss,
+                             Buffer probs) {
         CpuBuffer x = cpu(logits);
         int[] lab = cpu(labels).ints();
         CpuBuffer l = cpu(loss);
@@ -128,22 +129,47 @@ final class ReferenceReductions {
             for (int c = 0; c < classes; c++) {
                 p.set(base + c, p.get(base + c) / sum);
             }
-            l.set(r, Math.log(sum) + max - x.get(base + label));
+            l.set(r, scale * (Math.log(sum) + max - x.get(base + label)));
         }
     }
 
-    static void crossEntropyBackward(Buffer probs, Buffer labels, Buffer dloss, int rows, int classes, Buffer dlogits) {
+    static void crossEntropyBackward(Buffer probs, Buffer labels, Buffer dloss, double scale, int rows, int classes,
+                                     Buffer dlogits) {
         CpuBuffer p = cpu(probs);
         int[] lab = cpu(labels).ints();
         CpuBuffer g = cpu(dloss);
         CpuBuffer d = cpu(dlogits);
+        boolean shared = g.size() == 1;
         for (int r = 0; r < rows; r++) {
-            double gr = g.get(r);
+            double gr = scale * g.get(shared ? 0 : r);
             int base = r * classes;
             for (int c = 0; c < classes; c++) {
                 d.set(base + c, gr * (p.get(base + c) - (c == lab[r] ? 1.0 : 0.0)));
             }
         }
+    }
+
+    /** metrics += {loss[0] rows, the rows whose first largest logit (argmax's rule) is the label, rows}. */
+    static void accumulateMetrics(Buffer loss, Buffer logits, Buffer labels, int rows, int classes, Buffer metrics) {
+        CpuBuffer x = cpu(logits);
+        int[] lab = cpu(labels).ints();
+        double[] m = cpu(metrics).doubles();
+        long correct = 0;
+        for (int r = 0; r < rows; r++) {
+            int best = 0;
+            double bv = classes > 0 ? x.get(r * classes) : 0;
+            for (int j = 1; j < classes; j++) {
+                double v = x.get(r * classes + j);
+                if (v > bv) {
+                    bv = v;
+                    best = j;
+                }
+            }
+            correct += best == lab[r] ? 1 : 0;
+        }
+        m[0] += cpu(loss).get(0) * rows;
+        m[1] += correct;
+        m[2] += rows;
     }
 
     static void gatherRows(Buffer x, Buffer idx, int rows, int cols, Buffer out) {

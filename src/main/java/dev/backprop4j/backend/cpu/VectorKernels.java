@@ -167,21 +167,27 @@ final class VectorKernels {
     }
 
     /** Softmax cross-entropy of rows [lo, hi) (labels already checked): loss[r] and probs (see Backend#crossEntropy). */
-    static void crossEntropy(float[] x, int[] labels, int classes, float[] loss, float[] probs, int lo, int hi) {
+    static void crossEntropy(float[] x, int[] labels, int classes, double lossScale, float[] loss, float[] probs,
+                             int lo, int hi) {
         for (int r = lo; r < hi; r++) {
             int base = r * classes;
             float[] ms = expShifted(x, base, classes, probs);
             scale(probs, base, classes, 1f / ms[1]);
-            loss[r] = (float) (Math.log(ms[1]) + ms[0] - x[base + labels[r]]);
+            loss[r] = (float) (lossScale * (Math.log(ms[1]) + ms[0] - x[base + labels[r]]));
         }
     }
 
-    /** dlogits[r] = dloss[r] (probs[r] - onehot(label[r])) for rows [lo, hi). */
-    static void crossEntropyBackward(float[] probs, int[] labels, float[] dloss, int classes, float[] d, int lo, int hi) {
+    /**
+     * dlogits[r] = s dloss[r] (probs[r] - onehot(label[r])) for rows [lo, hi); dloss has one element per row, or one
+     * for all rows.
+     */
+    static void crossEntropyBackward(float[] probs, int[] labels, float[] dloss, double s, int classes, float[] d,
+                                     int lo, int hi) {
+        boolean shared = dloss.length == 1;
         for (int r = lo; r < hi; r++) {
             int base = r * classes;
             int c = 0;
-            float g = dloss[r];
+            float g = (float) (s * dloss[shared ? 0 : r]);
             for (int bound = S.loopBound(classes); c < bound; c += S.length()) {
                 FloatVector.fromArray(S, probs, base + c).mul(g).intoArray(d, base + c);
             }

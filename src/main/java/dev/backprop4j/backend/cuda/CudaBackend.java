@@ -4,6 +4,7 @@ import dev.backprop4j.backend.Backend;
 import dev.backprop4j.backend.BinaryOp;
 import dev.backprop4j.backend.Buffer;
 import dev.backprop4j.backend.Conversions;
+import dev.backprop4j.backend.PendingRead;
 import dev.backprop4j.backend.ReduceOp;
 import dev.backprop4j.backend.UnaryOp;
 import dev.backprop4j.core.DType;
@@ -23,28 +24,20 @@ import java.util.concurrent.ConcurrentHashMap;
  * ({@link CudaKernels}), all on the device's single stream. Calls return as soon as the work is queued;
  * only the {@code read*} methods, {@link #countEqual} and {@link #synchronize} wait.
  *
- * <p>Kernels cannot throw: an out-of-range label or index sets a device flag, which the next waiting call
- * reads and turns into the same IllegalArgumentException the CPU backend throws (as PyTorch reports
- * device-side errors at the next synchronisation).
+ * <p>Kernels cannot throw: an out-of-range label or index is written to a sticky device record
+ * ({@link IndexCheck}), which the next waiting call, or the next non-blocking {@link #readLater}, reads and turns
+ * into the same IllegalArgumentException the CPU backend throws (as PyTorch reports device-side errors at the next
+ * synchronisation). A steady training step therefore never waits for the host to check its labels.
  */
 final class CudaBackend implements Backend {
     private static final Map<Integer, CudaBackend> BACKENDS = new ConcurrentHashMap<>();
-
-    /** The kinds of deferred index checks. */
-    private enum Check { CROSS_ENTROPY, GATHER, SCATTER }
-
-    /** Index checks pending at once before a read is forced; each launch gets its own 8-byte flag. */
-    private static final int SLOTS = 16;
 
     private final CudaContext ctx;
     private final CudaKernels kernels;
     private final CudaBlas blas;
     private final CudaMemcpy memcpy;
-    private final CudaBuffer flags;
+    private final CudaTransfers transfers;
     private final CudaBuffer counter;
-    private final Check[] armedKind = new Check[SLOTS];
-    private final long[] armedLimit = new long[SLOTS];
-    private int armed;
 
     private CudaBackend(CudaContext ctx) {
         this.ctx = ctx;
@@ -52,7 +45,7 @@ final class CudaBackend implements Backend {
         this.kernels = CudaKernels.load();
         this.blas = CudaBlas.get(ctx);
         this.memcpy = new CudaMemcpy(ctx);
-        this.flags = ctx.allocator().allocate(DType.INT32, 2L * SLOTS);
+        this.transfers = new CudaTransfers(ctx, memcpy);
         this.counter = ctx.allocator().allocate(DType.INT32, 2);
     }
 
@@ -97,78 +90,57 @@ final class CudaBackend implements Backend {
         return ctx.allocator().allocate(dtype, length);
     }
 
-    // ---- host transfers -------------------------------------------------------------------------
+    // ---- host transfers: CudaTransfers ----------------------------------------------------------------
 
     @Override
     public void write(Buffer dst, float[] src) {
-        checkWrite(dst, DType.FLOAT32, src.length);
-        memcpy.upload(ptr(dst), 4L * src.length, b -> b.asFloatBuffer().put(src));
+        transfers.write(dst, src);
     }
 
     @Override
     public void write(Buffer dst, double[] src) {
-        checkWrite(dst, DType.FLOAT64, src.length);
-        memcpy.upload(ptr(dst), 8L * src.length, b -> b.asDoubleBuffer().put(src));
+        transfers.write(dst, src);
     }
 
     @Override
     public void write(Buffer dst, int[] src) {
-        checkWrite(dst, DType.INT32, src.length);
-        memcpy.upload(ptr(dst), 4L * src.length, b -> b.asIntBuffer().put(src));
-    }
-
-    /** An upload past the block would corrupt a neighbour silently: the CPU backend fails here, so does this one. */
-    private static void checkWrite(Buffer dst, DType type, int n) {
-        if (dst.dtype() != type || dst.length() != n) {
-            throw new IllegalArgumentException("write: " + n + " " + type + " values into a buffer of " + dst.length()
-                    + " " + dst.dtype() + " on " + dst.device());
-        }
+        transfers.write(dst, src);
     }
 
     @Override
     public float[] readFloats(Buffer src) {
-        return switch (src.dtype()) {
-            case FLOAT32 -> {
-                verifyChecks();
-                float[] out = new float[(int) src.length()];
-                memcpy.download(ptr(src), Pointer.to(out), 4L * out.length);
-                yield out;
-            }
-            case FLOAT64 -> Conversions.toFloats(readDoubles(src));
-            case INT32 -> Conversions.toFloats(readInts(src));
-        };
+        return transfers.readFloats(src);
     }
 
     @Override
     public double[] readDoubles(Buffer src) {
-        return switch (src.dtype()) {
-            case FLOAT64 -> {
-                verifyChecks();
-                double[] out = new double[(int) src.length()];
-                memcpy.download(ptr(src), Pointer.to(out), 8L * out.length);
-                yield out;
-            }
-            case FLOAT32 -> Conversions.toDoubles(readFloats(src));
-            case INT32 -> Conversions.toDoubles(readInts(src));
-        };
+        return transfers.readDoubles(src);
     }
 
     @Override
     public int[] readInts(Buffer src) {
-        verifyChecks();
-        if (src.dtype() != DType.INT32) {
-            throw new IllegalArgumentException("readInts: buffer holds " + src.dtype());
-        }
-        int[] out = new int[(int) src.length()];
-        memcpy.download(ptr(src), Pointer.to(out), 4L * out.length);
-        return out;
+        return transfers.readInts(src);
+    }
+
+    @Override
+    public PendingRead readLater(Buffer src) {
+        return transfers.readLater(src);
     }
 
     // ---- memory ---------------------------------------------------------------------------------
 
     @Override
     public void fill(Buffer out, double value) {
-        kernels.layout.fill(out.dtype(), ptr(out), out.length(), value, stream());
+        if (out.dtype() == DType.FLOAT64) {
+            kernels.layout.fill(out.dtype(), ptr(out), out.length(), value, stream());
+            return;
+        }
+        // a 32-bit pattern: a memset, which costs no kernel launch
+        int bits = out.dtype() == DType.FLOAT32 ? Float.floatToRawIntBits((float) value) : (int) value;
+        if (out.length() > 0) {
+            KernelModule.check(() -> jcuda.driver.JCudaDriver.cuMemsetD32Async(ptr(out), bits, out.length(), stream()),
+                    () -> "filling " + out.length() + " " + out.dtype() + " with " + value);
+        }
     }
 
     @Override
@@ -264,33 +236,41 @@ final class CudaBackend implements Backend {
     }
 
     @Override
-    public void crossEntropy(Buffer logits, Buffer labels, int rows, int classes, Buffer loss, Buffer probs) {
-        CUdeviceptr flag = arm(Check.CROSS_ENTROPY, classes);
-        kernels.softmax.crossEntropyForward(logits.dtype(), ptr(logits), ptr(labels), rows, classes, ptr(loss),
+    public void crossEntropy(Buffer logits, Buffer labels, int rows, int classes, double scale, Buffer loss,
+                             Buffer probs) {
+        CUdeviceptr flag = transfers.checked(IndexCheck.Kind.CROSS_ENTROPY);
+        kernels.softmax.crossEntropyForward(logits.dtype(), ptr(logits), ptr(labels), rows, classes, scale, ptr(loss),
                 ptr(probs), flag, stream());
     }
 
     @Override
-    public void crossEntropyBackward(Buffer probs, Buffer labels, Buffer dloss, int rows, int classes, Buffer dlogits) {
-        kernels.softmax.crossEntropyBackward(probs.dtype(), ptr(probs), ptr(labels), ptr(dloss), rows, classes,
-                ptr(dlogits), stream());
+    public void crossEntropyBackward(Buffer probs, Buffer labels, Buffer dloss, double scale, int rows, int classes,
+                                     Buffer dlogits) {
+        kernels.softmax.crossEntropyBackward(probs.dtype(), ptr(probs), ptr(labels), ptr(dloss), dloss.length() == 1,
+                scale, rows, classes, ptr(dlogits), stream());
+    }
+
+    @Override
+    public void accumulateMetrics(Buffer loss, Buffer logits, Buffer labels, int rows, int classes, Buffer metrics) {
+        kernels.reduce.accumulateMetrics(logits.dtype(), ptr(loss), ptr(logits), ptr(labels), rows, classes,
+                ptr(metrics), stream());
     }
 
     @Override
     public void gatherRows(Buffer x, Buffer idx, int rows, int cols, Buffer out) {
-        CUdeviceptr flag = arm(Check.GATHER, cols);
+        CUdeviceptr flag = transfers.checked(IndexCheck.Kind.GATHER);
         kernels.layout.gatherRows(x.dtype(), ptr(x), ptr(idx), rows, cols, ptr(out), flag, stream());
     }
 
     @Override
     public void scatterRows(Buffer dy, Buffer idx, int rows, int cols, Buffer dx) {
-        CUdeviceptr flag = arm(Check.SCATTER, cols);
+        CUdeviceptr flag = transfers.checked(IndexCheck.Kind.SCATTER);
         kernels.layout.scatterRows(dy.dtype(), ptr(dy), ptr(idx), rows, cols, ptr(dx), flag, stream());
     }
 
     @Override
     public long countEqual(Buffer a, Buffer b, long n) {
-        verifyChecks();
+        transfers.verifyChecks();
         kernels.reduce.countEqual(ptr(a), ptr(b), n, counter.pointer(), stream());
         long[] host = new long[1];
         memcpy.download(counter.pointer(), Pointer.to(host), 8);
@@ -304,62 +284,72 @@ final class CudaBackend implements Backend {
         kernels.random.random(out.dtype(), ptr(out), out.length(), dist, a, b, seed, offset, stream());
     }
 
+    // ---- fused layer epilogues ------------------------------------------------------------------------
+
     @Override
-    public void sgdStep(Buffer param, Buffer grad, Buffer velocity, double lr, double momentum, double dampening,
-                        double weightDecay, boolean nesterov, boolean firstStep) {
-        kernels.optimizer.sgdStep(param.dtype(), ptr(param), ptr(grad), ptrOrNull(velocity), param.length(), lr,
-                momentum, dampening, weightDecay, nesterov, firstStep, stream());
+    public void biasActivation(UnaryOp op, Buffer z, Buffer bias, int rows, int cols, double p1, double p2, Buffer y) {
+        kernels.elementwise.biasActivation(op, z.dtype(), ptr(z), ptrOrNull(bias), rows, cols, p1, p2, ptr(y),
+                stream());
     }
 
     @Override
-    public void adamStep(Buffer param, Buffer grad, Buffer m, Buffer v, double lr, double beta1, double beta2,
-                         double eps, double weightDecay, boolean decoupled, long step) {
-        kernels.optimizer.adamStep(param.dtype(), ptr(param), ptr(grad), ptr(m), ptr(v), param.length(), lr, beta1,
-                beta2, eps, weightDecay, decoupled, step, stream());
+    public void biasActivationBackward(UnaryOp op, Buffer z, Buffer y, Buffer dy, int rows, int cols, double p1,
+                                       double p2, Buffer dz, Buffer dbias) {
+        int chunks = dbias == null ? 1 : ElementwiseKernels.biasChunks(rows, cols);
+        CudaBuffer scratch = chunks > 1 ? ctx.allocator().allocate(DType.FLOAT64, (long) chunks * cols) : null;
+        kernels.elementwise.biasActivationBackward(op, dy.dtype(), ptrOrNull(z), ptrOrNull(y), ptr(dy), rows, cols, p1,
+                p2, ptrOrNull(dz), ptrOrNull(dbias), ptrOrNull(scratch), kernels.reduce, stream());
+        if (scratch != null) {
+            scratch.release(); // stream order: whatever reuses the block runs after the finish launch
+        }
+    }
+
+    @Override
+    public void sgdStep(Buffer[] params, Buffer[] grads, Buffer[] velocities, Buffer hyper, double momentum,
+                        double dampening, double weightDecay, boolean nesterov) {
+        if (params.length > 0) {
+            kernels.optimizer.sgdStep(params[0].dtype(), tensors(params, grads, velocities, null), ptr(hyper),
+                    momentum, dampening, weightDecay, nesterov, stream());
+        }
+    }
+
+    @Override
+    public void adamStep(Buffer[] params, Buffer[] grads, Buffer[] m, Buffer[] v, Buffer hyper, double beta1,
+                         double beta2, double eps, double weightDecay, boolean decoupled) {
+        if (params.length > 0) {
+            kernels.optimizer.adamStep(params[0].dtype(), tensors(params, grads, m, v), ptr(hyper), beta1, beta2, eps,
+                    weightDecay, decoupled, stream());
+        }
+    }
+
+    private static OptimizerKernels.Tensors tensors(Buffer[] params, Buffer[] grads, Buffer[] s1, Buffer[] s2) {
+        long[] lengths = new long[params.length];
+        for (int i = 0; i < params.length; i++) {
+            lengths[i] = params[i].length();
+            if (grads[i].length() != lengths[i] || grads[i].dtype() != params[i].dtype()) {
+                throw new IllegalArgumentException("optimizer step: gradient " + grads[i] + " does not match parameter "
+                        + params[i]);
+            }
+        }
+        return new OptimizerKernels.Tensors(lengths, addresses(params), addresses(grads), addresses(s1),
+                addresses(s2));
+    }
+
+    private static long[] addresses(Buffer[] buffers) {
+        if (buffers == null) {
+            return null;
+        }
+        long[] out = new long[buffers.length];
+        for (int i = 0; i < buffers.length; i++) {
+            out[i] = buffers[i] == null ? 0 : cuda(buffers[i]).address();
+        }
+        return out;
     }
 
     @Override
     public void synchronize() {
         ctx.synchronize();
-        verifyChecks();
-    }
-
-    // ---- deferred index checks ------------------------------------------------------------------------
-
-    /** A fresh flag for one checked launch of kind c whose valid range is [0, limit). */
-    private synchronized CUdeviceptr arm(Check c, long limit) {
-        if (armed == SLOTS) {
-            verifyChecks();
-        }
-        CUdeviceptr flag = flags.pointer(2L * armed);
-        IndexCheck.reset(flag, stream());
-        armedKind[armed] = c;
-        armedLimit[armed] = limit;
-        armed++;
-        return flag;
-    }
-
-    /**
-     * Reads every armed flag in one copy (waiting for the stream) and throws for the first bad label or index, in
-     * launch order.
-     */
-    private synchronized void verifyChecks() {
-        int n = armed;
-        armed = 0;
-        if (n == 0) {
-            return;
-        }
-        ctx.makeCurrent();
-        long[] values = IndexCheck.readAll(flags.pointer(), n);
-        for (int i = 0; i < n; i++) {
-            long flag = values[i];
-            String op = switch (armedKind[i]) {
-                case CROSS_ENTROPY -> "cross_entropy";
-                case GATHER -> "gather";
-                case SCATTER -> "scatter";
-            };
-            IndexCheck.throwIfBad(flag, op, armedKind[i] == Check.CROSS_ENTROPY ? "label" : "index", armedLimit[i]);
-        }
+        transfers.verifyChecks();
     }
 
     @Override

@@ -11,6 +11,7 @@ import java.util.List;
 
 import static dev.backprop4j.backend.cuda.KernelModule.THREADS;
 import static dev.backprop4j.backend.cuda.KernelModule.blocks;
+import static dev.backprop4j.backend.cuda.KernelModule.launch;
 import static dev.backprop4j.backend.cuda.KernelModule.launch1d;
 import static dev.backprop4j.backend.cuda.KernelModule.pick;
 
@@ -22,7 +23,9 @@ import static dev.backprop4j.backend.cuda.KernelModule.pick;
  *   <li>{@link #binaryForward}: out[i] = a[i] (op) b[i], all of one shape;</li>
  *   <li>{@link #binaryRowForward}: out[r, c] = a[r, c] (op) b[c], a and out [rows, cols], b [cols] (bias add);</li>
  *   <li>{@link #binaryBroadcastForward}: out = a (op) b with NumPy broadcasting, up to 8 dimensions after merging;</li>
- *   <li>{@link #binary}: picks one of the three binary kernels from the shapes.</li>
+ *   <li>{@link #binary}: picks one of the three binary kernels from the shapes;</li>
+ *   <li>{@link #biasActivation}: a dense layer's epilogue, z += bias along rows, y = f(z), in one pass;</li>
+ *   <li>{@link #biasActivationBackward}: dz = dy f'(z) and the bias gradient (column sums of dz) in one pass.</li>
  * </ul>
  * Math runs in the buffer's type (float math for float32). Outputs may alias inputs of the same shape. Java
  * parameters follow {@link dev.backprop4j.backend.Backend}'s order (inputs, then outputs, then sizes, then the
@@ -34,7 +37,7 @@ final class ElementwiseKernels implements AutoCloseable {
 
     static List<String> kernelNames() {
         return KernelModule.names(KernelModule.FLOATS, "unary_forward", "unary_backward", "binary_forward",
-                "binary_row_forward", "binary_broadcast_forward");
+                "binary_row_forward", "binary_broadcast_forward", "bias_act_forward", "bias_act_backward");
     }
 
     private final KernelModule module;
@@ -43,6 +46,8 @@ final class ElementwiseKernels implements AutoCloseable {
     private final KernelModule.Kernel[] binaryForward;
     private final KernelModule.Kernel[] binaryRowForward;
     private final KernelModule.Kernel[] binaryBroadcastForward;
+    private final KernelModule.Kernel[] biasActForward;
+    private final KernelModule.Kernel[] biasActBackward;
 
     /** Launchers over a loaded (or, for tests, offline) module of this class's PTX. */
     ElementwiseKernels(KernelModule module) {
@@ -52,6 +57,8 @@ final class ElementwiseKernels implements AutoCloseable {
         this.binaryForward = module.family("binary_forward");
         this.binaryRowForward = module.family("binary_row_forward");
         this.binaryBroadcastForward = module.family("binary_broadcast_forward");
+        this.biasActForward = module.family("bias_act_forward");
+        this.biasActBackward = module.family("bias_act_backward");
     }
 
     /** Loads the module into the current CUDA context. */
@@ -145,6 +152,66 @@ final class ElementwiseKernels implements AutoCloseable {
             return;
         }
         binaryBroadcastForward(op, dtype, a, aShape, b, bShape, out, outShape, stream);
+    }
+
+    /** Blocks a bias backward aims for: about 4 per SM of a large GPU, so the column sums keep every SM busy. */
+    static final long BIAS_TARGET_BLOCKS = 1056;
+
+    /**
+     * Into how many chunks of rows {@link #biasActivationBackward} splits [rows, cols]: enough for about
+     * {@link #BIAS_TARGET_BLOCKS} blocks of 32 columns, each chunk keeping at least 64 rows.
+     */
+    static int biasChunks(long rows, long cols) {
+        long tiles = (cols + 31) / 32;
+        long want = (BIAS_TARGET_BLOCKS + tiles - 1) / tiles;
+        return (int) Math.max(1, Math.min(Math.min(want, rows / 64), 65535));
+    }
+
+    /**
+     * z[r, c] += bias[c] (bias may be null), then y = f(z; p1, p2), or y = z when op is null, for z, y
+     * [rows, cols]; y may be z (z is then not kept).
+     */
+    public void biasActivation(UnaryOp op, DType dtype, CUdeviceptr z, CUdeviceptr bias, long rows, long cols,
+                               double p1, double p2, CUdeviceptr y, CUstream stream) {
+        KernelModule.requireNonNegative("bias_activation", rows, cols);
+        long n = rows * cols;
+        if (n == 0) {
+            return;
+        }
+        launch1d(pick(biasActForward, dtype, "bias_activation"), blocks(n, THREADS), THREADS, stream,
+                new KernelArgs().ptr(y).ptr(z).ptr(bias).i64(rows).i64(cols).i32(op == null ? -1 : op.ordinal())
+                        .f64(p1).f64(p2));
+    }
+
+    /**
+     * dz = dy f'(z or y) (dz = dy when op is null, written only when dz is not null) and dbias[c] = the sum over rows
+     * of dz[r, c] (when dbias is not null), for [rows, cols]. When {@link #biasChunks} is above 1 the column sums go
+     * through {@code scratch} (chunks * cols doubles) and {@code finish} adds them up (a second launch).
+     */
+    public void biasActivationBackward(UnaryOp op, DType dtype, CUdeviceptr z, CUdeviceptr y, CUdeviceptr dy,
+                                       long rows, long cols, double p1, double p2, CUdeviceptr dz, CUdeviceptr dbias,
+                                       CUdeviceptr scratch, ReduceKernels finish, CUstream stream) {
+        KernelModule.requireNonNegative("bias_activation_backward", rows, cols);
+        if (op != null && ((op.derivativeNeedsInput() && z == null && !(op == UnaryOp.RELU && y != null))
+                || (op.derivativeNeedsOutput() && y == null))) {
+            throw new IllegalArgumentException("bias_activation_backward " + op.opName() + ": the derivative needs "
+                    + (op.derivativeNeedsInput() ? "the pre-activation z" : "the output y") + ", which is null");
+        }
+        if (rows * cols == 0) {
+            return;
+        }
+        int chunks = dbias == null ? 1 : biasChunks(rows, cols);
+        if (chunks > 1 && scratch == null) {
+            throw new IllegalArgumentException("bias_activation_backward: [" + rows + ", " + cols + "] is split in "
+                    + chunks + " chunks and needs a scratch buffer");
+        }
+        launch(pick(biasActBackward, dtype, "bias_activation_backward"), KernelModule.capX((cols + 31) / 32),
+                KernelModule.capYZ(chunks), 1, 32, 8, 1, 0, stream,
+                new KernelArgs().ptr(dz).ptr(dbias).ptr(chunks > 1 ? scratch : null).ptr(z).ptr(y).ptr(dy).i64(rows)
+                        .i64(cols).i64(chunks).i32(op == null ? -1 : op.ordinal()).f64(p1).f64(p2));
+        if (chunks > 1) {
+            finish.finishColumnSums(dtype, scratch, chunks, cols, dbias, stream);
+        }
     }
 
     @Override

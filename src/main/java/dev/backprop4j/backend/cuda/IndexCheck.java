@@ -5,66 +5,97 @@ import jcuda.driver.CUdeviceptr;
 import jcuda.driver.CUstream;
 import jcuda.driver.JCudaDriver;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
 /**
- * The error flag through which kernels report an out-of-range label or index, since a kernel cannot throw:
- * an 8-byte device word holding {@code (row << 32) | (value & 0xffffffff)} of the smallest offending row seen
- * (an {@code atomicMin}), or all ones ({@link #NO_ERROR}) when every row was in range.
+ * The device-side records through which kernels report an out-of-range label or index, since a kernel cannot
+ * throw. One record per {@link Kind}, {@link #RECORD_BYTES} bytes each, in one block of {@link #BYTES} bytes per
+ * device: word 0 holds {@code (row << 32) | (value & 0xffffffff)} of the smallest offending row reported since the
+ * record was last cleared (an {@code atomicMin}), or all ones ({@link #NO_ERROR}); word 1 holds the valid range's
+ * end (classes or columns) of the launch that set word 0 (launches on one stream never overlap, and every thread of
+ * a launch writes the same limit, so the pair stays consistent).
  *
- * <p>Protocol: allocate {@link #BYTES} bytes once; {@link #reset} on the stream before the launches to be
- * checked (the launchers never reset it, so several launches can share one check); pass the pointer to
- * {@link SoftmaxKernels#crossEntropyForward} or {@link LayoutKernels#gatherRows} / {@link LayoutKernels#scatterRows};
- * then {@link #readAll} (which waits for the stream) and {@link #throwIfBad}, or check later, when the host syncs
- * anyway. Rows that fail are not read out of bounds: cross-entropy writes loss NaN for them (probabilities
- * are still written), gather writes 0, scatter skips them.
+ * <p>Records are sticky: a launch never clears them, so any number of checked launches (eager, or replayed in a
+ * CUDA graph) can run between two reads, and reading costs one copy of {@link #BYTES} bytes whenever the host
+ * waits anyway ({@code CudaBackend.verifyChecks}) or with a non-blocking read ({@code CudaBackend.readLater}).
+ * Rows that fail are not read out of bounds: cross-entropy writes loss NaN for them (probabilities are still
+ * written), gather writes 0, scatter skips them.
  */
 final class IndexCheck {
 
-    /** Size of the flag in bytes. */
-    public static final long BYTES = 8;
+    /** What was checked: the op named in the error and what its index is called. */
+    enum Kind {
+        CROSS_ENTROPY("cross_entropy", "label"), GATHER("gather", "index"), SCATTER("scatter", "index");
 
-    /** The flag's value when no row was out of range. */
-    public static final long NO_ERROR = -1L;
+        final String op;
+        final String what;
+
+        Kind(String op, String what) {
+            this.op = op;
+            this.what = what;
+        }
+    }
+
+    /** Bytes of one record: the offending (row, value) word and the limit word. */
+    static final long RECORD_BYTES = 16;
+
+    /** Bytes of the records of all kinds. */
+    static final long BYTES = RECORD_BYTES * Kind.values().length;
+
+    /** Word 0 of a record when no row was out of range. */
+    static final long NO_ERROR = -1L;
 
     private IndexCheck() {
     }
 
-    /** Sets the flag to {@link #NO_ERROR}, asynchronously on {@code stream}. */
-    public static void reset(CUdeviceptr flag, CUstream stream) {
-        KernelModule.check(() -> JCudaDriver.cuMemsetD32Async(flag, 0xFFFFFFFF, 2, stream),
-                () -> "resetting the index error flag");
+    /** The record of {@code kind} inside the block at {@code records}. */
+    static CUdeviceptr record(CUdeviceptr records, Kind kind) {
+        return records.withByteOffset(RECORD_BYTES * kind.ordinal());
     }
 
-    /**
-     * The values of {@code count} consecutive flags starting at {@code first}, in one synchronous copy (which the
-     * blocking stream orders after every launch queued before it: one host wait however many flags are armed).
-     */
-    public static long[] readAll(CUdeviceptr first, int count) {
-        long[] host = new long[count];
-        if (count > 0) {
-            KernelModule.check(() -> JCudaDriver.cuMemcpyDtoH(Pointer.to(host), first, BYTES * count),
-                    () -> "reading " + count + " index error flag(s)");
-        }
+    /** Clears every record (all ones), asynchronously on {@code stream}. */
+    static void clear(CUdeviceptr records, CUstream stream) {
+        KernelModule.check(() -> JCudaDriver.cuMemsetD32Async(records, 0xFFFFFFFF, BYTES / 4, stream),
+                () -> "clearing the index error records");
+    }
+
+    /** The records' words, in one synchronous copy (ordered after every launch queued before it). */
+    static long[] read(CUdeviceptr records) {
+        long[] host = new long[(int) (BYTES / 8)];
+        KernelModule.check(() -> JCudaDriver.cuMemcpyDtoH(Pointer.to(host), records, BYTES),
+                () -> "reading the index error records");
         return host;
     }
 
-    /** The first offending row of a flag value other than {@link #NO_ERROR}. */
-    public static int row(long flag) {
-        return (int) (flag >>> 32);
-    }
-
-    /** The offending label or index of a flag value other than {@link #NO_ERROR}. */
-    public static int value(long flag) {
-        return (int) flag;
+    /** The records' words from a host copy of the block. */
+    static long[] words(ByteBuffer copy) {
+        long[] w = new long[(int) (BYTES / 8)];
+        copy.duplicate().order(ByteOrder.nativeOrder()).asLongBuffer().get(w);
+        return w;
     }
 
     /**
-     * Throws what the CPU backend throws for the same input, e.g.
-     * {@code "cross_entropy: label 12 in row 3 is outside [0, 10)"} for op "cross_entropy", what "label".
+     * Throws what the CPU backend throws for the same input, for the first kind (in {@link Kind} order) whose
+     * record holds an error, e.g. {@code "cross_entropy: label 12 in row 3 is outside [0, 10)"}; returns when none.
      */
-    public static void throwIfBad(long flag, String op, String what, long limit) {
-        if (flag != NO_ERROR) {
-            throw new IllegalArgumentException(op + ": " + what + " " + value(flag) + " in row " + row(flag)
-                    + " is outside [0, " + limit + ")");
+    static void throwIfBad(long[] words) {
+        for (Kind k : Kind.values()) {
+            long first = words[2 * k.ordinal()];
+            if (first != NO_ERROR) {
+                throw new IllegalArgumentException(k.op + ": " + k.what + " " + (int) first + " in row "
+                        + (int) (first >>> 32) + " is outside [0, " + words[2 * k.ordinal() + 1] + ")");
+            }
         }
+    }
+
+    /** Whether any record holds an error. */
+    static boolean anyBad(long[] words) {
+        for (Kind k : Kind.values()) {
+            if (words[2 * k.ordinal()] != NO_ERROR) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -44,7 +44,7 @@ final class ReduceKernels implements AutoCloseable {
     static List<String> kernelNames() {
         List<String> names = new ArrayList<>(KernelModule.names(KernelModule.FLOATS, "reduce_rows", "reduce_cols",
                 "reduce_rows_partial", "reduce_rows_finish", "reduce_cols_partial", "reduce_cols_finish",
-                "argmax_rows", "argmax_cols"));
+                "argmax_rows", "argmax_cols", "accumulate_metrics"));
         names.add("count_equal_i32");
         return names;
     }
@@ -59,6 +59,7 @@ final class ReduceKernels implements AutoCloseable {
     private final KernelModule.Kernel[] argmaxRows;
     private final KernelModule.Kernel[] argmaxCols;
     private final KernelModule.Kernel countEqual;
+    private final KernelModule.Kernel[] accumulateMetrics;
 
     /** Launchers over a loaded (or, for tests, offline) module of this class's PTX. */
     ReduceKernels(KernelModule module) {
@@ -72,6 +73,7 @@ final class ReduceKernels implements AutoCloseable {
         this.argmaxRows = module.family("argmax_rows");
         this.argmaxCols = module.family("argmax_cols");
         this.countEqual = module.kernel("count_equal_i32");
+        this.accumulateMetrics = module.family("accumulate_metrics");
     }
 
     /** Loads the module into the current CUDA context. */
@@ -163,6 +165,27 @@ final class ReduceKernels implements AutoCloseable {
         }
         launch1d(countEqual, Math.min(blocks(n, THREADS), 1024), THREADS, stream,
                 new KernelArgs().ptr(count).ptr(a).ptr(b).i64(n));
+    }
+
+    /**
+     * metrics (double [3]) += {loss[0] rows, the rows whose first largest logit is at their label, rows}, for the
+     * batch-mean loss (one element), logits [rows, classes] and int labels [rows]; one block.
+     */
+    public void accumulateMetrics(DType dtype, CUdeviceptr loss, CUdeviceptr logits, CUdeviceptr labels, long rows,
+                                  long classes, CUdeviceptr metrics, CUstream stream) {
+        KernelModule.requireNonNegative("accumulate_metrics", rows, classes);
+        launch1d(pick(accumulateMetrics, dtype, "accumulate_metrics"), 1, THREADS, stream,
+                new KernelArgs().ptr(metrics).ptr(loss).ptr(logits).ptr(labels).i64(rows).i64(classes));
+    }
+
+    /**
+     * out[i] (T) = sum over k &lt; parts of part[k, i] (doubles) for i &lt; cols, in k order: the second launch of
+     * a column sum split in parts, such as {@link ElementwiseKernels#biasActivationBackward}'s.
+     */
+    public void finishColumnSums(DType dtype, CUdeviceptr part, long parts, long cols, CUdeviceptr out,
+                                 CUstream stream) {
+        launch(pick(colsFinish, dtype, "reduce"), capX((cols + 31) / 32), 1, 1, 32, colPartials(parts), 1, 0, stream,
+                new KernelArgs().ptr(out).ptr(part).i64(1).i64(parts).i64(cols).i32(ReduceOp.SUM.ordinal()));
     }
 
     @Override

@@ -95,30 +95,37 @@ final class SoftmaxKernels implements AutoCloseable {
     }
 
     /**
-     * loss[r] = ln sum_c e^(logits[r, c] - m) + m - logits[r, label[r]] and probs[r] = softmax(logits[r]), one block
-     * per row. A label outside [0, classes) makes loss[r] NaN and is reported through {@code errorFlag} (see
-     * {@link IndexCheck}; null: not reported).
+     * loss[r] = scale (ln sum_c e^(logits[r, c] - m) + m - logits[r, label[r]]) and probs[r] = softmax(logits[r]),
+     * one block per row. A label outside [0, classes) makes loss[r] NaN and is reported through {@code errorRecord}
+     * (see {@link IndexCheck}; null: not reported).
      */
     public void crossEntropyForward(DType dtype, CUdeviceptr logits, CUdeviceptr labels, long rows, long classes,
-                                    CUdeviceptr loss, CUdeviceptr probs, CUdeviceptr errorFlag, CUstream stream) {
+                                    double scale, CUdeviceptr loss, CUdeviceptr probs, CUdeviceptr errorRecord,
+                                    CUstream stream) {
         KernelModule.requireNonNegative("cross_entropy", rows, classes);
         if (rows == 0) {
             return;
         }
         launch1d(pick(crossEntropyForward, dtype, "cross_entropy"), capX(rows), rowThreads(classes), stream,
-                new KernelArgs().ptr(loss).ptr(probs).ptr(logits).ptr(labels).i64(rows).i64(classes).ptr(errorFlag));
+                new KernelArgs().ptr(loss).ptr(probs).ptr(logits).ptr(labels).i64(rows).i64(classes).f64(scale)
+                        .ptr(errorRecord));
     }
 
-    /** dlogits[r, c] = dloss[r] (probs[r, c] - [c == label[r]]), computed in double; dlogits may be probs. */
-    public void crossEntropyBackward(DType dtype, CUdeviceptr probs, CUdeviceptr labels, CUdeviceptr dloss, long rows,
-                                     long classes, CUdeviceptr dlogits, CUstream stream) {
+    /**
+     * dlogits[r, c] = scale dloss[r] (probs[r, c] - [c == label[r]]), computed in double, where dloss has one element
+     * per row or, when {@code sharedLoss}, one for all rows; dlogits may be probs.
+     */
+    public void crossEntropyBackward(DType dtype, CUdeviceptr probs, CUdeviceptr labels, CUdeviceptr dloss,
+                                     boolean sharedLoss, double scale, long rows, long classes, CUdeviceptr dlogits,
+                                     CUstream stream) {
         KernelModule.requireNonNegative("cross_entropy_backward", rows, classes);
         if (rows * classes == 0) {
             return;
         }
         launch1d(pick(crossEntropyBackward, dtype, "cross_entropy_backward"), capX(rows),
                 Math.min(THREADS, rowThreads(classes * 4L)), stream,
-                new KernelArgs().ptr(dlogits).ptr(probs).ptr(labels).ptr(dloss).i64(rows).i64(classes));
+                new KernelArgs().ptr(dlogits).ptr(probs).ptr(labels).ptr(dloss).i64(sharedLoss ? 0 : 1).f64(scale)
+                        .i64(rows).i64(classes));
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.backprop4j.backend.cpu;
 
 import dev.backprop4j.backend.BinaryOp;
+import dev.backprop4j.backend.Buffer;
 import dev.backprop4j.backend.UnaryOp;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
@@ -98,7 +99,11 @@ class CpuKernelsTest {
         CpuBuffer v = CpuBuffer.allocate(DType.FLOAT64, 1);
         p.set(0, 1.0);
         g.set(0, 0.5);
-        cpu.adamStep(p, g, m, v, 0.1, 0.9, 0.999, 1e-8, 0, false, 1);
+        CpuBuffer hyper = CpuBuffer.allocate(DType.FLOAT64, 2);
+        hyper.set(0, 0.1);
+        hyper.set(1, 1);
+        cpu.adamStep(new Buffer[] {p}, new Buffer[] {g}, new Buffer[] {m}, new Buffer[] {v}, hyper, 0.9, 0.999, 1e-8,
+                0, false);
         // first Adam step moves by lr * sign(g) (bias-corrected m/sqrt(v) = 1)
         assertEquals(0.9, p.get(0), 1e-6);
         assertEquals(0.05, m.get(0), 1e-12);

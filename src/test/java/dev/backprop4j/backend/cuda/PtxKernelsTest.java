@@ -178,15 +178,23 @@ class PtxKernelsTest {
                     sm.softmaxBackward(t, p, p, 3, n, 1, log, p, null);
                     sm.softmaxBackward(t, p, p, 3, n, 4, log, p, null);
                 }
-                sm.crossEntropyForward(t, p, p, n, 10, p, p, p, null);
-                sm.crossEntropyForward(t, p, p, 2, n, p, p, null, null);
-                sm.crossEntropyBackward(t, p, p, p, n, 10, p, null);
+                sm.crossEntropyForward(t, p, p, n, 10, 1.0, p, p, p, null);
+                sm.crossEntropyForward(t, p, p, 2, n, 0.5, p, p, null, null);
+                sm.crossEntropyBackward(t, p, p, p, false, 1.0, n, 10, p, null);
+                sm.crossEntropyBackward(t, p, p, p, true, 0.5, n, 10, p, null);
+                red.accumulateMetrics(t, p, p, p, n, 10, p, null);
+                for (UnaryOp op : new UnaryOp[] {null, UnaryOp.RELU, UnaryOp.GELU}) {
+                    ew.biasActivation(op, t, p, p, n, 33, 0.01, 0, p, null);
+                    ew.biasActivationBackward(op, t, p, p, p, n, 33, 0.01, 0, p, p, p, red, null);
+                    ew.biasActivationBackward(op, t, p, p, p, 7, n, 0.01, 0, p, null, null, red, null);
+                }
                 lay.gatherRows(t, p, p, n, 10, p, p, null);
                 lay.scatterRows(t, p, p, n, 10, p, null, null);
-                opt.sgdStep(t, p, p, null, n, 0.1, 0, 0, 0.01, false, false, null);
-                opt.sgdStep(t, p, p, p, n, 0.1, 0.9, 0.1, 0.01, true, true, null);
-                opt.adamStep(t, p, p, p, p, n, 1e-3, 0.9, 0.999, 1e-8, 0.01, true, 3, null);
-                opt.adamStep(t, p, p, p, p, n, 1e-3, 0.9, 0.999, 1e-8, 0.01, false, 1, null);
+                OptimizerKernels.Tensors one = new OptimizerKernels.Tensors(new long[] {n}, new long[] {64},
+                        new long[] {128}, new long[] {192}, new long[] {256});
+                opt.sgdStep(t, one, p, 0, 0, 0.01, false, null);
+                opt.sgdStep(t, one, p, 0.9, 0.1, 0.01, true, null);
+                opt.adamStep(t, one, p, 0.9, 0.999, 1e-8, 0.01, true, null);
             }
             ew.binary(BinaryOp.ADD, t, p, Shape.of(4, 17), p, Shape.of(17), p, Shape.of(4, 17), null);
             ew.binary(BinaryOp.MUL, t, p, Shape.of(3, 1, 5), p, Shape.of(4, 1), p, Shape.of(3, 4, 5), null);

@@ -1,0 +1,212 @@
+package dev.backprop4j.backend.cpu;
+
+import dev.backprop4j.backend.Backend;
+import dev.backprop4j.backend.Buffer;
+import dev.backprop4j.backend.UnaryOp;
+import dev.backprop4j.core.DType;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The parity checks of the fused primitives, those a training step is made of (see {@link CpuParity} for the
+ * method and tolerances): cross-entropy (scaled, with a per-row or a shared gradient), the running metrics, the dense
+ * layer's epilogue and its backward (with the column sums split over row chunks at the larger sizes), and the
+ * multi-tensor optimizer updates reading their learning rate and step counts from device memory.
+ */
+final class FusedParity extends ParityHarness {
+
+    /** The epilogue's activations: null is none (the bias alone). */
+    private static final UnaryOp[] EPILOGUES = {null, UnaryOp.RELU, UnaryOp.LEAKY_RELU, UnaryOp.SIGMOID, UnaryOp.TANH,
+        UnaryOp.GELU};
+
+    FusedParity(Backend device) {
+        super(device);
+    }
+
+    List<CpuParity.Result> all() {
+        List<CpuParity.Result> out = new ArrayList<>();
+        out.add(check("accumulateMetrics", DType.INT32, this::accumulateMetrics));
+        for (DType t : List.of(DType.FLOAT32, DType.FLOAT64)) {
+            out.add(check("crossEntropy", t, this::crossEntropy));
+            out.add(check("crossEntropyBackward", t, this::crossEntropyBackward));
+            out.add(check("accumulateMetrics", t, this::accumulateMetrics));
+            out.add(check("biasActivation", t, this::biasActivation));
+            out.add(check("biasActivationBackward", t, this::biasActivationBackward));
+            out.add(check("sgdStep", t, this::sgdStep));
+            out.add(check("adamStep", t, this::adamStep));
+        }
+        return out;
+    }
+
+    private static String name(UnaryOp op) {
+        return op == null ? "bias only" : op.opName();
+    }
+
+    private void crossEntropy(DType t, int n) {
+        for (double scale : new double[] {1, 1.0 / n}) {
+            compare("loss and probabilities, scale " + scale, n, b -> {
+                Buffer logits = in(b, t, n * 10L);
+                Buffer labels = labels(b, n, 10);
+                Buffer loss = b.allocate(t, n);
+                Buffer probs = b.allocate(t, n * 10L);
+                b.crossEntropy(logits, labels, n, 10, scale, loss, probs);
+                release(logits, labels);
+                return out(loss, probs);
+            });
+        }
+    }
+
+    private void crossEntropyBackward(DType t, int n) {
+        for (boolean shared : new boolean[] {false, true}) {
+            compare("dlogits, " + (shared ? "one shared gradient, scale 1/n" : "a gradient per row"), n, b -> {
+                Buffer logits = in(b, t, n * 10L);
+                Buffer labels = labels(b, n, 10);
+                Buffer loss = b.allocate(t, n);
+                Buffer probs = b.allocate(t, n * 10L);
+                double scale = shared ? 1.0 / n : 1;
+                b.crossEntropy(logits, labels, n, 10, scale, loss, probs);
+                Buffer dloss = in(b, t, shared ? 1 : n);
+                Buffer dlogits = b.allocate(t, n * 10L);
+                b.crossEntropyBackward(probs, labels, dloss, scale, n, 10, dlogits);
+                release(logits, labels, loss, probs, dloss);
+                return out(dlogits);
+            });
+        }
+    }
+
+    /** Checked in float64 totals; for INT32 the logits are float32 with ties (the first maximum must win). */
+    private void accumulateMetrics(DType t, int n) {
+        compare("metrics after two batches", n, b -> {
+            DType lt = t == DType.INT32 ? DType.FLOAT32 : t;
+            Buffer metrics = fill(b, DType.FLOAT64, 3, 0);
+            for (int batch = 0; batch < 2; batch++) {
+                Buffer loss = in(b, lt, 1);
+                Buffer logits = t == DType.INT32 ? in(b, lt, n * 10L, 0, 1.5) : in(b, lt, n * 10L);
+                if (t == DType.INT32) {
+                    Buffer rounded = b.allocate(lt, n * 10L);
+                    b.unary(UnaryOp.CLAMP, logits, rounded, 0, 1); // many exact ties at 1
+                    release(logits);
+                    logits = rounded;
+                }
+                Buffer labels = labels(b, n, 10);
+                b.accumulateMetrics(loss, logits, labels, n, 10, metrics);
+                release(loss, logits, labels);
+            }
+            return out(metrics);
+        });
+    }
+
+    private void biasActivation(DType t, int n) {
+        for (UnaryOp op : EPILOGUES) {
+            compare(name(op) + ", z kept", n, b -> {
+                Buffer z = in(b, t, n * 37L);
+                Buffer bias = in(b, t, 37);
+                Buffer y = b.allocate(t, n * 37L);
+                b.biasActivation(op, z, bias, n, 37, slope(op), 0, y);
+                release(bias);
+                return out(z, y);
+            });
+        }
+        compare("relu in place, no bias", n, b -> {
+            Buffer z = in(b, t, n * 37L);
+            b.biasActivation(UnaryOp.RELU, z, null, n, 37, 0, 0, z);
+            return out(z);
+        });
+    }
+
+    private static double slope(UnaryOp op) {
+        return op == UnaryOp.LEAKY_RELU ? 0.01 : 0;
+    }
+
+    private void biasActivationBackward(DType t, int n) {
+        for (UnaryOp op : EPILOGUES) {
+            for (boolean keepZ : new boolean[] {true, false}) {
+                if (!keepZ && op != UnaryOp.RELU) {
+                    continue;
+                }
+                compare(name(op) + (keepZ ? "" : " from y alone") + ", dz and the bias sums", n, b -> {
+                    Buffer z = in(b, t, n * 37L);
+                    Buffer bias = in(b, t, 37);
+                    Buffer y = b.allocate(t, n * 37L);
+                    b.biasActivation(op, z, bias, n, 37, slope(op), 0, y);
+                    Buffer dy = in(b, t, n * 37L);
+                    Buffer dz = op == null ? null : b.allocate(t, n * 37L);
+                    Buffer dbias = b.allocate(t, 37);
+                    b.biasActivationBackward(op, keepZ ? z : null, y, dy, n, 37, slope(op), 0, dz, dbias);
+                    release(z, bias, y, dy);
+                    return op == null ? out(dbias) : out(dz, dbias);
+                });
+            }
+        }
+    }
+
+    /** Three parameters of sizes n, 2n + 1 and 5, the last updated from step 2 on, then 26 (two launches). */
+    private void sgdStep(DType t, int n) {
+        for (boolean nesterov : new boolean[] {false, true}) {
+            compare("momentum 0.9, dampening 0, weight decay 0.01, nesterov=" + nesterov, n, b -> {
+                long[] sizes = {n, 2L * n + 1, 5};
+                Buffer[] p = new Buffer[3];
+                Buffer[] g = new Buffer[3];
+                Buffer[] v = new Buffer[3];
+                for (int i = 0; i < 3; i++) {
+                    p[i] = in(b, t, sizes[i]);
+                    g[i] = in(b, t, sizes[i]);
+                    v[i] = fill(b, t, sizes[i], 0);
+                }
+                Buffer hyper = b.allocate(DType.FLOAT64, 4);
+                b.write(hyper, new double[] {0.1, 1, 1, 0});
+                b.sgdStep(Arrays.copyOf(p, 2), Arrays.copyOf(g, 2), Arrays.copyOf(v, 2), hyper, 0.9, 0, 0.01, nesterov);
+                b.write(hyper, new double[] {0.05, 2, 2, 1});
+                b.sgdStep(p, g, v, hyper, 0.9, 0, 0.01, nesterov);
+                release(g);
+                release(hyper);
+                return out(p[0], p[1], p[2], v[0], v[1], v[2]);
+            });
+        }
+        compare("26 parameters without momentum", n, b -> {
+            Buffer[] p = new Buffer[26];
+            Buffer[] g = new Buffer[26];
+            double[] h = new double[27];
+            h[0] = 0.1;
+            for (int i = 0; i < 26; i++) {
+                p[i] = in(b, t, n + i);
+                g[i] = in(b, t, n + i);
+                h[1 + i] = 1;
+            }
+            Buffer hyper = b.allocate(DType.FLOAT64, 27);
+            b.write(hyper, h);
+            b.sgdStep(p, g, null, hyper, 0, 0, 0, false);
+            release(g);
+            release(hyper);
+            return out(p);
+        });
+    }
+
+    private void adamStep(DType t, int n) {
+        for (boolean decoupled : new boolean[] {false, true}) {
+            compare(decoupled ? "AdamW" : "Adam", n, b -> {
+                long[] sizes = {n, 3};
+                Buffer[] p = new Buffer[2];
+                Buffer[] g = new Buffer[2];
+                Buffer[] m = new Buffer[2];
+                Buffer[] v = new Buffer[2];
+                for (int i = 0; i < 2; i++) {
+                    p[i] = in(b, t, sizes[i]);
+                    g[i] = in(b, t, sizes[i]);
+                    m[i] = fill(b, t, sizes[i], 0);
+                    v[i] = fill(b, t, sizes[i], 0);
+                }
+                Buffer hyper = b.allocate(DType.FLOAT64, 3);
+                for (int step = 1; step <= 3; step++) {
+                    b.write(hyper, new double[] {1e-3 * step, step, step + 5});
+                    b.adamStep(p, g, m, v, hyper, 0.9, 0.999, 1e-8, 0.01, decoupled);
+                }
+                release(g);
+                release(hyper);
+                return out(p[0], p[1], m[0], m[1], v[0], v[1]);
+            });
+        }
+    }
+}
