@@ -1,5 +1,6 @@
 package dev.backprop4j.nn;
 
+import dev.backprop4j.backend.UnaryOp;
 import dev.backprop4j.tensor.Tensor;
 
 import java.util.Locale;
@@ -24,18 +25,46 @@ public enum Activation {
 
     /** This activation as a layer without parameters. */
     public Module module() {
-        Activation kind = this;
-        return new Module() {
-            @Override
-            public Tensor forward(Tensor x) {
-                return kind.apply(x);
-            }
+        return new Layer(this);
+    }
 
-            @Override
-            public String toString() {
-                return kind.label();
-            }
+    /**
+     * The backend's elementwise op of this activation and its parameter, for the fused dense layer
+     * ({@link dev.backprop4j.ops.Dense}); null for IDENTITY.
+     */
+    UnaryOp unaryOp() {
+        return switch (this) {
+            case RELU -> UnaryOp.RELU;
+            case LEAKY_RELU -> UnaryOp.LEAKY_RELU;
+            case SIGMOID -> UnaryOp.SIGMOID;
+            case TANH -> UnaryOp.TANH;
+            case GELU -> UnaryOp.GELU;
+            case IDENTITY -> null;
         };
+    }
+
+    /** The parameter of {@link #unaryOp()}: LEAKY_RELU's slope, else 0. */
+    double unaryParameter() {
+        return this == LEAKY_RELU ? LEAKY_SLOPE : 0;
+    }
+
+    /** An activation as a layer; {@link Sequential} fuses it into the {@link Linear} before it. */
+    static final class Layer extends Module {
+        final Activation kind;
+
+        Layer(Activation kind) {
+            this.kind = kind;
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            return kind.apply(x);
+        }
+
+        @Override
+        public String toString() {
+            return kind.label();
+        }
     }
 
     /** "relu", "leaky_relu", ... as on the command line. */

@@ -81,6 +81,11 @@ public final class Linear extends Module {
         return Dense.apply(x, weight(), bias());
     }
 
+    /** This layer followed by {@code activation}, as one fused op (what {@link Sequential} runs). */
+    Tensor forward(Tensor x, Activation activation) {
+        return Dense.apply(x, weight(), bias(), activation.unaryOp(), activation.unaryParameter());
+    }
+
     @Override
     public String toString() {
         return "Linear(" + in + " -> " + out + (bias() == null ? ", no bias" : "") + ")";

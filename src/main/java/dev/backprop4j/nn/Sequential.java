@@ -19,11 +19,23 @@ public final class Sequential extends Module {
         return layers;
     }
 
+    /**
+     * Applies the layers in order. A {@link Linear} followed by an activation layer runs as one fused op (the GEMM,
+     * then bias and activation in one pass, and one pass back for both), which computes the same values as the two
+     * layers one after the other.
+     */
     @Override
     public Tensor forward(Tensor x) {
         Tensor y = x;
-        for (Module m : layers) {
-            y = m.forward(y);
+        for (int i = 0; i < layers.size(); i++) {
+            Module m = layers.get(i);
+            if (m instanceof Linear linear && i + 1 < layers.size()
+                    && layers.get(i + 1) instanceof Activation.Layer activation) {
+                y = linear.forward(y, activation.kind);
+                i++;
+            } else {
+                y = m.forward(y);
+            }
         }
         return y;
     }

@@ -1,23 +1,31 @@
 package dev.backprop4j.ops;
 
-import dev.backprop4j.backend.BinaryOp;
-import dev.backprop4j.backend.ReduceOp;
+import dev.backprop4j.backend.UnaryOp;
 import dev.backprop4j.core.Shape;
 import dev.backprop4j.tensor.Tape;
 import dev.backprop4j.tensor.Tensor;
 
 /**
- * The dense layer y = x W^T + b, with x [batch, in], W [out, in] (PyTorch's layout), b [out] or none, recorded as
- * one op named "linear" (what nn.Linear runs). It is {@link MatMul} of x and W^T followed by {@link Add} of the
- * bias, fused: one node on the tape instead of three, no transposed copy of W and no temporary for the sum.
- * Forward: one GEMM with W transposed by flag, then the bias added in place along rows.
- * Backward: dx = g W, dW = g^T x, db = column sums of g; each skipped when not needed.
+ * The dense layer y = f(x W^T + b), with x [batch, in], W [out, in] (PyTorch's layout), b [out] or none, and f an
+ * optional activation ({@link UnaryOp}, null for none), recorded as one op named "linear" (or "linear_relu",
+ * "linear_gelu", ...). It is {@link MatMul} of x and W^T, {@link Add} of the bias and the activation, fused: one
+ * node on the tape instead of four, no transposed copy of W, and one pass over the output after the GEMM.
+ * Forward: one GEMM with W transposed by flag into z, then the backend's epilogue z += b, y = f(z) (in place where
+ * the derivative can be read from y: no activation, RELU, sigmoid, tanh).
+ * Backward: dz = g f'(z), with db = column sums of dz in the same pass; dx = dz W, dW = dz^T x; each skipped when
+ * not needed.
  */
 public final class Dense {
     private Dense() {
     }
 
+    /** y = x W^T + b (b may be null). */
     public static Tensor apply(Tensor x, Tensor weight, Tensor bias) {
+        return apply(x, weight, bias, null, 0);
+    }
+
+    /** y = f(x W^T + b; p1) for activation f (null: none), p1 its parameter (LEAKY_RELU's slope). */
+    public static Tensor apply(Tensor x, Tensor weight, Tensor bias, UnaryOp activation, double p1) {
         OpSupport.compatible("linear", x, weight);
         OpSupport.floating("linear", x);
         if (x.rank() != 2 || weight.rank() != 2 || x.dim(1) != weight.dim(1)) {
@@ -35,30 +43,48 @@ public final class Dense {
             }
         }
         Shape shape = Shape.of(batch, out);
-        Tensor y = OpSupport.empty(shape, x);
-        x.backend().gemm(false, true, 1, batch, out, in, 1.0, x.buffer(), 0, weight.buffer(), 0, 0.0, y.buffer(), 0);
-        if (bias != null) {
-            x.backend().binary(BinaryOp.ADD, y.buffer(), shape, bias.buffer(), bias.shape(), y.buffer(), shape);
+        Tensor z = OpSupport.empty(shape, x);
+        x.backend().gemm(false, true, 1, batch, out, in, 1.0, x.buffer(), 0, weight.buffer(), 0, 0.0, z.buffer(), 0);
+        // keep z only where the derivative needs the input and cannot read it from y (RELU can: y > 0 iff z > 0)
+        boolean keepZ = activation != null && activation.derivativeNeedsInput() && activation != UnaryOp.RELU;
+        Tensor y = keepZ ? OpSupport.empty(shape, x) : z;
+        if (bias != null || activation != null) {
+            x.backend().biasActivation(activation, z.buffer(), bias == null ? null : bias.buffer(), batch, out, p1, 0,
+                    y.buffer());
         }
-        return Tape.record("linear", y, g -> {
+        Tensor saved = keepZ ? z : null;
+        String op = activation == null ? "linear" : "linear_" + activation.opName();
+        Tensor result = Tape.record(op, y, g -> {
+            Tensor dz = g;
+            Tensor db = bias != null && bias.requiresGrad() ? OpSupport.empty(bias.shape(), g) : null;
+            if (activation != null) {
+                dz = OpSupport.empty(shape, g);
+            }
+            if (activation != null || db != null) {
+                g.backend().biasActivationBackward(activation, saved == null ? null : saved.buffer(),
+                        activation == null ? null : y.buffer(), g.buffer(), batch, out, p1, 0,
+                        activation == null ? null : dz.buffer(), db == null ? null : db.buffer());
+            }
             Tensor dx = null;
             Tensor dw = null;
-            Tensor db = null;
             if (x.requiresGrad()) {
                 dx = OpSupport.empty(x.shape(), g);
-                g.backend().gemm(false, false, 1, batch, in, out, 1.0, g.buffer(), 0, weight.buffer(), 0, 0.0,
+                g.backend().gemm(false, false, 1, batch, in, out, 1.0, dz.buffer(), 0, weight.buffer(), 0, 0.0,
                         dx.buffer(), 0);
             }
             if (weight.requiresGrad()) {
                 dw = OpSupport.empty(weight.shape(), g);
-                g.backend().gemm(true, false, 1, out, in, batch, 1.0, g.buffer(), 0, x.buffer(), 0, 0.0,
+                g.backend().gemm(true, false, 1, out, in, batch, 1.0, dz.buffer(), 0, x.buffer(), 0, 0.0,
                         dw.buffer(), 0);
             }
-            if (bias != null && bias.requiresGrad()) {
-                db = OpSupport.empty(bias.shape(), g);
-                g.backend().reduce(ReduceOp.SUM, g.buffer(), 1, batch, out, db.buffer());
+            if (dz != g) {
+                dz.close();
             }
             return new Tensor[]{dx, dw, db};
         }, x, weight, bias);
+        if (keepZ && !result.requiresGrad()) {
+            z.close(); // not recorded: nothing will read it
+        }
+        return result;
     }
 }

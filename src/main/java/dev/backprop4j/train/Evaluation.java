@@ -10,28 +10,30 @@ import dev.backprop4j.tensor.Tensor;
 /** Mean softmax cross-entropy loss and accuracy of a classifier over a data set. */
 public record Evaluation(double loss, double accuracy, int samples) {
 
-    /** Evaluates {@code model} (switched to eval mode, then back) on every batch of {@code loader}. */
+    /**
+     * Evaluates {@code model} (switched to eval mode, then back) on every batch of {@code loader}; the totals
+     * accumulate on the model's device and are read once, at the end.
+     */
     public static Evaluation of(Module model, DataLoader loader) {
         boolean wasTraining = model.isTraining();
         model.eval();
-        double lossSum = 0;
-        long correct = 0;
-        int n = 0;
-        try (GradMode.Guard off = GradMode.noGrad()) {
+        try (GradMode.Guard off = GradMode.noGrad();
+             RunningMetrics totals = new RunningMetrics(Integer.MAX_VALUE)) {
+            totals.reset();
             for (DataLoader.Batch b : loader.epoch(0)) {
                 try (Scope step = Scope.open(); b) {
                     Tensor logits = model.forward(b.x());
-                    lossSum += Losses.crossEntropy(logits, b.y()).item() * b.size();
-                    correct += correct(logits, b.y());
-                    n += b.size();
+                    totals.add(Losses.crossEntropy(logits, b.y()), logits, b.y());
                 }
             }
+            RunningMetrics.Totals t = totals.await();
+            long n = t.samples();
+            return new Evaluation(n == 0 ? Double.NaN : t.meanLoss(), n == 0 ? Double.NaN : t.accuracy(), (int) n);
         } finally {
             if (wasTraining) {
                 model.train();
             }
         }
-        return new Evaluation(n == 0 ? Double.NaN : lossSum / n, n == 0 ? Double.NaN : (double) correct / n, n);
     }
 
     /** Number of rows whose largest logit is at the label. */

@@ -6,6 +6,7 @@ import dev.backprop4j.ops.Losses;
 import dev.backprop4j.optim.GradClip;
 import dev.backprop4j.optim.LrSchedule;
 import dev.backprop4j.optim.Optimizer;
+import dev.backprop4j.tensor.GradMode;
 import dev.backprop4j.tensor.Scope;
 import dev.backprop4j.tensor.Tensor;
 
@@ -14,11 +15,20 @@ import java.util.function.BiFunction;
 /**
  * The classification training loop: per batch, inside one {@link Scope}, forward, the loss (softmax cross-entropy
  * unless {@link #loss} says otherwise), zeroGrad, backward, optional clipping, optimizer step. Labels are int32
- * class indices; accuracy counts the rows whose largest logit is the label. Reports each step to a listener.
+ * class indices; accuracy counts the rows whose largest logit is the label.
+ *
+ * <p>{@link #epoch} never waits for the device inside a step: the loss and accuracy accumulate on the device and
+ * reach the host through non-blocking reads every few steps ({@link #readEvery}), so a GPU runs ahead of the host
+ * and never idles while Java reads a loss. Only {@link #step} returns the batch's numbers, and waits for them.
+ * Gradient clipping ({@link #clipNorm}) reads the global norm on the host, so it waits once per step.
  */
 public final class Trainer {
 
-    /** Called after every step with the running means of the epoch so far. */
+    /**
+     * Called whenever new running totals reach the host (every few steps on a GPU, every step on the CPU) and
+     * once more at the end of the epoch with its exact totals: {@code batch} of {@code batches} is the last batch
+     * the means cover, {@code samples} the rows they cover.
+     */
     @FunctionalInterface
     public interface Listener {
         void step(int batch, int batches, double meanLoss, double meanAccuracy, long samples);
@@ -41,6 +51,9 @@ public final class Trainer {
     private LrSchedule schedule;
     private double clipNorm;
     private long globalStep;
+    private int readEvery = 8;
+    private RunningMetrics epochTotals;
+    private RunningMetrics stepTotals;
 
     public Trainer(Module model, Optimizer optimizer) {
         this.model = model;
@@ -68,8 +81,31 @@ public final class Trainer {
         return this;
     }
 
-    /** One training step on a batch. */
+    /**
+     * How many steps at most between two reads of the running loss and accuracy during {@link #epoch} (default 8;
+     * a read never waits, so this only sets how fresh the listener's numbers are).
+     */
+    public Trainer readEvery(int steps) {
+        if (steps < 1) {
+            throw new IllegalArgumentException("readEvery: steps must be at least 1, got " + steps);
+        }
+        this.readEvery = steps;
+        return this;
+    }
+
+    /** One training step on a batch; waits for its loss and correct count. */
     public StepResult step(Tensor x, Tensor y) {
+        if (stepTotals == null) {
+            stepTotals = new RunningMetrics(1);
+        }
+        stepTotals.reset();
+        queueStep(x, y, stepTotals);
+        RunningMetrics.Totals t = stepTotals.await();
+        return new StepResult(t.meanLoss(), t.correct(), y.dim(0));
+    }
+
+    /** One step, queued: nothing waits for the device unless clipping is on. */
+    private void queueStep(Tensor x, Tensor y, RunningMetrics totals) {
         try (Scope scope = Scope.open()) {
             if (schedule != null) {
                 optimizer.setLr(schedule.at(globalStep));
@@ -83,7 +119,9 @@ public final class Trainer {
             }
             optimizer.step();
             globalStep++;
-            return new StepResult(l.item(), Evaluation.correct(logits, y), y.dim(0));
+            try (GradMode.Guard off = GradMode.noGrad()) {
+                totals.add(l, logits, y);
+            }
         }
     }
 
@@ -91,24 +129,27 @@ public final class Trainer {
     public EpochStats epoch(DataLoader loader, int epoch, Listener listener) {
         model.train();
         long start = System.nanoTime();
-        double lossSum = 0;
-        long correct = 0;
-        long samples = 0;
         int batches = loader.batches();
-        int i = 0;
+        if (epochTotals == null) {
+            epochTotals = new RunningMetrics(readEvery);
+        }
+        epochTotals.reset();
+        int reported = 0;
         for (DataLoader.Batch b : loader.epoch(epoch)) {
             try (b) {
-                StepResult r = step(b.x(), b.y());
-                lossSum += r.loss() * r.samples();
-                correct += r.correct();
-                samples += r.samples();
+                queueStep(b.x(), b.y(), epochTotals);
             }
-            i++;
-            if (listener != null) {
-                listener.step(i, batches, lossSum / samples, (double) correct / samples, samples);
+            RunningMetrics.Totals seen = epochTotals.poll();
+            if (seen != null && listener != null) {
+                listener.step(seen.batches(), batches, seen.meanLoss(), seen.accuracy(), seen.samples());
+                reported = seen.batches();
             }
         }
+        RunningMetrics.Totals all = epochTotals.await();
+        if (listener != null && reported < all.batches()) {
+            listener.step(all.batches(), batches, all.meanLoss(), all.accuracy(), all.samples());
+        }
         double seconds = (System.nanoTime() - start) / 1e9;
-        return new EpochStats(lossSum / samples, (double) correct / samples, samples, seconds);
+        return new EpochStats(all.meanLoss(), all.accuracy(), all.samples(), seconds);
     }
 }

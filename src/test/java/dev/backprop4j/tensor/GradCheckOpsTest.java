@@ -1,9 +1,11 @@
 package dev.backprop4j.tensor;
 
+import dev.backprop4j.backend.UnaryOp;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
 import dev.backprop4j.core.Generator;
 import dev.backprop4j.core.Shape;
+import dev.backprop4j.ops.Dense;
 import dev.backprop4j.ops.Losses;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -107,7 +109,25 @@ public class GradCheckOpsTest {
                 c("bce with logits", t -> Losses.binaryCrossEntropyWithLogits(t[0], t[1]),
                         randn(5, 2), Tensor.rand(GEN, Shape.of(5, 2), DType.FLOAT64, Device.CPU)),
                 c("two-layer MLP", t -> t[0].matmul(t[1]).add(t[2]).tanh().matmul(t[3]).crossEntropy(t[4]),
-                        randn(4, 5), randn(5, 6), randn(6), randn(6, 3), labels(4, 3)));
+                        randn(4, 5), randn(5, 6), randn(6), randn(6, 3), labels(4, 3)),
+                c("cross entropy mean", t -> Losses.crossEntropy(t[0], t[1], Losses.Reduction.MEAN),
+                        randn(6, 4), labels(6, 4)),
+                c("cross entropy sum", t -> Losses.crossEntropy(t[0], t[1], Losses.Reduction.SUM),
+                        randn(6, 4), labels(6, 4)),
+                c("cross entropy per row", t -> Losses.crossEntropy(t[0], t[1], Losses.Reduction.NONE),
+                        randn(6, 4), labels(6, 4)),
+                c("linear", t -> Dense.apply(t[0], t[1], t[2]), randn(5, 4), randn(3, 4), randn(3)),
+                c("linear without bias", t -> Dense.apply(t[0], t[1], null), randn(5, 4), randn(3, 4)),
+                c("linear_relu", t -> Dense.apply(t[0], t[1], t[2], UnaryOp.RELU, 0), randn(5, 4), randn(3, 4),
+                        randn(3)),
+                c("linear_leaky_relu", t -> Dense.apply(t[0], t[1], t[2], UnaryOp.LEAKY_RELU, 0.01), randn(5, 4),
+                        randn(3, 4), randn(3)),
+                c("linear_sigmoid", t -> Dense.apply(t[0], t[1], t[2], UnaryOp.SIGMOID, 0), randn(5, 4),
+                        randn(3, 4), randn(3)),
+                c("linear_tanh without bias", t -> Dense.apply(t[0], t[1], null, UnaryOp.TANH, 0), randn(5, 4),
+                        randn(3, 4)),
+                c("linear_gelu", t -> Dense.apply(t[0], t[1], t[2], UnaryOp.GELU, 0), randn(5, 4), randn(3, 4),
+                        randn(3)));
     }
 
     @ParameterizedTest(name = "{0}")

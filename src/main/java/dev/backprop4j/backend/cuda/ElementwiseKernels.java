@@ -11,8 +11,8 @@ import java.util.List;
 
 import static dev.backprop4j.backend.cuda.KernelModule.THREADS;
 import static dev.backprop4j.backend.cuda.KernelModule.blocks;
-import static dev.backprop4j.backend.cuda.KernelModule.launch;
 import static dev.backprop4j.backend.cuda.KernelModule.launch1d;
+import static dev.backprop4j.backend.cuda.KernelModule.launch;
 import static dev.backprop4j.backend.cuda.KernelModule.pick;
 
 /**

@@ -1,7 +1,7 @@
 package dev.backprop4j.backend.cuda;
 
-import dev.backprop4j.backend.Buffer;
 import dev.backprop4j.backend.Backend;
+import dev.backprop4j.backend.Buffer;
 import dev.backprop4j.backend.UnaryOp;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
