@@ -185,6 +185,26 @@ public interface Backend {
     void adamStep(Buffer[] params, Buffer[] grads, Buffer[] m, Buffer[] v, Buffer hyper, double beta1, double beta2,
                   double eps, double weightDecay, boolean decoupled);
 
+    // ---- graphs -----------------------------------------------------------------------------------------
+
+    /** Recorded device work, replayed as one launch (a CUDA graph). */
+    interface Graph extends AutoCloseable {
+        /** Queues the recorded work once more, on the same device addresses; never waits. */
+        void replay();
+
+        /** Frees the recording and the memory only it used (after the replays already queued). */
+        @Override
+        void close();
+    }
+
+    /**
+     * Records the device work {@code body} queues, without running it, for {@link Graph#replay}: every primitive
+     * called inside is captured with its arguments as they are now, and memory allocated inside stays reserved for
+     * the graph. Nothing inside may read from the device. Throws UnsupportedOperationException where the device
+     * has no graphs (the CPU).
+     */
+    Graph capture(Runnable body);
+
     /** Waits until all queued work on this device is done. */
     void synchronize();
 }

@@ -84,12 +84,20 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--limit", paramLabel = "N", description = "Use only the first N training samples.")
     Integer limit;
 
+    @Option(names = "--cuda-graph",
+            description = "Capture the training step as a CUDA graph and replay it per batch (one launch per step; "
+                    + "CUDA devices only).")
+    boolean cudaGraph;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         checkOptions();
         Device dev = Backends.device(device);
         Backends.of(dev); // fails now, with the reason, when CUDA is asked for and unusable
+        if (cudaGraph && !dev.isCuda()) {
+            throw usage("--cuda-graph needs a CUDA device, and --device " + device + " is " + dev);
+        }
         DataOptions.Loaded loaded = data.load(spec, seed);
         Dataset train = limit == null ? loaded.split().train() : loaded.split().train().head(limit);
         Dataset test = loaded.split().test();
@@ -110,7 +118,7 @@ final class TrainCommand implements Callable<Integer> {
             out.flush();
             DataLoader trainLoader = new DataLoader(train, batch, true, seed, false, dev);
             DataLoader testLoader = new DataLoader(test, 1000, false, seed, false, dev);
-            Trainer trainer = new Trainer(model, opt).schedule(schedule(trainLoader.batches()));
+            Trainer trainer = new Trainer(model, opt).schedule(schedule(trainLoader.batches())).cudaGraph(cudaGraph);
             List<TrainingChart.Point> history = new ArrayList<>();
             long start = System.nanoTime();
             Evaluation eval = null;

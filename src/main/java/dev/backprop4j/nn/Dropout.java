@@ -30,6 +30,12 @@ public final class Dropout extends Module {
         return x.mul(mask);
     }
 
+    /** Not while training with p above 0: each call draws a new mask, which a replayed graph would repeat. */
+    @Override
+    public boolean replayable() {
+        return p == 0 || !isTraining();
+    }
+
     @Override
     public String toString() {
         return "Dropout(" + p + ")";

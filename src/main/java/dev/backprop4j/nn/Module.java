@@ -131,6 +131,15 @@ public abstract class Module implements AutoCloseable {
         return training;
     }
 
+    /**
+     * Whether a forward computes the same function of its input on every call, so that a captured CUDA graph may
+     * replay it (not so for dropout in training mode, which draws a new mask per call). True when every sub-module
+     * is; a module that draws random numbers in its forward must say false.
+     */
+    public boolean replayable() {
+        return children.values().stream().allMatch(Module::replayable);
+    }
+
     /** Clears the gradients of all parameters. */
     public void zeroGrad() {
         parameters().forEach(Tensor::zeroGrad);

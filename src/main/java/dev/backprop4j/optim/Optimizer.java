@@ -31,7 +31,6 @@ public abstract class Optimizer implements AutoCloseable {
     private final Map<Tensor, long[]> paramSteps = new IdentityHashMap<>();
     private Tensor hyper;
     private Tensor[] active;
-    private Tensor[] activeGrads;
 
     protected Optimizer(List<Tensor> params, double lr) {
         if (params.isEmpty()) {
@@ -88,10 +87,8 @@ public abstract class Optimizer implements AutoCloseable {
         double[] values = new double[1 + params.size()];
         values[0] = lr;
         active = withGrad.toArray(new Tensor[0]);
-        activeGrads = new Tensor[active.length];
         for (int i = 0; i < active.length; i++) {
             values[1 + i] = ++paramSteps.computeIfAbsent(active[i], k -> new long[1])[0];
-            activeGrads[i] = active[i].grad();
         }
         if (hyper == null) {
             hyper = Tensor.zeros(Shape.of(values.length), DType.FLOAT64, params.get(0).device());
@@ -101,15 +98,23 @@ public abstract class Optimizer implements AutoCloseable {
     }
 
     /**
-     * Queues the update counted by the last {@link #advance()}: one fused backend call for all its parameters,
-     * reading the learning rate and the steps from the device.
+     * Queues the update counted by the last {@link #advance()}: one fused backend call for the parameters that had a
+     * gradient then, from their gradients now, reading the learning rate and the steps from the device.
      */
     public final void update() {
         if (active == null) {
             throw new IllegalStateException(getClass().getSimpleName() + ".update: call advance() first");
         }
+        Tensor[] grads = new Tensor[active.length];
+        for (int i = 0; i < active.length; i++) {
+            grads[i] = active[i].grad();
+            if (grads[i] == null) {
+                throw new IllegalStateException(getClass().getSimpleName() + ".update: parameter "
+                        + active[i].describe() + " had a gradient at advance() but has none now");
+            }
+        }
         try (GradMode.Guard off = GradMode.noGrad()) {
-            update(active, activeGrads, hyper);
+            update(active, grads, hyper);
         }
     }
 

@@ -53,6 +53,17 @@ final class RunningMetrics implements AutoCloseable {
 
     /** Adds a batch: its mean loss (a scalar), logits [rows, classes] and int32 labels [rows]. Queued, no wait. */
     void add(Tensor meanLoss, Tensor logits, Tensor labels) {
+        queue(meanLoss, logits, labels);
+        batches++;
+    }
+
+    /** Counts a batch whose {@link #queue} a replayed CUDA graph ran again. */
+    void replayed() {
+        batches++;
+    }
+
+    /** What {@link #add} queues, without counting the batch: for a graph to capture. */
+    void queue(Tensor meanLoss, Tensor logits, Tensor labels) {
         if (meanLoss.size() != 1 || logits.rank() != 2 || labels.rank() != 1 || labels.dim(0) != logits.dim(0)) {
             throw new IllegalArgumentException("metrics: expected a scalar loss, logits [rows, classes] and labels "
                     + "[rows], got loss " + meanLoss.shape() + ", logits " + logits.shape() + ", labels "
@@ -67,7 +78,6 @@ final class RunningMetrics implements AutoCloseable {
         }
         totals.backend().accumulateMetrics(meanLoss.buffer(), logits.buffer(), labels.buffer(), logits.dim(0),
                 logits.dim(1), totals.buffer());
-        batches++;
     }
 
     /**

@@ -21,6 +21,9 @@ import java.util.function.BiFunction;
  * reach the host through non-blocking reads every few steps ({@link #readEvery}), so a GPU runs ahead of the host
  * and never idles while Java reads a loss. Only {@link #step} returns the batch's numbers, and waits for them.
  * Gradient clipping ({@link #clipNorm}) reads the global norm on the host, so it waits once per step.
+ *
+ * <p>With {@link #cudaGraph} on, {@link #epoch} captures the whole step as a CUDA graph and replays it for every
+ * batch of the same shape ({@link GraphedStep}): one launch per step instead of one per kernel.
  */
 public final class Trainer {
 
@@ -54,6 +57,8 @@ public final class Trainer {
     private int readEvery = 8;
     private RunningMetrics epochTotals;
     private RunningMetrics stepTotals;
+    private boolean cudaGraph;
+    private GraphedStep graphed;
 
     public Trainer(Module model, Optimizer optimizer) {
         this.model = model;
@@ -93,7 +98,26 @@ public final class Trainer {
         return this;
     }
 
-    /** One training step on a batch; waits for its loss and correct count. */
+    /**
+     * Whether {@link #epoch} replays a captured CUDA graph per batch (default off): on a CUDA device, for models whose
+     * forward is the same function every call (no dropout while training) and without gradient clipping, which reads
+     * the norm on the host. Replays compute bit for bit what eager steps compute.
+     */
+    public Trainer cudaGraph(boolean on) {
+        this.cudaGraph = on;
+        if (!on && graphed != null) {
+            graphed.close();
+            graphed = null;
+        }
+        return this;
+    }
+
+    /** Steps {@link #epoch} ran as CUDA graph replays, and graphs it captured, so far. */
+    public long[] graphCounts() {
+        return graphed == null ? new long[] {0, 0} : new long[] {graphed.replays(), graphed.captures()};
+    }
+
+    /** One training step on a batch, always eager; waits for its loss and correct count. */
     public StepResult step(Tensor x, Tensor y) {
         if (stepTotals == null) {
             stepTotals = new RunningMetrics(1);
@@ -106,10 +130,25 @@ public final class Trainer {
 
     /** One step, queued: nothing waits for the device unless clipping is on. */
     private void queueStep(Tensor x, Tensor y, RunningMetrics totals) {
+        advance(() -> { });
+        deviceWork(x, y, totals, false);
+    }
+
+    /** The host side of a step: the scheduled learning rate, then {@code body} (the optimizer's advance). */
+    private void advance(Runnable body) {
+        if (schedule != null) {
+            optimizer.setLr(schedule.at(globalStep));
+        }
+        body.run();
+        globalStep++;
+    }
+
+    /**
+     * Forward, loss, backward, update and running totals. Eager ({@code captured} false): the optimizer's whole step
+     * and the totals counted; captured: only what the device does, the update reading the values the host wrote.
+     */
+    private void deviceWork(Tensor x, Tensor y, RunningMetrics totals, boolean captured) {
         try (Scope scope = Scope.open()) {
-            if (schedule != null) {
-                optimizer.setLr(schedule.at(globalStep));
-            }
             Tensor logits = model.forward(x);
             Tensor l = loss.apply(logits, y);
             optimizer.zeroGrad();
@@ -117,12 +156,42 @@ public final class Trainer {
             if (clipNorm > 0) {
                 GradClip.clipByGlobalNorm(model.parameters(), clipNorm);
             }
-            optimizer.step();
-            globalStep++;
+            if (captured) {
+                optimizer.update();
+            } else {
+                optimizer.step();
+            }
             try (GradMode.Guard off = GradMode.noGrad()) {
-                totals.add(l, logits, y);
+                if (captured) {
+                    totals.queue(l, logits, y);
+                } else {
+                    totals.add(l, logits, y);
+                }
             }
         }
+    }
+
+    /** The graphed step for the epoch's totals, after checking that the model and settings allow one. */
+    private GraphedStep graphed(RunningMetrics totals) {
+        if (graphed == null) {
+            var device = model.parameters().get(0).device();
+            if (!device.isCuda()) {
+                throw new IllegalStateException("cudaGraph: the model is on " + device + "; CUDA graphs need a CUDA "
+                        + "device (train on cuda, or without CUDA graphs)");
+            }
+            if (clipNorm > 0) {
+                throw new IllegalStateException("cudaGraph: gradient clipping reads the gradient norm on the host, "
+                        + "which a replayed graph cannot; turn one of them off");
+            }
+            if (!model.replayable()) {
+                throw new IllegalStateException("cudaGraph: the model draws new random numbers in every forward "
+                        + "(dropout while training), which a replayed graph would repeat; turn one of them off");
+            }
+            graphed = new GraphedStep((x, y) -> queueStep(x, y, totals),
+                    (x, y) -> deviceWork(x, y, totals, true),
+                    () -> advance(optimizer::advance), totals);
+        }
+        return graphed;
     }
 
     /** Trains one epoch over {@code loader}. */
@@ -135,9 +204,14 @@ public final class Trainer {
         }
         epochTotals.reset();
         int reported = 0;
+        GraphedStep graph = cudaGraph ? graphed(epochTotals) : null;
         for (DataLoader.Batch b : loader.epoch(epoch)) {
             try (b) {
-                queueStep(b.x(), b.y(), epochTotals);
+                if (graph != null) {
+                    graph.step(b.x(), b.y());
+                } else {
+                    queueStep(b.x(), b.y(), epochTotals);
+                }
             }
             RunningMetrics.Totals seen = epochTotals.poll();
             if (seen != null && listener != null) {

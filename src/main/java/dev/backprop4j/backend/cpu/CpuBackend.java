@@ -375,6 +375,12 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public Graph capture(Runnable body) {
+        throw new UnsupportedOperationException("capture: graphs need a CUDA device; the CPU runs every step as it "
+                + "comes");
+    }
+
+    @Override
     public void synchronize() {
         // CPU work is synchronous.
     }

@@ -364,6 +364,12 @@ final class CpuReference implements Backend {
     }
 
     @Override
+    public Graph capture(Runnable body) {
+        throw new UnsupportedOperationException("capture: graphs need a CUDA device; the CPU runs every step as it "
+                + "comes");
+    }
+
+    @Override
     public void synchronize() {
         // CPU work is synchronous.
     }

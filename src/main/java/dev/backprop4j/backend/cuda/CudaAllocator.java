@@ -39,6 +39,12 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * drained, the cache emptied and the allocation retried once more. If that fails too,
  * {@link Cuda.OutOfMemoryException} names the bytes requested and the bytes the device has free.
  *
+ * <p><b>Private pools.</b> While a CUDA graph is captured ({@link #beginCapture}), every allocation comes from that
+ * graph's own {@link Pool} and every block freed that the pool handed out goes back to it, never to the shared free
+ * lists: the graph's replays write the same addresses again, so no other buffer may ever be given one of them while
+ * the graph lives. Closing the pool ({@link #closePool}) moves its free blocks to the shared lists; blocks still in
+ * use follow when they are freed.
+ *
  * <p>Thread-safe: the methods synchronise on the allocator; {@link #reclaimLater} is lock-free.
  */
 final class CudaAllocator {
@@ -50,6 +56,9 @@ final class CudaAllocator {
     private final int deviceIndex;
     private final DeviceMemory memory;
     private final Map<Long, ArrayDeque<Long>> free = new HashMap<>();
+    /** The private pool of each block a pool handed out, while that pool or the block lives. */
+    private final Map<Long, Pool> poolOf = new HashMap<>();
+    private Pool capturing;
     private final ConcurrentLinkedQueue<long[]> pending = new ConcurrentLinkedQueue<>();
 
     private long inUse;
@@ -98,7 +107,7 @@ final class CudaAllocator {
         drainPending();
         requests++;
         long address;
-        ArrayDeque<Long> list = free.get(size);
+        ArrayDeque<Long> list = (capturing != null ? capturing.free : free).get(size);
         if (list != null && !list.isEmpty()) {
             address = list.pop();
             cached -= size;
@@ -119,6 +128,9 @@ final class CudaAllocator {
                         inUse);
             }
             deviceAllocations++;
+            if (capturing != null) {
+                poolOf.put(address, capturing);
+            }
         }
         inUse += size;
         peak = Math.max(peak, inUse);
@@ -189,12 +201,50 @@ final class CudaAllocator {
         peak = inUse;
     }
 
-    /** Returns a block to its free list (explicit release, on the releasing thread). */
+    /** Returns a block to its free list, its pool's while that is open (explicit release, on the releasing thread). */
     synchronized void release(long address, long size) {
         bytesSinceReturn = 0;
         inUse -= size;
         cached += size;
-        free.computeIfAbsent(size, s -> new ArrayDeque<>()).push(address);
+        Pool pool = poolOf.get(address);
+        if (pool != null && pool.closed) {
+            poolOf.remove(address);
+            pool = null;
+        }
+        (pool != null ? pool.free : free).computeIfAbsent(size, s -> new ArrayDeque<>()).push(address);
+    }
+
+    /** A CUDA graph's private blocks (see the class comment). */
+    static final class Pool {
+        private final Map<Long, ArrayDeque<Long>> free = new HashMap<>();
+        private boolean closed;
+    }
+
+    /** Makes {@code pool} the source and sink of every allocation until {@link #endCapture}. */
+    synchronized void beginCapture(Pool pool) {
+        if (capturing != null) {
+            throw new IllegalStateException("cuda:" + deviceIndex + ": a CUDA graph is already being captured");
+        }
+        drainPending();
+        capturing = pool;
+    }
+
+    /** Ends {@link #beginCapture}: allocations come from the shared free lists again. */
+    synchronized void endCapture() {
+        capturing = null;
+    }
+
+    /** Gives the pool's free blocks to the shared lists; its blocks still in use follow when freed. */
+    synchronized void closePool(Pool pool) {
+        drainPending();
+        pool.closed = true;
+        for (Map.Entry<Long, ArrayDeque<Long>> e : pool.free.entrySet()) {
+            for (Long address : e.getValue()) {
+                poolOf.remove(address);
+                free.computeIfAbsent(e.getKey(), s -> new ArrayDeque<>()).push(address);
+            }
+        }
+        pool.free.clear();
     }
 
     /** Queues a block from the Cleaner's thread; taken back by the next call on this allocator. */

@@ -347,6 +347,11 @@ final class CudaBackend implements Backend {
     }
 
     @Override
+    public Graph capture(Runnable body) {
+        return CudaGraph.capture(ctx, transfers, body);
+    }
+
+    @Override
     public void synchronize() {
         ctx.synchronize();
         transfers.verifyChecks();

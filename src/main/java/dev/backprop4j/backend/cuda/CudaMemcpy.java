@@ -22,7 +22,7 @@ import java.util.function.Consumer;
  * {@link #downloadLater}, asynchronous copies into pinned memory that the host picks up once their event is done.
  */
 final class CudaMemcpy {
-    private static final int SLOTS = 4;
+    private static final int SLOTS = 8;
 
     /** One pinned staging buffer and the event recorded after its last copy. */
     private static final class Slot {
@@ -64,7 +64,7 @@ final class CudaMemcpy {
             if (s.host != null) {
                 KernelModule.check(() -> JCudaDriver.cuMemFreeHost(s.host), () -> "freeing pinned memory");
             }
-            long size = Math.max(bytes, 1 << 20);
+            long size = Math.max(bytes, 256 << 10);
             Pointer p = new Pointer();
             KernelModule.check(() -> JCudaDriver.cuMemAllocHost(p, size), () -> "allocating " + size + " bytes of pinned memory");
             s.host = p;

@@ -291,4 +291,39 @@ class CudaAllocatorTest {
     private static void releaseAndDrop(CudaAllocator alloc) {
         alloc.allocate(DType.FLOAT32, 10).release();
     }
+
+    /**
+     * A graph's private pool: what is allocated while capturing comes back to the pool, never to anyone else while
+     * the pool is open, and goes to the shared lists when it closes (blocks still held follow when freed).
+     */
+    @Test
+    void aCaptureKeepsItsBlocksToItselfUntilItsPoolCloses() {
+        FakeMemory mem = new FakeMemory(64 * MIB);
+        CudaAllocator a = new CudaAllocator(0, mem);
+        CudaBuffer shared = a.allocate(DType.FLOAT32, 1000);
+        long sharedAddress = shared.address();
+        shared.release();
+        CudaAllocator.Pool pool = new CudaAllocator.Pool();
+        a.beginCapture(pool);
+        CudaBuffer inGraph = a.allocate(DType.FLOAT32, 1000);
+        assertNotEquals(sharedAddress, inGraph.address(), "a capture must not take a block others may reuse");
+        long graphAddress = inGraph.address();
+        CudaBuffer kept = a.allocate(DType.FLOAT32, 1000);
+        inGraph.release();
+        CudaBuffer again = a.allocate(DType.FLOAT32, 1000);
+        assertEquals(graphAddress, again.address(), "inside the capture, the pool's own blocks are reused");
+        again.release();
+        a.endCapture();
+        CudaBuffer outside = a.allocate(DType.FLOAT32, 1000);
+        assertEquals(sharedAddress, outside.address(), "outside, the shared block");
+        CudaBuffer outside2 = a.allocate(DType.FLOAT32, 1000);
+        assertNotEquals(graphAddress, outside2.address(), "the graph's free block stays reserved while it lives");
+        a.closePool(pool);
+        CudaBuffer after = a.allocate(DType.FLOAT32, 1000);
+        assertEquals(graphAddress, after.address(), "a closed pool's free blocks are shared");
+        long keptAddress = kept.address();
+        kept.release();
+        CudaBuffer last = a.allocate(DType.FLOAT32, 1000);
+        assertEquals(keptAddress, last.address(), "a block held past the pool's close comes back to the shared lists");
+    }
 }

@@ -1,0 +1,54 @@
+package dev.backprop4j.cli;
+
+import dev.backprop4j.backend.cuda.CudaEmulator;
+import org.junit.jupiter.api.Test;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code train --cuda-graph}: end to end on the CUDA emulator, and a usage error where there is no CUDA device. */
+class CudaGraphTrainTest {
+
+    /** The same run eagerly and with graphs prints the same losses and accuracies, to the last digit. */
+    @Test
+    void trainingWithCudaGraphsLearnsWhatEagerTrainingLearns() throws Exception {
+        String[] args = {"train", "--device", "cuda", "--epochs", "2", "--limit", "1000", "--layers", "64", "--lr",
+            "0.003"};
+        String eager = CudaEmulator.runJava(Map.of(), Main.class, args).output();
+        String[] withGraph = java.util.Arrays.copyOf(args, args.length + 1);
+        withGraph[args.length] = "--cuda-graph";
+        CudaEmulator.Run run = CudaEmulator.runJava(Map.of(), Main.class, withGraph);
+        String graphed = run.output();
+        assertEquals(0, run.exitCode(), graphed);
+        assertEquals(2, results(eager).split("\n").length, eager);
+        assertEquals(results(eager), results(graphed), eager + "\n---\n" + graphed);
+        int at = graphed.indexOf("done: test accuracy ");
+        double accuracy = Double.parseDouble(graphed.substring(at + 20, graphed.indexOf('%', at)));
+        assertTrue(accuracy > 75, "1000 digits, two epochs: " + graphed);
+    }
+
+    /** The epoch lines without their timings. */
+    private static String results(String output) {
+        StringBuilder sb = new StringBuilder();
+        for (String line : output.split("\n")) {
+            if (line.startsWith("epoch ") && line.contains("train loss")) {
+                sb.append(line, 0, line.lastIndexOf("|")).append('\n');
+            }
+        }
+        return sb.toString();
+    }
+
+    @Test
+    void cudaGraphsOnTheCpuAreAUsageError() {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.execute(new String[] {"train", "--device", "cpu", "--cuda-graph"}, new PrintWriter(out, true),
+                new PrintWriter(err, true));
+        assertEquals(2, code, out + "" + err);
+        assertTrue(err.toString().contains("--cuda-graph needs a CUDA device, and --device cpu is cpu"), err.toString());
+    }
+}
