@@ -1,8 +1,8 @@
 package dev.backprop4j.cli;
 
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine;
 
 import java.io.PrintWriter;
 
@@ -12,7 +12,7 @@ import java.io.PrintWriter;
  */
 @Command(name = "backprop4j", mixinStandardHelpOptions = true, version = "backprop4j 0.1.0",
         description = "Train and use multi-layer perceptrons on the CPU or an NVIDIA GPU.",
-        subcommands = {TrainCommand.class, EvaluateCommand.class, PredictCommand.class, DoctorCommand.class,
+        subcommands = {TrainCommand.class, EvaluateCommand.class, PredictCommand.class, DoctorCommand.class, GpuBenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

@@ -194,6 +194,23 @@ public final class Trainer {
         return graphed;
     }
 
+    /**
+     * Queues one training step on a batch and returns without waiting for the device: eager, or a CUDA graph replay
+     * when {@link #cudaGraph} is on. Its loss and accuracy go to the running totals of the current epoch. For loops
+     * of one's own (and benchmarks) that keep their batches on the device; {@link #epoch} does the same per batch.
+     */
+    public void submit(Tensor x, Tensor y) {
+        if (epochTotals == null) {
+            epochTotals = new RunningMetrics(readEvery);
+        }
+        GraphedStep graph = cudaGraph ? graphed(epochTotals) : null;
+        if (graph != null) {
+            graph.step(x, y);
+        } else {
+            queueStep(x, y, epochTotals);
+        }
+    }
+
     /** Trains one epoch over {@code loader}. */
     public EpochStats epoch(DataLoader loader, int epoch, Listener listener) {
         model.train();
@@ -204,14 +221,9 @@ public final class Trainer {
         }
         epochTotals.reset();
         int reported = 0;
-        GraphedStep graph = cudaGraph ? graphed(epochTotals) : null;
         for (DataLoader.Batch b : loader.epoch(epoch)) {
             try (b) {
-                if (graph != null) {
-                    graph.step(b.x(), b.y());
-                } else {
-                    queueStep(b.x(), b.y(), epochTotals);
-                }
+                submit(b.x(), b.y());
             }
             RunningMetrics.Totals seen = epochTotals.poll();
             if (seen != null && listener != null) {

@@ -108,6 +108,15 @@ public final class Cuda {
     }
 
     /**
+     * Sets the peak of device {@code index} back to the bytes in use now, so that {@link MemoryStats#peakBytesInUse}
+     * measures what comes next (as torch.cuda.reset_peak_memory_stats).
+     */
+    public static void resetPeakMemory(int index) {
+        backend(index);
+        CudaContext.get(index).allocator().resetPeak();
+    }
+
+    /**
      * Bytes of device {@code index} available for new tensors: what the driver has free plus what the caching
      * allocator holds for reuse.
      */

@@ -1,0 +1,48 @@
+package dev.backprop4j.cli;
+
+import dev.backprop4j.backend.cuda.CudaEmulator;
+import org.junit.jupiter.api.Test;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code bench-gpu}'s dry runs: both halves' code paths on the CPU (PyTorch's only where python3 imports torch, which
+ * no test needs), and our half on the CUDA emulator with the graphed steps and the memory columns.
+ */
+class GpuBenchCommandTest {
+
+    private static String[] run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new String[] {Integer.toString(code), out.toString(), err.toString()};
+    }
+
+    @Test
+    void aDryRunOnTheCpuPrintsEveryRowAndSaysWhyPyTorchIsMissing() {
+        String[] r = run("bench-gpu", "--device", "cpu", "--quick", "--python", "/nonexistent/python3");
+        assertEquals("0", r[0], r[1] + r[2]);
+        assertTrue(r[1].contains("CPU dry run") && r[1].contains("PyTorch not run (/nonexistent/python3: "), r[1]);
+        for (String row : new String[] {"| sgemm 256 fp32 |", "| sgemm 512 fp32 |", "| copy 65536 |",
+            "| activation gelu backward 65536 |", "| step wide eager |", "| step mnist eager |"}) {
+            assertTrue(r[1].contains(row), row + " missing:\n" + r[1]);
+        }
+    }
+
+    @Test
+    void onTheEmulatorTheGraphedStepsAndTheirMemoryAreMeasured() throws Exception {
+        CudaEmulator.Run run = CudaEmulator.runJava(Map.of(), Main.class, "bench-gpu", "--quick", "--no-torch");
+        String out = run.output();
+        assertEquals(0, run.exitCode(), out);
+        assertTrue(out.contains("backprop4j CUDA emulator") && out.contains("PyTorch not run (--no-torch)"), out);
+        for (String row : new String[] {"| sgemm 512 tf32 |", "| step wide graphed |", "| step mnist graphed |"}) {
+            assertTrue(out.contains(row), row + " missing:\n" + out);
+        }
+        assertTrue(out.matches("(?s).*\\| step mnist eager \\|[^\\n]*peak memory per step [0-9.]+ MiB.*"), out);
+    }
+}
