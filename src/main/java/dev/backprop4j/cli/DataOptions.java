@@ -52,37 +52,12 @@ final class DataOptions {
     Loaded load(CommandSpec spec, long splitSeed) throws IOException {
         check(spec);
         if (csv != null) {
-            Dataset all = shuffled(Csv.read(csv, labelColumn == null ? -1 : labelColumn), splitSeed);
-            int train = Math.max(1, (int) Math.round(all.size() * 0.8));
-            if (train >= all.size()) {
-                throw new IllegalArgumentException(csv + ": " + all.size() + " rows are too few to split into train and test");
-            }
-            return new Loaded(new Mnist.Split(all.range(0, train), all.range(train, all.size())), csv.toString());
+            return new Loaded(Csv.read(csv, labelColumn == null ? -1 : labelColumn).split(0.8, splitSeed, csv.toString()),
+                    csv.toString());
         }
         if (dataDir != null) {
             return new Loaded(Mnist.load(dataDir), dataDir.toString());
         }
         return new Loaded(Mnist.embedded(), "embedded MNIST subset");
-    }
-
-    private static Dataset shuffled(Dataset d, long seed) {
-        int[] idx = new int[d.size()];
-        for (int i = 0; i < idx.length; i++) {
-            idx[i] = i;
-        }
-        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
-        for (int i = idx.length - 1; i > 0; i--) {
-            int j = rnd.nextInt(i + 1);
-            int t = idx[i];
-            idx[i] = idx[j];
-            idx[j] = t;
-        }
-        float[] x = new float[d.size() * d.features()];
-        int[] y = new int[d.size()];
-        for (int i = 0; i < idx.length; i++) {
-            System.arraycopy(d.sample(idx[i]), 0, x, i * d.features(), d.features());
-            y[i] = d.label(idx[i]);
-        }
-        return new Dataset(x, y, d.features(), d.classes());
     }
 }

@@ -15,6 +15,7 @@ import dev.backprop4j.optim.Sgd;
 import dev.backprop4j.tensor.Backends;
 import dev.backprop4j.train.Evaluation;
 import dev.backprop4j.train.Trainer;
+import dev.backprop4j.train.TrainingCheckpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -84,6 +85,16 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--limit", paramLabel = "N", description = "Use only the first N training samples.")
     Integer limit;
 
+    @Option(names = "--checkpoint", paramLabel = "FILE.safetensors",
+            description = "After every epoch, write the whole training state here (model, optimizer state, schedule "
+                    + "position, epoch), atomically, for --resume.")
+    Path checkpoint;
+
+    @Option(names = "--resume", paramLabel = "FILE.safetensors",
+            description = "Continue the run that wrote this --checkpoint file, up to --epochs (same data, layers, "
+                    + "optimizer, lr, schedule, batch and seed).")
+    Path resume;
+
     @Option(names = "--cuda-graph",
             description = "Capture the training step as a CUDA graph and replay it per batch (one launch per step; "
                     + "CUDA devices only).")
@@ -120,9 +131,16 @@ final class TrainCommand implements Callable<Integer> {
             DataLoader testLoader = new DataLoader(test, 1000, false, seed, false, dev);
             Trainer trainer = new Trainer(model, opt).schedule(schedule(trainLoader.batches())).cudaGraph(cudaGraph);
             List<TrainingChart.Point> history = new ArrayList<>();
+            RunRecord run = new RunRecord(specOfModel, loaded.source(), optimizer.name(), lr, schedule, batch, seed,
+                    epochs, limit);
+            int done = 0;
+            if (resume != null) {
+                done = run.resume(resume, model, opt, trainer, history, this::usage);
+                out.printf(Locale.ROOT, "resumed from %s after epoch %d%n", resume, done);
+            }
             long start = System.nanoTime();
             Evaluation eval = null;
-            for (int e = 1; e <= epochs; e++) {
+            for (int e = done + 1; e <= epochs; e++) {
                 Trainer.EpochStats stats = epoch(trainer, trainLoader, e, train.size());
                 eval = Evaluation.of(model, testLoader);
                 out.printf(Locale.ROOT, "epoch %2d/%d  train loss %.4f acc %5.2f%%  |  test loss %.4f acc %5.2f%%  |  %,.0f samples/s, %.1f s%n",
@@ -130,6 +148,9 @@ final class TrainCommand implements Callable<Integer> {
                         stats.samplesPerSecond(), stats.seconds());
                 out.flush();
                 history.add(new TrainingChart.Point(e, stats.loss(), eval.loss(), stats.accuracy(), eval.accuracy()));
+                if (checkpoint != null) {
+                    TrainingCheckpoint.save(checkpoint, model, opt, trainer, e, run.metadata(history));
+                }
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             out.printf(Locale.ROOT, "done: test accuracy %.2f%% after %d epochs in %.1f s on %s (%,d parameters)%n",
@@ -205,6 +226,9 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (plot != null) {
             AtomicFile.checkWritable(plot, 1L << 20, "--plot");
+        }
+        if (checkpoint != null) {
+            AtomicFile.checkWritable(checkpoint, 3 * modelBytes, "--checkpoint");
         }
     }
 

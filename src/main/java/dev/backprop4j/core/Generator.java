@@ -32,6 +32,20 @@ public final class Generator {
         return seed;
     }
 
+    /** The counter the next draw starts at (for checkpoints that resume a run bit for bit). */
+    public synchronized long position() {
+        return offset;
+    }
+
+    /** Continues from {@code seed} at {@code position}, as {@link #seed()} and {@link #position()} returned them. */
+    public synchronized void restore(long seed, long position) {
+        if (position < 0) {
+            throw new IllegalArgumentException("Generator.restore: position must be >= 0, got " + position);
+        }
+        this.seed = seed;
+        this.offset = position;
+    }
+
     /** Reserves {@code n} consecutive counters and returns the first (kept even, so normal pairs align). */
     public synchronized long take(long n) {
         long start = offset;

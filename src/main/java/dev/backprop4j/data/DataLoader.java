@@ -11,6 +11,8 @@ import java.util.SplittableRandom;
  * Batches of a {@link Dataset} as tensors on a device: x float32 [batch, features], y int32 [batch].
  * With shuffle, epoch e visits the samples in a permutation drawn from seed + e (Fisher-Yates on
  * SplittableRandom: the same order on every machine). dropLast omits a final partial batch.
+ * A {@link #shard} yields, of every batch, one rank's contiguous share of its rows (data-parallel training: the ranks
+ * together see exactly the batches one process would).
  */
 public final class DataLoader {
     private final Dataset data;
@@ -19,6 +21,8 @@ public final class DataLoader {
     private final long seed;
     private final boolean dropLast;
     private final Device device;
+    private final int rank;
+    private final int ranks;
 
     /** A batch: features and labels; closing it frees both. */
     public record Batch(Tensor x, Tensor y) implements AutoCloseable {
@@ -34,6 +38,11 @@ public final class DataLoader {
     }
 
     public DataLoader(Dataset data, int batchSize, boolean shuffle, long seed, boolean dropLast, Device device) {
+        this(data, batchSize, shuffle, seed, dropLast, device, 0, 1);
+    }
+
+    private DataLoader(Dataset data, int batchSize, boolean shuffle, long seed, boolean dropLast, Device device,
+                       int rank, int ranks) {
         if (batchSize <= 0) {
             throw new IllegalArgumentException("DataLoader: batch size must be > 0, got " + batchSize);
         }
@@ -43,6 +52,25 @@ public final class DataLoader {
         this.seed = seed;
         this.dropLast = dropLast;
         this.device = device;
+        this.rank = rank;
+        this.ranks = ranks;
+    }
+
+    /**
+     * This loader as rank {@code rank} of {@code ranks} sees it: the same batches in the same order, each cut into
+     * {@code ranks} contiguous shares of rows (as even as can be), of which this one gets share {@code rank} (possibly
+     * empty, for a last batch with fewer rows than ranks).
+     */
+    public DataLoader shard(int rank, int ranks) {
+        if (ranks < 1 || rank < 0 || rank >= ranks) {
+            throw new IllegalArgumentException("DataLoader.shard: rank " + rank + " of " + ranks);
+        }
+        return new DataLoader(data, batchSize, shuffle, seed, dropLast, device, rank, ranks);
+    }
+
+    /** The rows of batch {@code i} over all shards. */
+    public int rowsOfBatch(int i) {
+        return Math.min(batchSize, data.size() - i * batchSize);
     }
 
     public Dataset dataset() {
@@ -76,8 +104,10 @@ public final class DataLoader {
                 if (!hasNext()) {
                     throw new NoSuchElementException();
                 }
-                int from = next * batchSize;
-                int to = Math.min(from + batchSize, order.length);
+                int start = next * batchSize;
+                int end = Math.min(start + batchSize, order.length);
+                int from = start + (int) ((long) (end - start) * rank / ranks);
+                int to = start + (int) ((long) (end - start) * (rank + 1) / ranks);
                 next++;
                 float[] x = new float[(to - from) * data.features()];
                 int[] y = new int[to - from];

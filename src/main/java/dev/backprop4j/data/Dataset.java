@@ -77,4 +77,31 @@ public final class Dataset {
         return new Dataset(Arrays.copyOfRange(x, from * features, to * features), Arrays.copyOfRange(y, from, to),
                 features, classes);
     }
+
+    /**
+     * A train/test split: the rows shuffled with {@code seed} (Fisher-Yates on SplittableRandom), the first
+     * {@code trainFraction} of them for training, the rest for testing; {@code source} names the data in errors.
+     */
+    public Mnist.Split split(double trainFraction, long seed, String source) {
+        int[] idx = new int[size()];
+        for (int i = 0; i < idx.length; i++) {
+            idx[i] = i;
+        }
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+        for (int i = idx.length - 1; i > 0; i--) {
+            int j = rnd.nextInt(i + 1);
+            int t = idx[i];
+            idx[i] = idx[j];
+            idx[j] = t;
+        }
+        int train = Math.max(1, (int) Math.round(size() * trainFraction));
+        if (train >= size()) {
+            throw new IllegalArgumentException(source + ": " + size() + " rows are too few to split into train and test");
+        }
+        float[] xs = new float[size() * features];
+        int[] ys = new int[size()];
+        gather(idx, 0, size(), xs, ys);
+        Dataset all = new Dataset(xs, ys, features, classes);
+        return new Mnist.Split(all.range(0, train), all.range(train, size()));
+    }
 }

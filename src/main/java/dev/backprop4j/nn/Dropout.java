@@ -30,6 +30,11 @@ public final class Dropout extends Module {
         return x.mul(mask);
     }
 
+    @Override
+    protected Generator generator() {
+        return gen;
+    }
+
     /** Not while training with p above 0: each call draws a new mask, which a replayed graph would repeat. */
     @Override
     public boolean replayable() {

@@ -1,6 +1,7 @@
 package dev.backprop4j.nn;
 
 import dev.backprop4j.core.Device;
+import dev.backprop4j.core.Generator;
 import dev.backprop4j.tensor.GradMode;
 import dev.backprop4j.tensor.Scope;
 import dev.backprop4j.tensor.Tensor;
@@ -49,6 +50,29 @@ public abstract class Module implements AutoCloseable {
     private void collect(String prefix, Map<String, Tensor> into) {
         parameters.forEach((n, t) -> into.put(prefix + n, t));
         children.forEach((n, m) -> m.collect(prefix + n + ".", into));
+    }
+
+    /**
+     * The random generators the forward draws from (dropout's), by module path ("2" for the third layer of a
+     * Sequential), so a checkpoint can store their positions and a resumed run draw the same masks.
+     */
+    public final Map<String, Generator> namedGenerators() {
+        Map<String, Generator> all = new LinkedHashMap<>();
+        collectGenerators("", all);
+        return Collections.unmodifiableMap(all);
+    }
+
+    private void collectGenerators(String path, Map<String, Generator> into) {
+        Generator own = generator();
+        if (own != null) {
+            into.put(path.isEmpty() ? "." : path, own);
+        }
+        children.forEach((n, m) -> m.collectGenerators(path.isEmpty() ? n : path + "." + n, into));
+    }
+
+    /** The generator this module's own forward draws from, or null (the default: it draws nothing). */
+    protected Generator generator() {
+        return null;
     }
 
     public final List<Tensor> parameters() {

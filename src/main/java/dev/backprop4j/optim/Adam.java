@@ -57,4 +57,9 @@ public class Adam extends Optimizer {
         hyper.backend().adamStep(buffers(ps), buffers(grads), buffers(m), buffers(v), hyper.buffer(), beta1, beta2,
                 eps, weightDecay, decoupled);
     }
+
+    @Override
+    protected List<String> stateNames() {
+        return List.of("exp_avg", "exp_avg_sq");
+    }
 }

@@ -9,6 +9,7 @@ import dev.backprop4j.tensor.Tensor;
 
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -157,6 +158,69 @@ public abstract class Optimizer implements AutoCloseable {
             }
             return s;
         });
+    }
+
+    // ---- checkpoints -----------------------------------------------------------------------------------
+
+    /**
+     * The names of the state tensors kept per parameter, PyTorch's: "momentum_buffer" for SGD with momentum,
+     * "exp_avg" and "exp_avg_sq" for Adam and AdamW.
+     */
+    protected abstract List<String> stateNames();
+
+    /**
+     * The optimizer's state for a checkpoint: each parameter's state tensors as "{name}.{state name}" (created,
+     * zero, for a parameter not updated yet, so every checkpoint has the same tensors) and each parameter's step
+     * count, by the parameters' names in {@code named} (a model's {@code namedParameters()}).
+     */
+    public final State state(Map<String, Tensor> named) {
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        Map<String, Long> steps = new LinkedHashMap<>();
+        List<String> slots = stateNames();
+        for (Map.Entry<String, Tensor> e : named.entrySet()) {
+            Tensor p = e.getValue();
+            if (!params.contains(p)) {
+                throw new IllegalArgumentException(getClass().getSimpleName() + ": " + e.getKey()
+                        + " is not one of the parameters it optimises");
+            }
+            if (!slots.isEmpty()) {
+                Tensor[] s = state(p, slots.size());
+                for (int i = 0; i < slots.size(); i++) {
+                    tensors.put(e.getKey() + "." + slots.get(i), s[i]);
+                }
+            }
+            long[] n = paramSteps.get(p);
+            steps.put(e.getKey(), n == null ? 0 : n[0]);
+        }
+        return new State(tensors, steps);
+    }
+
+    /** An optimizer's state by parameter name: state tensors ("{name}.{state name}") and step counts. */
+    public record State(Map<String, Tensor> tensors, Map<String, Long> steps) {
+    }
+
+    /**
+     * Restores what {@link #state} gave: copies each state tensor into this optimizer's own (shapes must match) and
+     * sets each parameter's step count.
+     */
+    public final void restore(Map<String, Tensor> named, State saved) {
+        State mine = state(named);
+        for (Map.Entry<String, Tensor> e : mine.tensors().entrySet()) {
+            Tensor from = saved.tensors().get(e.getKey());
+            if (from == null) {
+                throw new IllegalArgumentException(getClass().getSimpleName() + ": the saved state has no "
+                        + e.getKey());
+            }
+            e.getValue().copyFrom(from);
+        }
+        for (Map.Entry<String, Tensor> e : named.entrySet()) {
+            Long n = saved.steps().get(e.getKey());
+            if (n == null) {
+                throw new IllegalArgumentException(getClass().getSimpleName() + ": the saved state has no step count "
+                        + "for " + e.getKey());
+            }
+            paramSteps.computeIfAbsent(e.getValue(), k -> new long[1])[0] = n;
+        }
     }
 
     /** Frees the optimizer state. */

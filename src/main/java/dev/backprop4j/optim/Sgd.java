@@ -57,4 +57,9 @@ public final class Sgd extends Optimizer {
         hyper.backend().sgdStep(buffers(ps), buffers(grads), velocities == null ? null : buffers(velocities),
                 hyper.buffer(), momentum, dampening, weightDecay, nesterov);
     }
+
+    @Override
+    protected List<String> stateNames() {
+        return momentum == 0 ? List.of() : List.of("momentum_buffer");
+    }
 }

@@ -112,6 +112,20 @@ public final class Trainer {
         return this;
     }
 
+    /** Steps taken so far: the learning-rate schedule's position. */
+    public long stepsDone() {
+        return globalStep;
+    }
+
+    /** Continues a run that had taken {@code steps} steps (the schedule resumes there): for resumed checkpoints. */
+    public Trainer resumeAt(long steps) {
+        if (steps < 0) {
+            throw new IllegalArgumentException("resumeAt: steps must be >= 0, got " + steps);
+        }
+        this.globalStep = steps;
+        return this;
+    }
+
     /** Steps {@link #epoch} ran as CUDA graph replays, and graphs it captured, so far. */
     public long[] graphCounts() {
         return graphed == null ? new long[] {0, 0} : new long[] {graphed.replays(), graphed.captures()};

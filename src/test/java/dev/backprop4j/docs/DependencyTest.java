@@ -16,7 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * What a project depending on backprop4j as a library gets: the core (JCuda for the GPU, Gson for safetensors), not
- * the command line's picocli, progress bar and charts, and never JUnit (pdfbox, under xchart, declares it unscoped).
+ * the command line's picocli, progress bar and charts, not Spark (provided by spark-submit), and never JUnit (pdfbox,
+ * under xchart, declares it unscoped).
  */
 class DependencyTest {
 
@@ -47,6 +48,8 @@ class DependencyTest {
             boolean optional = text(e.getValue(), "optional").equals("true");
             if (cliOnly.contains(e.getKey())) {
                 assertTrue(optional, e.getKey() + " is for the command line only: mark it optional");
+            } else if (e.getKey().startsWith("org.apache.spark:")) {
+                assertEquals("provided", scope, e.getKey() + " comes with spark-submit: scope provided");
             } else if (!scope.equals("test")) {
                 assertTrue(Set.of("org.jcuda:jcuda", "org.jcuda:jcublas", "org.jcuda:jcuda-natives",
                         "org.jcuda:jcublas-natives", "com.google.code.gson:gson").contains(e.getKey()),

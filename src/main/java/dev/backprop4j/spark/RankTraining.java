@@ -1,0 +1,113 @@
+package dev.backprop4j.spark;
+
+import dev.backprop4j.core.Device;
+import dev.backprop4j.data.Csv;
+import dev.backprop4j.data.DataLoader;
+import dev.backprop4j.data.Mnist;
+import dev.backprop4j.dist.Collective;
+import dev.backprop4j.dist.DataParallelTrainer;
+import dev.backprop4j.io.Checkpoint;
+import dev.backprop4j.nn.Activation;
+import dev.backprop4j.nn.Mlp;
+import dev.backprop4j.nn.Sequential;
+import dev.backprop4j.optim.Adam;
+import dev.backprop4j.optim.AdamW;
+import dev.backprop4j.optim.Optimizer;
+import dev.backprop4j.optim.Sgd;
+import dev.backprop4j.train.Evaluation;
+import dev.backprop4j.train.TrainingCheckpoint;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * What one rank of {@link SparkTrain} does, apart from Spark: reads the whole data set from its path (every rank the
+ * same rows, so that together they see exactly the batches one process would), builds the model and optimizer from
+ * the seed, resumes from the checkpoint when one exists (a stage started again after a failure), trains with a
+ * {@link DataParallelTrainer}, and on rank 0 writes the checkpoint after every epoch and the model at the end.
+ * Returns rank 0's report lines (other ranks return none).
+ */
+final class RankTraining {
+    private RankTraining() {
+    }
+
+    static List<String> run(SparkTrainOptions o, Collective comm, Device device, int attempt) throws IOException {
+        Mnist.Split data = o.csv != null ? Csv.read(Path.of(o.csv), o.labelColumn).split(0.8, o.seed, o.csv)
+                : o.data != null ? Mnist.load(Path.of(o.data)) : Mnist.embedded();
+        int[] hidden = Arrays.stream(o.layers.split(",")).mapToInt(s -> Integer.parseInt(s.trim())).toArray();
+        int[] sizes = new int[hidden.length + 2];
+        sizes[0] = data.train().features();
+        System.arraycopy(hidden, 0, sizes, 1, hidden.length);
+        sizes[sizes.length - 1] = Math.max(data.train().classes(), data.test().classes());
+        List<String> report = new ArrayList<>();
+        try (Sequential model = Mlp.of(sizes).activation(Activation.parse(o.activation)).seed(o.seed).device(device)
+                .build(); Optimizer opt = optimizer(o, model)) {
+            DataParallelTrainer trainer = new DataParallelTrainer(model, opt, comm).checkEvery(o.checkEvery);
+            int done = 0;
+            Path ckpt = o.checkpointPath();
+            if (ckpt != null && Files.exists(ckpt)) {
+                TrainingCheckpoint.Resumed r = TrainingCheckpoint.restore(ckpt, model, opt);
+                trainer.resumeAt(r.steps());
+                done = r.epochsDone();
+                report.add(String.format(Locale.ROOT, "resumed from %s after epoch %d (stage attempt %d)", ckpt, done,
+                        attempt));
+            }
+            if (o.failAt != null && attempt == 0) {
+                String[] at = o.failAt.split(":");
+                int rank = Integer.parseInt(at[0]);
+                long step = Long.parseLong(at[1]);
+                trainer.onStep(s -> {
+                    if (comm.rank() == rank && s == step) {
+                        throw new IllegalStateException("injected failure (--fail-at " + o.failAt + ")");
+                    }
+                });
+            }
+            DataLoader loader = new DataLoader(data.train(), o.batch, true, o.seed, false, device);
+            for (int e = done + 1; e <= o.epochs; e++) {
+                DataParallelTrainer.EpochStats s = trainer.epoch(loader, e, null);
+                report.add(String.format(Locale.ROOT, "epoch %2d/%d  train loss %.4f acc %5.2f%%  |  %,.0f samples/s, "
+                        + "%d ranks, all-reduce %.2f ms/step of %.2f ms", e, o.epochs, s.loss(), 100 * s.accuracy(),
+                        s.samples() / s.seconds(), comm.size(), 1000 * s.allReduceSeconds() / s.steps(),
+                        1000 * s.seconds() / s.steps()));
+                if (ckpt != null && comm.rank() == 0) {
+                    TrainingCheckpoint.save(ckpt, model, opt, trainer.steps(), e, metadata(o, sizes));
+                }
+                comm.barrier(); // the checkpoint of epoch e is whole before any rank starts epoch e + 1
+            }
+            Evaluation test = Evaluation.of(model, new DataLoader(data.test(), 1000, false, o.seed, false, device));
+            report.add(String.format(Locale.ROOT, "done: test accuracy %.2f%% after %d epochs on %d ranks",
+                    100 * test.accuracy(), o.epochs, comm.size()));
+            if (o.save != null && comm.rank() == 0) {
+                Checkpoint.save(model, Path.of(o.save), metadata(o, sizes));
+                report.add("saved model to " + o.save);
+            }
+        }
+        return comm.rank() == 0 ? report : List.of();
+    }
+
+    /** The model's description, as `train --save` writes it (so evaluate and predict read the file). */
+    private static Map<String, String> metadata(SparkTrainOptions o, int[] sizes) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("format", "pt");
+        m.put("backprop4j.layers", String.join(",", Arrays.stream(sizes).mapToObj(Integer::toString).toList()));
+        m.put("backprop4j.activation", Activation.parse(o.activation).label());
+        m.put("backprop4j.split_seed", Long.toString(o.seed));
+        return m;
+    }
+
+    private static Optimizer optimizer(SparkTrainOptions o, Sequential model) {
+        return switch (o.optimizer) {
+            case "sgd" -> new Sgd(model.parameters(), o.lr).momentum(0.9);
+            case "adam" -> new Adam(model.parameters(), o.lr);
+            case "adamw" -> new AdamW(model.parameters(), o.lr);
+            default -> throw new IllegalArgumentException("--optimizer must be sgd, adam or adamw, got " + o.optimizer);
+        };
+    }
+}

@@ -1,0 +1,121 @@
+package dev.backprop4j.spark;
+
+import dev.backprop4j.backend.cuda.Cuda;
+import dev.backprop4j.core.Device;
+import dev.backprop4j.dist.RingCollective;
+import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.resource.ResourceInformation;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine;
+import scala.collection.Iterator;
+import scala.jdk.javaapi.CollectionConverters;
+import scala.reflect.ClassTag$;
+import scala.runtime.AbstractFunction1;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.IntStream;
+
+/**
+ * Data-parallel training on Apache Spark, as XGBoost4J-Spark and TorchDistributor do it: one barrier stage with one
+ * long-running task per rank (Spark starts them all together, or none), a rendezvous through the barrier's
+ * {@code allGather} (each task's ring address), then a {@link RingCollective} all-reduce between the tasks, outside
+ * Spark. If a task fails, Spark starts the whole stage again, and every rank resumes from the last checkpoint.
+ * Spark 4 (Scala 2.13) is a provided dependency: the jar does not carry it, and nothing else in the library needs it.
+ *
+ * <pre>spark-submit --class dev.backprop4j.spark.SparkTrain backprop4j.jar --workers 2 --epochs 5</pre>
+ */
+public final class SparkTrain {
+    private SparkTrain() {
+    }
+
+    public static void main(String[] args) {
+        SparkTrainOptions o = new SparkTrainOptions();
+        CommandLine cl = new CommandLine(o);
+        try {
+            cl.parseArgs(args);
+        } catch (CommandLine.ParameterException e) {
+            System.err.println("error: " + e.getMessage());
+            System.exit(2);
+        }
+        if (cl.isUsageHelpRequested()) {
+            cl.usage(System.out);
+            return;
+        }
+        SparkSession spark = SparkSession.builder().appName("backprop4j data-parallel training").getOrCreate();
+        try {
+            run(spark, o).forEach(System.out::println);
+        } finally {
+            spark.stop();
+        }
+    }
+
+    /** Runs the training as one barrier stage on {@code spark}; returns rank 0's report lines. */
+    public static List<String> run(SparkSession spark, SparkTrainOptions o) {
+        int n = o.workers != null ? o.workers : spark.sparkContext().defaultParallelism();
+        if (n < 1 || o.epochs < 1 || o.batch < n) {
+            throw new IllegalArgumentException("need --workers >= 1, --epochs >= 1 and --batch >= --workers; got "
+                    + n + ", " + o.epochs + ", " + o.batch);
+        }
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        List<Integer> ranks = IntStream.range(0, n).boxed().toList();
+        // The barrier stage feeds a shuffle (repartition): Spark restarts a failed barrier stage only when it is a
+        // shuffle-map stage; a failed barrier result stage aborts the job.
+        Object lines = jsc.parallelize(ranks, n).rdd().barrier()
+                .mapPartitions(new RankTask(o), false, ClassTag$.MODULE$.apply(String.class))
+                .repartition(1, scala.math.Ordering.String$.MODULE$).collect();
+        return new ArrayList<>(Arrays.asList((String[]) lines));
+    }
+
+    /** One rank: the rendezvous, the ring, and {@link RankTraining}. */
+    private static final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<String>>
+            implements Serializable {
+        private static final long serialVersionUID = 1L;
+        private final SparkTrainOptions o;
+
+        RankTask(SparkTrainOptions o) {
+            this.o = o;
+        }
+
+        @Override
+        public Iterator<String> apply(Iterator<Integer> unused) {
+            BarrierTaskContext ctx = BarrierTaskContext.get();
+            int rank = ctx.partitionId();
+            try {
+                String host = ctx.getTaskInfos()[rank].address().replaceFirst(":\\d+$", "");
+                ServerSocketChannel listener = RingCollective.listen(InetAddress.getByName(host));
+                int port = ((InetSocketAddress) listener.getLocalAddress()).getPort();
+                List<InetSocketAddress> addresses = new ArrayList<>();
+                for (String a : ctx.allGather(host + ":" + port)) {
+                    int colon = a.lastIndexOf(':');
+                    addresses.add(new InetSocketAddress(a.substring(0, colon), Integer.parseInt(a.substring(colon + 1))));
+                }
+                try (RingCollective ring = RingCollective.connect(rank, addresses, listener,
+                        Duration.ofSeconds(o.timeoutSeconds))) {
+                    List<String> out = RankTraining.run(o, ring, device(ctx), ctx.stageAttemptNumber());
+                    return CollectionConverters.asScala(out.iterator());
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("rank " + rank + ": " + e.getMessage(), e);
+            }
+        }
+
+        /** The GPU Spark gave this task (resource "gpu"), or the CPU. */
+        private static Device device(BarrierTaskContext ctx) {
+            ResourceInformation gpu = ctx.resourcesJMap().get("gpu");
+            if (gpu != null && gpu.addresses().length > 0 && Cuda.isAvailable()) {
+                return Device.cuda(Integer.parseInt(gpu.addresses()[0]));
+            }
+            return Device.CPU;
+        }
+    }
+}

@@ -1,0 +1,152 @@
+package dev.backprop4j.train;
+
+import com.google.gson.Gson;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.backprop4j.core.Generator;
+import dev.backprop4j.io.Checkpoint;
+import dev.backprop4j.io.CheckpointException;
+import dev.backprop4j.io.Safetensors;
+import dev.backprop4j.nn.Module;
+import dev.backprop4j.optim.Optimizer;
+import dev.backprop4j.tensor.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A whole training run in one safetensors file, written atomically, so that a run stopped after any epoch and
+ * resumed gives the same parameters, bit for bit on the CPU, as one never stopped: the model's parameters (by their
+ * state-dict names, so the file is also a plain model checkpoint), the optimizer's state tensors as
+ * "optimizer.{parameter}.{state}" (PyTorch's names: momentum_buffer, exp_avg, exp_avg_sq), and in the metadata the
+ * optimizer's kind and learning rate, each parameter's step count, the trainer's step (the schedule's position),
+ * the epochs done, and the seeds and positions of the model's random generators (dropout's). Data order needs no state: the
+ * loader shuffles each epoch from (seed, epoch).
+ */
+public final class TrainingCheckpoint {
+    static final String PREFIX = "backprop4j.resume.";
+    static final String OPTIMIZER = PREFIX + "optimizer";
+    static final String LR = PREFIX + "lr";
+    static final String STEPS = PREFIX + "param_steps";
+    static final String TRAINER_STEP = PREFIX + "trainer_step";
+    static final String EPOCHS_DONE = PREFIX + "epochs_done";
+    static final String GENERATORS = PREFIX + "generators";
+    private static final String STATE = "optimizer.";
+
+    private TrainingCheckpoint() {
+    }
+
+    /**
+     * Writes the run's state after {@code epochsDone} epochs, with {@code metadata} (the model's description, the
+     * run's options) added; atomic, so a run killed while writing leaves the previous file whole.
+     */
+    public static void save(Path file, Module model, Optimizer optimizer, Trainer trainer, int epochsDone,
+                            Map<String, String> metadata) throws IOException {
+        save(file, model, optimizer, trainer.stepsDone(), epochsDone, metadata);
+    }
+
+    /** {@link #save(Path, Module, Optimizer, Trainer, int, Map)} for a loop of one's own that has taken {@code steps}. */
+    public static void save(Path file, Module model, Optimizer optimizer, long steps, int epochsDone,
+                            Map<String, String> metadata) throws IOException {
+        Map<String, Tensor> named = model.namedParameters();
+        Optimizer.State state = optimizer.state(named);
+        Map<String, Tensor> tensors = new LinkedHashMap<>(named);
+        state.tensors().forEach((k, v) -> tensors.put(STATE + k, v));
+        Map<String, String> meta = new LinkedHashMap<>(metadata);
+        meta.put(OPTIMIZER, optimizer.getClass().getSimpleName());
+        meta.put(LR, Double.toString(optimizer.lr()));
+        meta.put(STEPS, new Gson().toJson(new TreeMap<>(state.steps())));
+        meta.put(TRAINER_STEP, Long.toString(steps));
+        meta.put(EPOCHS_DONE, Integer.toString(epochsDone));
+        Map<String, long[]> generators = new TreeMap<>();
+        model.namedGenerators().forEach((path, g) -> generators.put(path, new long[] {g.seed(), g.position()}));
+        meta.put(GENERATORS, new Gson().toJson(generators));
+        Safetensors.write(file, tensors, meta);
+    }
+
+    /** Whether {@code metadata} is a training checkpoint's (not a plain model's). */
+    public static boolean isResumable(Map<String, String> metadata) {
+        return metadata.containsKey(EPOCHS_DONE);
+    }
+
+    /** What {@link #restore(Path, Module, Optimizer)} found: the epochs done and the steps taken. */
+    public record Resumed(int epochsDone, long steps) {
+    }
+
+    /**
+     * Restores a run from {@code file} into a model, optimizer and trainer built as the saved run built them: the
+     * parameters, the optimizer's state, step counts and learning rate, the trainer's step and the generators'
+     * positions. Everything is checked (names, shapes, dtypes, the optimizer's kind) before anything changes.
+     *
+     * @return the epochs done
+     * @throws CheckpointException naming the file and what does not fit
+     */
+    public static int restore(Path file, Module model, Optimizer optimizer, Trainer trainer) throws IOException {
+        Resumed r = restore(file, model, optimizer);
+        trainer.resumeAt(r.steps());
+        return r.epochsDone();
+    }
+
+    /** {@link #restore(Path, Module, Optimizer, Trainer)} for a loop of one's own, which resumes at the steps returned. */
+    public static Resumed restore(Path file, Module model, Optimizer optimizer) throws IOException {
+        Safetensors.Header h = Safetensors.header(file);
+        Map<String, String> meta = h.metadata();
+        if (!isResumable(meta)) {
+            throw new CheckpointException(file + ": not a training checkpoint (no " + EPOCHS_DONE
+                    + " in its metadata); it holds a model only, which evaluate and predict read");
+        }
+        String kind = optimizer.getClass().getSimpleName();
+        if (!kind.equals(meta.get(OPTIMIZER))) {
+            throw new CheckpointException(file + ": saved with optimizer " + meta.get(OPTIMIZER) + ", resumed with "
+                    + kind);
+        }
+        Map<String, Tensor> named = model.namedParameters();
+        Optimizer.State mine = optimizer.state(named);
+        Map<String, Checkpoint.Expected> expected = new LinkedHashMap<>();
+        named.forEach((k, p) -> expected.put(k, new Checkpoint.Expected(p.shape(), p.dtype())));
+        mine.tensors().forEach((k, t) -> expected.put(STATE + k, new Checkpoint.Expected(t.shape(), t.dtype())));
+        Checkpoint.requireFits(file, h, expected);
+        Map<String, Long> steps = new LinkedHashMap<>();
+        Map<String, long[]> positions = new LinkedHashMap<>();
+        long trainerStep;
+        int epochs;
+        double lr;
+        try {
+            JsonObject s = JsonParser.parseString(meta.get(STEPS)).getAsJsonObject();
+            s.keySet().forEach(k -> steps.put(k, s.get(k).getAsLong()));
+            JsonObject g = JsonParser.parseString(meta.getOrDefault(GENERATORS, "{}")).getAsJsonObject();
+            g.keySet().forEach(k -> positions.put(k, new long[] {g.get(k).getAsJsonArray().get(0).getAsLong(),
+                g.get(k).getAsJsonArray().get(1).getAsLong()}));
+            trainerStep = Long.parseLong(meta.get(TRAINER_STEP));
+            epochs = Integer.parseInt(meta.get(EPOCHS_DONE));
+            lr = Double.parseDouble(meta.get(LR));
+        } catch (RuntimeException e) {
+            throw new CheckpointException(file + ": malformed resume metadata (" + e.getMessage() + ")");
+        }
+        Map<String, Generator> generators = model.namedGenerators();
+        if (!generators.keySet().equals(positions.keySet())) {
+            throw new CheckpointException(file + ": saved random generators " + positions.keySet()
+                    + ", the model has " + generators.keySet());
+        }
+        Map<String, Tensor> stateTensors = new LinkedHashMap<>();
+        try {
+            for (String k : mine.tensors().keySet()) {
+                stateTensors.put(k, Safetensors.readTensor(file, h, STATE + k));
+            }
+            for (String name : named.keySet()) {
+                try (Tensor stored = Safetensors.readTensor(file, h, name)) {
+                    model.setParameter(name, stored);
+                }
+            }
+            optimizer.restore(named, new Optimizer.State(stateTensors, steps));
+        } finally {
+            stateTensors.values().forEach(Tensor::close);
+        }
+        optimizer.setLr(lr);
+        positions.forEach((path, p) -> generators.get(path).restore(p[0], p[1]));
+        return new Resumed(epochs, trainerStep);
+    }
+}

@@ -1,0 +1,121 @@
+package dev.backprop4j.spark;
+
+import dev.backprop4j.core.Device;
+import dev.backprop4j.dist.InProcessCollective;
+import dev.backprop4j.io.Safetensors;
+import dev.backprop4j.tensor.Tensor;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Spark in local mode with two barrier tasks (bound to 127.0.0.1, no UI): data-parallel training over the ring
+ * matches one process, and a task failing mid-run makes Spark start the stage again, which resumes from the last
+ * checkpoint and ends with exactly the parameters of a run that never failed.
+ */
+class SparkTrainTest {
+    private static SparkSession spark;
+
+    @TempDir
+    static Path dir;
+
+    @BeforeAll
+    static void startSpark() {
+        spark = SparkSession.builder().master("local[2,4]").appName("backprop4j test")
+                .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
+                .config("spark.driver.bindAddress", "127.0.0.1").config("spark.sql.shuffle.partitions", "2")
+                .getOrCreate();
+        spark.sparkContext().setLogLevel("WARN");
+    }
+
+    @AfterAll
+    static void stopSpark() {
+        if (spark != null) {
+            spark.stop();
+        }
+    }
+
+    /** A CSV of 8 features and 3 classes, 700 rows: 560 train (17.5 batches of 32), 140 test. */
+    private static Path csv() throws Exception {
+        Path f = dir.resolve("data.csv");
+        if (!Files.exists(f)) {
+            Random random = new Random(4);
+            StringBuilder sb = new StringBuilder();
+            for (int i = 0; i < 700; i++) {
+                double[] v = new double[8];
+                for (int j = 0; j < 8; j++) {
+                    v[j] = random.nextGaussian();
+                    sb.append(String.format(Locale.ROOT, "%.5f,", v[j]));
+                }
+                sb.append(v[0] + v[1] > 0 ? (v[2] > 0 ? 2 : 1) : 0).append('\n');
+            }
+            Files.writeString(f, sb);
+        }
+        return f;
+    }
+
+    private static SparkTrainOptions options(String... args) throws Exception {
+        SparkTrainOptions o = new SparkTrainOptions();
+        List<String> all = new java.util.ArrayList<>(List.of("--csv", csv().toString(), "--layers", "16", "--epochs",
+                "3", "--batch", "32", "--optimizer", "sgd", "--lr", "0.05", "--check-every", "5"));
+        all.addAll(List.of(args));
+        new CommandLine(o).parseArgs(all.toArray(new String[0]));
+        return o;
+    }
+
+    private static Map<String, Tensor> saved(Path f) throws Exception {
+        return Safetensors.read(f).tensors();
+    }
+
+    @Test
+    void twoBarrierTasksTrainAsOneProcessDoes() throws Exception {
+        Path two = dir.resolve("two.safetensors");
+        Path one = dir.resolve("one.safetensors");
+        List<String> report = SparkTrain.run(spark, options("--workers", "2", "--save", two.toString()));
+        assertTrue(report.stream().anyMatch(l -> l.startsWith("epoch  3/3") && l.contains("2 ranks")), report.toString());
+        assertTrue(report.stream().anyMatch(l -> l.startsWith("done: test accuracy")), report.toString());
+        RankTraining.run(options("--save", one.toString()), InProcessCollective.group(1).get(0), Device.CPU, 0);
+        Map<String, Tensor> a = saved(one);
+        Map<String, Tensor> b = saved(two);
+        assertEquals(a.keySet(), b.keySet());
+        for (String k : a.keySet()) {
+            float[] x = a.get(k).toFloatArray();
+            float[] y = b.get(k).toFloatArray();
+            for (int i = 0; i < x.length; i++) {
+                assertEquals(x[i], y[i], 1e-5, k + "[" + i + "]");
+            }
+        }
+    }
+
+    @Test
+    void aFailedTaskMakesTheStageRestartFromTheLastCheckpoint() throws Exception {
+        Path whole = dir.resolve("whole.safetensors");
+        Path resumed = dir.resolve("resumed.safetensors");
+        Path ckpt = dir.resolve("run.ckpt.safetensors");
+        SparkTrain.run(spark, options("--workers", "2", "--save", whole.toString()));
+        // 18 steps an epoch: rank 1 fails in the second epoch, after the first checkpoint
+        List<String> report = SparkTrain.run(spark, options("--workers", "2", "--checkpoint", ckpt.toString(),
+                "--save", resumed.toString(), "--fail-at", "1:25"));
+        assertTrue(report.stream().anyMatch(l -> l.startsWith("resumed from " + ckpt + " after epoch 1")),
+                report.toString());
+        Map<String, Tensor> a = saved(whole);
+        Map<String, Tensor> b = saved(resumed);
+        for (String k : a.keySet()) {
+            assertArrayEquals(a.get(k).toFloatArray(), b.get(k).toFloatArray(), k);
+        }
+    }
+}
