@@ -8,34 +8,13 @@ steps are nn.Linear + ReLU, CrossEntropyLoss and optim.SGD(lr=0.01), zero_grad t
 """
 import json
 import sys
-import time
 
 import torch
 import torch.nn as nn
 
+from bench_timing import emit, timed
+
 aten = torch.ops.aten
-
-
-def timed(fn, seconds=1.0, rounds=5):
-    """Mean milliseconds per call in each of `rounds` rounds of about seconds / 2 (after one warm-up round), like
-    JMH's measurement iterations, so the spread over rounds can be reported beside the mean."""
-    means = []
-    for r in range(rounds + 1):
-        reps, start = 0, time.perf_counter()
-        while True:
-            fn()
-            reps += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= seconds / 2 and reps >= 3:
-                break
-        if r > 0:
-            means.append(1000.0 * elapsed / reps)
-    return means
-
-
-def emit(key, means):
-    print(json.dumps({"key": key, "ms": sum(means) / len(means), "min": min(means), "max": max(means)}),
-          flush=True)
 
 
 def activations():
