@@ -25,8 +25,8 @@ import java.util.function.Function;
  * seed is refused naming the option (it would not continue that run), and the per-epoch history comes back for
  * --plot. Only --epochs may grow (with --schedule cosine the decay is then recomputed for the new length).
  */
-record RunRecord(ModelSpec model, String data, String optimizer, double lr, String schedule, int batch, long seed,
-                 int epochs, Integer limit) {
+record RunRecord(ModelSpec model, String data, Integer labelColumn, String optimizer, double lr, String schedule,
+                 int batch, long seed, int epochs, Integer limit) {
     private static final String PREFIX = "backprop4j.run.";
     private static final String HISTORY = PREFIX + "history";
 
@@ -43,6 +43,7 @@ record RunRecord(ModelSpec model, String data, String optimizer, double lr, Stri
     private Map<String, String> options() {
         Map<String, String> o = new LinkedHashMap<>();
         o.put("data", data);
+        o.put("label-column", Objects.toString(labelColumn, "default"));
         o.put("layers", String.join(",", java.util.Arrays.stream(model.sizes()).mapToObj(Integer::toString)
                 .toList()));
         o.put("activation", model.activation().label());
@@ -72,10 +73,11 @@ record RunRecord(ModelSpec model, String data, String optimizer, double lr, Stri
                         ? "data " : "--" + e.getKey() + " ") + saved + ", and this one has " + e.getValue());
             }
         }
-        int done = TrainingCheckpoint.restore(file, net, opt, trainer);
-        if (done >= epochs) {
-            throw usage.apply("--resume " + file + " has " + done + " epochs done already; ask for more with --epochs");
+        int saved = TrainingCheckpoint.epochsDone(meta);
+        if (saved >= epochs) {
+            throw usage.apply("--resume " + file + " has " + saved + " epochs done already; ask for more with --epochs");
         }
+        int done = TrainingCheckpoint.restore(file, net, opt, trainer);
         try {
             JsonArray points = JsonParser.parseString(meta.getOrDefault(HISTORY, "[]")).getAsJsonArray();
             for (JsonElement p : points) {

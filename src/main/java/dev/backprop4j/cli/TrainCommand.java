@@ -131,8 +131,8 @@ final class TrainCommand implements Callable<Integer> {
             DataLoader testLoader = new DataLoader(test, 1000, false, seed, false, dev);
             Trainer trainer = new Trainer(model, opt).schedule(schedule(trainLoader.batches())).cudaGraph(cudaGraph);
             List<TrainingChart.Point> history = new ArrayList<>();
-            RunRecord run = new RunRecord(specOfModel, loaded.source(), optimizer.name(), lr, schedule, batch, seed,
-                    epochs, limit);
+            RunRecord run = new RunRecord(specOfModel, loaded.source(), data.labelColumn, optimizer.name(), lr,
+                    schedule, batch, seed, epochs, limit);
             int done = 0;
             if (resume != null) {
                 done = run.resume(resume, model, opt, trainer, history, this::usage);

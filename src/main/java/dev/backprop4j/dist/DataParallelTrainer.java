@@ -58,6 +58,10 @@ public final class DataParallelTrainer {
         this.params = model.parameters();
         long total = 0;
         for (Tensor p : params) {
+            if (p.dtype() != dev.backprop4j.core.DType.FLOAT32) {
+                throw new IllegalArgumentException("data-parallel: parameter " + p.describe() + " is not float32 "
+                        + "(gradients travel as float32)");
+            }
             total += p.size();
         }
         if (total > Integer.MAX_VALUE - 8) {
@@ -103,6 +107,45 @@ public final class DataParallelTrainer {
             p.backend().write(p.buffer(), v);
             at += v.length;
         }
+    }
+
+    /**
+     * Makes every rank's optimizer state (its tensors and each parameter's step count) rank 0's: after rank 0 alone
+     * restored a checkpoint.
+     */
+    public void broadcastOptimizerState() {
+        java.util.Map<String, Tensor> named = model.namedParameters();
+        Optimizer.State state = optimizer.state(named);
+        long total = 0;
+        for (Tensor t : state.tensors().values()) {
+            total += t.size();
+        }
+        float[] buf = new float[(int) total];
+        int at = 0;
+        for (Tensor t : state.tensors().values()) {
+            System.arraycopy(t.toFloatArray(), 0, buf, at, (int) t.size());
+            at += (int) t.size();
+        }
+        comm.broadcast(buf, 0);
+        at = 0;
+        for (Tensor t : state.tensors().values()) {
+            float[] v = new float[(int) t.size()];
+            System.arraycopy(buf, at, v, 0, v.length);
+            t.backend().write(t.buffer(), v);
+            at += v.length;
+        }
+        double[] steps = new double[named.size()];
+        int i = 0;
+        for (String name : named.keySet()) {
+            steps[i++] = comm.rank() == 0 ? state.steps().get(name) : 0;
+        }
+        comm.allReduceSum(steps); // only rank 0 adds anything: a broadcast of exact integers
+        java.util.Map<String, Long> counts = new java.util.LinkedHashMap<>();
+        i = 0;
+        for (String name : named.keySet()) {
+            counts.put(name, (long) steps[i++]);
+        }
+        optimizer.restore(named, new Optimizer.State(state.tensors(), counts));
     }
 
     /** Trains one epoch on this rank's share of {@code loader}'s batches (the loader is sharded here). */

@@ -9,7 +9,9 @@ import java.util.concurrent.CyclicBarrier;
  * A {@link Collective} among threads of one process, one per rank (for several GPUs in one machine, and for tests):
  * each rank posts its array, every rank sums its own slice of the elements over all ranks' arrays in rank order,
  * then copies the finished sums from the others' slices. Three barrier crossings per call, no copy beyond the sums.
- * A rank that throws breaks the barrier, and every other rank fails instead of waiting forever.
+ * A rank that fails should {@link #close} its member (try-with-resources): that breaks the barrier, and every other
+ * rank fails at once instead of waiting (close it only when its work is done or failed); a rank that vanishes
+ * without closing is noticed after the group's timeout.
  */
 public final class InProcessCollective implements Collective {
 
@@ -19,8 +21,12 @@ public final class InProcessCollective implements Collective {
         final CyclicBarrier barrier;
         final Object[] posted;
 
-        Group(int size) {
+        final long timeoutMillis;
+        volatile int closedBy = -1;
+
+        Group(int size, long timeoutMillis) {
             this.size = size;
+            this.timeoutMillis = timeoutMillis;
             this.barrier = new CyclicBarrier(size);
             this.posted = new Object[size];
         }
@@ -34,12 +40,17 @@ public final class InProcessCollective implements Collective {
         this.rank = rank;
     }
 
-    /** The members of a new group of {@code size} ranks: hand member i to the thread of rank i. */
+    /** The members of a new group of {@code size} ranks (timeout 5 minutes): hand member i to the thread of rank i. */
     public static List<Collective> group(int size) {
+        return group(size, java.time.Duration.ofMinutes(5));
+    }
+
+    /** As {@link #group(int)}; a rank waiting longer than {@code timeout} for the others fails. */
+    public static List<Collective> group(int size, java.time.Duration timeout) {
         if (size < 1) {
             throw new IllegalArgumentException("a group needs at least 1 rank, got " + size);
         }
-        Group g = new Group(size);
+        Group g = new Group(size, timeout.toMillis());
         List<Collective> members = new ArrayList<>();
         for (int r = 0; r < size; r++) {
             members.add(new InProcessCollective(g, r));
@@ -58,8 +69,15 @@ public final class InProcessCollective implements Collective {
     }
 
     private void await() {
+        if (group.closedBy >= 0) {
+            throw new IllegalStateException("collective: rank " + group.closedBy + " left the group; rank " + rank
+                    + " stops too");
+        }
         try {
-            group.barrier.await();
+            group.barrier.await(group.timeoutMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("collective: rank " + rank + " waited " + group.timeoutMillis / 1000
+                    + " s for the other ranks", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("collective: rank " + rank + " interrupted", e);
@@ -146,8 +164,10 @@ public final class InProcessCollective implements Collective {
         await();
     }
 
+    /** Leaves the group: ranks waiting in a call, or calling later, fail instead of waiting. */
     @Override
     public void close() {
-        // threads end with their work; nothing is held
+        group.closedBy = rank;
+        group.barrier.reset();
     }
 }

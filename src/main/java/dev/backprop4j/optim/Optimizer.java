@@ -42,6 +42,10 @@ public abstract class Optimizer implements AutoCloseable {
         }
         this.params = List.copyOf(params);
         this.lr = lr;
+        if (hasDuplicate(this.params)) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + ": a parameter is listed twice (it would "
+                    + "be updated twice per step)");
+        }
         for (Tensor p : this.params) {
             if (!p.device().equals(this.params.get(0).device()) || p.dtype() != this.params.get(0).dtype()) {
                 throw new IllegalArgumentException(getClass().getSimpleName() + ": parameters must share one device and "
@@ -90,6 +94,9 @@ public abstract class Optimizer implements AutoCloseable {
         active = withGrad.toArray(new Tensor[0]);
         for (int i = 0; i < active.length; i++) {
             values[1 + i] = ++paramSteps.computeIfAbsent(active[i], k -> new long[1])[0];
+            if (!stateNames().isEmpty()) {
+                state(active[i], stateNames().size()); // created here, never inside a captured update()
+            }
         }
         if (hyper == null) {
             hyper = Tensor.zeros(Shape.of(values.length), DType.FLOAT64, params.get(0).device());
@@ -132,6 +139,16 @@ public abstract class Optimizer implements AutoCloseable {
             out[i] = tensors[i] == null ? null : tensors[i].buffer();
         }
         return out;
+    }
+
+    private static boolean hasDuplicate(List<Tensor> ps) {
+        java.util.Set<Tensor> seen = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Tensor p : ps) {
+            if (!seen.add(p)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Clears the gradients of all parameters. */
@@ -211,7 +228,9 @@ public abstract class Optimizer implements AutoCloseable {
                 throw new IllegalArgumentException(getClass().getSimpleName() + ": the saved state has no "
                         + e.getKey());
             }
-            e.getValue().copyFrom(from);
+            if (from != e.getValue()) {
+                e.getValue().copyFrom(from);
+            }
         }
         for (Map.Entry<String, Tensor> e : named.entrySet()) {
             Long n = saved.steps().get(e.getKey());

@@ -7,6 +7,7 @@ import dev.backprop4j.data.Mnist;
 import dev.backprop4j.dist.Collective;
 import dev.backprop4j.dist.DataParallelTrainer;
 import dev.backprop4j.io.Checkpoint;
+import dev.backprop4j.io.Safetensors;
 import dev.backprop4j.nn.Activation;
 import dev.backprop4j.nn.Mlp;
 import dev.backprop4j.nn.Sequential;
@@ -26,6 +27,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * What one rank of {@link SparkTrain} does, apart from Spark: reads the whole data set from its path (every rank the
@@ -50,12 +52,20 @@ final class RankTraining {
         try (Sequential model = Mlp.of(sizes).activation(Activation.parse(o.activation)).seed(o.seed).device(device)
                 .build(); Optimizer opt = optimizer(o, model)) {
             DataParallelTrainer trainer = new DataParallelTrainer(model, opt, comm).checkEvery(o.checkEvery);
-            int done = 0;
             Path ckpt = o.checkpointPath();
-            if (ckpt != null && Files.exists(ckpt)) {
+            double[] resumed = new double[2]; // epochs done, steps: rank 0 reads the checkpoint, the others get it
+            if (comm.rank() == 0 && ckpt != null && Files.exists(ckpt)) {
+                checkSameRun(ckpt, metadata(o, sizes));
                 TrainingCheckpoint.Resumed r = TrainingCheckpoint.restore(ckpt, model, opt);
-                trainer.resumeAt(r.steps());
-                done = r.epochsDone();
+                resumed[0] = r.epochsDone();
+                resumed[1] = r.steps();
+            }
+            comm.allReduceSum(resumed);
+            int done = (int) resumed[0];
+            if (done > 0) {
+                trainer.broadcastParameters();
+                trainer.broadcastOptimizerState();
+                trainer.resumeAt((long) resumed[1]);
                 report.add(String.format(Locale.ROOT, "resumed from %s after epoch %d (stage attempt %d)", ckpt, done,
                         attempt));
             }
@@ -92,14 +102,35 @@ final class RankTraining {
         return comm.rank() == 0 ? report : List.of();
     }
 
-    /** The model's description, as `train --save` writes it (so evaluate and predict read the file). */
+    /**
+     * The model's description, as `train --save` writes it (so evaluate and predict read the file), and the run's
+     * options, which a resumed run must share.
+     */
     private static Map<String, String> metadata(SparkTrainOptions o, int[] sizes) {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("format", "pt");
         m.put("backprop4j.layers", String.join(",", Arrays.stream(sizes).mapToObj(Integer::toString).toList()));
         m.put("backprop4j.activation", Activation.parse(o.activation).label());
         m.put("backprop4j.split_seed", Long.toString(o.seed));
+        m.put(RUN + "data", o.csv != null ? o.csv + " label column " + o.labelColumn : Objects.toString(o.data,
+                "embedded"));
+        m.put(RUN + "optimizer", o.optimizer);
+        m.put(RUN + "lr", Double.toString(o.lr));
+        m.put(RUN + "batch", Integer.toString(o.batch));
         return m;
+    }
+
+    private static final String RUN = "backprop4j.spark.";
+
+    /** Fails when the checkpoint was written by a run with other data, model or optimizer settings. */
+    private static void checkSameRun(Path ckpt, Map<String, String> mine) throws IOException {
+        Map<String, String> saved = Safetensors.header(ckpt).metadata();
+        for (Map.Entry<String, String> e : mine.entrySet()) {
+            if (!e.getValue().equals(saved.get(e.getKey()))) {
+                throw new IllegalArgumentException("--checkpoint " + ckpt + " belongs to another run: its "
+                        + e.getKey() + " is " + saved.get(e.getKey()) + ", this run's " + e.getValue());
+            }
+        }
     }
 
     private static Optimizer optimizer(SparkTrainOptions o, Sequential model) {

@@ -72,7 +72,15 @@ final class GraphedStep implements AutoCloseable {
         staticY.copyFrom(y);
         advance.run();
         if (graph == null) {
-            graph = x.backend().capture(() -> captured.run(staticX, staticY));
+            try {
+                graph = x.backend().capture(() -> captured.run(staticX, staticY));
+            } catch (RuntimeException | Error e) {
+                staticX.close();
+                staticY.close();
+                staticX = null;
+                staticY = null;
+                throw e;
+            }
             captures++;
         }
         graph.replay();

@@ -43,10 +43,10 @@ final class RunningMetrics implements AutoCloseable {
 
     /** Sets the totals to zero (queued, no wait); a read in flight is dropped. */
     void reset() {
+        drop();
         if (totals != null) {
             totals.backend().fill(totals.buffer(), 0);
         }
-        pending = null;
         batches = 0;
         batchesAtLastStart = 0;
     }
@@ -64,10 +64,11 @@ final class RunningMetrics implements AutoCloseable {
 
     /** What {@link #add} queues, without counting the batch: for a graph to capture. */
     void queue(Tensor meanLoss, Tensor logits, Tensor labels) {
-        if (meanLoss.size() != 1 || logits.rank() != 2 || labels.rank() != 1 || labels.dim(0) != logits.dim(0)) {
-            throw new IllegalArgumentException("metrics: expected a scalar loss, logits [rows, classes] and labels "
-                    + "[rows], got loss " + meanLoss.shape() + ", logits " + logits.shape() + ", labels "
-                    + labels.shape());
+        if (meanLoss.size() != 1 || logits.rank() != 2 || labels.rank() != 1 || labels.dim(0) != logits.dim(0)
+                || meanLoss.dtype() != logits.dtype() || labels.dtype() != dev.backprop4j.core.DType.INT32) {
+            throw new IllegalArgumentException("metrics: expected a scalar loss of the logits' dtype, logits [rows, "
+                    + "classes] and int32 labels [rows], got loss " + meanLoss.describe() + ", logits "
+                    + logits.describe() + ", labels " + labels.describe());
         }
         if (totals == null) {
             totals = Tensor.zeros(Shape.of(3), DType.FLOAT64, logits.device());
@@ -104,11 +105,20 @@ final class RunningMetrics implements AutoCloseable {
 
     /** The totals of every batch added, waiting for the device. */
     Totals await() {
-        pending = null;
+        drop();
         if (totals == null) {
             return new Totals(0, 0, 0, 0);
         }
         return totals(totals.backend().readDoubles(totals.buffer()), batches);
+    }
+
+    /** Takes a read still in flight (so its pinned buffer goes back to the pool) and forgets its values. */
+    private void drop() {
+        if (pending != null) {
+            PendingRead p = pending;
+            pending = null;
+            p.get();
+        }
     }
 
     private static Totals totals(double[] v, int batches) {

@@ -67,6 +67,15 @@ public final class TrainingCheckpoint {
         Safetensors.write(file, tensors, meta);
     }
 
+    /** The epochs a training checkpoint's metadata says were done, or -1 for a model-only file. */
+    public static int epochsDone(Map<String, String> metadata) {
+        try {
+            return isResumable(metadata) ? Integer.parseInt(metadata.get(EPOCHS_DONE)) : -1;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
     /** Whether {@code metadata} is a training checkpoint's (not a plain model's). */
     public static boolean isResumable(Map<String, String> metadata) {
         return metadata.containsKey(EPOCHS_DONE);
@@ -125,6 +134,10 @@ public final class TrainingCheckpoint {
             lr = Double.parseDouble(meta.get(LR));
         } catch (RuntimeException e) {
             throw new CheckpointException(file + ": malformed resume metadata (" + e.getMessage() + ")");
+        }
+        if (!steps.keySet().containsAll(named.keySet())) {
+            throw new CheckpointException(file + ": no step count for " + named.keySet().stream()
+                    .filter(k -> !steps.containsKey(k)).toList());
         }
         Map<String, Generator> generators = model.namedGenerators();
         if (!generators.keySet().equals(positions.keySet())) {

@@ -8,8 +8,8 @@ import dev.backprop4j.nn.Activation;
 import dev.backprop4j.nn.Linear;
 import dev.backprop4j.nn.Mlp;
 import dev.backprop4j.nn.Sequential;
-import dev.backprop4j.ops.Losses.Reduction;
 import dev.backprop4j.ops.Losses;
+import dev.backprop4j.ops.Losses.Reduction;
 import dev.backprop4j.optim.Sgd;
 import dev.backprop4j.tensor.GradCheck;
 import dev.backprop4j.tensor.Scope;
@@ -125,5 +125,20 @@ class ApiFrictionTest {
                 Tensor.of(new int[]{1, 0, 1}, 3));
         assertEquals(3, r.samples());
         assertTrue(r.loss() > 0 && r.correct() >= 0 && r.correct() <= 3, r.toString());
+    }
+
+    @Test
+    void aParameterListedTwiceIsRefusedAndALossOfAnotherDtypeIsNamed() {
+        Sequential m = Mlp.of(3, 2).seed(1).build();
+        Tensor w = m.parameters().get(0);
+        IllegalArgumentException twice = assertThrows(IllegalArgumentException.class,
+                () -> new Sgd(java.util.List.of(w, w), 0.1));
+        assertTrue(twice.getMessage().contains("listed twice"), twice.getMessage());
+        Trainer t = new Trainer(m, new Sgd(m.parameters(), 0.1))
+                .loss((logits, labels) -> Losses.crossEntropy(logits, labels).to(DType.FLOAT64));
+        IllegalArgumentException dtype = assertThrows(IllegalArgumentException.class,
+                () -> t.step(Tensor.randn(new Generator(1), Shape.of(4, 3), DType.FLOAT32, Device.CPU),
+                        Tensor.of(new int[] {0, 1, 0, 1}, 4)));
+        assertTrue(dtype.getMessage().contains("a scalar loss of the logits' dtype"), dtype.getMessage());
     }
 }

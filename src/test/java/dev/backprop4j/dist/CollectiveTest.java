@@ -142,6 +142,27 @@ class CollectiveTest {
     }
 
     @Test
+    void anInProcessRankThatLeavesFailsTheOthersAtOnce() throws Exception {
+        List<Collective> members = InProcessCollective.group(3);
+        List<String> outcomes = onRanks(3, r -> {
+            if (r == 2) {
+                members.get(r).close(); // as a rank that failed in its own code, in a try-with-resources
+                return "left";
+            }
+            try {
+                members.get(r).allReduceSum(new float[10]);
+                return "returned";
+            } catch (IllegalStateException e) {
+                return e.getMessage();
+            }
+        });
+        for (int r = 0; r < 2; r++) {
+            assertTrue(outcomes.get(r).contains("rank 2 left the group") || outcomes.get(r).contains("failed"),
+                    outcomes.toString());
+        }
+    }
+
+    @Test
     void aRankThatGoesAwayFailsItsNeighboursInsteadOfHangingThem() throws Exception {
         List<Collective> members = ring(2);
         members.get(1).close();

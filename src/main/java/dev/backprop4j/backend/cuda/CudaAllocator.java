@@ -114,6 +114,11 @@ final class CudaAllocator {
             cacheHits++;
         } else {
             address = memory.allocate(size);
+            if (address == 0 && capturing != null) {
+                // emptying the cache would wait for the device, which a capture cannot
+                throw new Cuda.OutOfMemoryException(deviceIndex, bytes, size, memory.freeBytes(), memory.totalBytes(),
+                        inUse);
+            }
             if (address == 0) {
                 emptyCacheLocked();
                 address = memory.allocate(size);
@@ -227,6 +232,11 @@ final class CudaAllocator {
         }
         drainPending();
         capturing = pool;
+    }
+
+    /** Whether a CUDA graph is being captured (allocations come from its pool). */
+    synchronized boolean isCapturing() {
+        return capturing != null;
     }
 
     /** Ends {@link #beginCapture}: allocations come from the shared free lists again. */

@@ -295,7 +295,16 @@ final class CudaBackend implements Backend {
     @Override
     public void biasActivationBackward(UnaryOp op, Buffer z, Buffer y, Buffer dy, int rows, int cols, double p1,
                                        double p2, Buffer dz, Buffer dbias) {
-        int chunks = dbias == null ? 1 : ElementwiseKernels.biasChunks(rows, cols);
+        if (dbias == null) { // no column sums: the elementwise kernel, over the whole grid
+            if (op != null) {
+                Buffer x = z != null ? z : op == UnaryOp.RELU ? y : null; // y > 0 exactly where z > 0
+                unaryBackward(op, x, y, dy, dz, p1, p2);
+            } else if (dz != null && dz != dy) {
+                copy(dy, 0, dz, 0, (long) rows * cols);
+            }
+            return;
+        }
+        int chunks = ElementwiseKernels.biasChunks(rows, cols);
         CudaBuffer scratch = chunks > 1 ? ctx.allocator().allocate(DType.FLOAT64, (long) chunks * cols) : null;
         kernels.elementwise.biasActivationBackward(op, dy.dtype(), ptrOrNull(z), ptrOrNull(y), ptr(dy), rows, cols, p1,
                 p2, ptrOrNull(dz), ptrOrNull(dbias), ptrOrNull(scratch), kernels.reduce, stream());

@@ -39,16 +39,19 @@ final class CudaTransfers {
     }
 
     void write(Buffer dst, float[] src) {
+        notWhileCapturing("write");
         checkWrite(dst, DType.FLOAT32, src.length);
         memcpy.upload(ptr(dst), 4L * src.length, b -> b.asFloatBuffer().put(src));
     }
 
     void write(Buffer dst, double[] src) {
+        notWhileCapturing("write");
         checkWrite(dst, DType.FLOAT64, src.length);
         memcpy.upload(ptr(dst), 8L * src.length, b -> b.asDoubleBuffer().put(src));
     }
 
     void write(Buffer dst, int[] src) {
+        notWhileCapturing("write");
         checkWrite(dst, DType.INT32, src.length);
         memcpy.upload(ptr(dst), 4L * src.length, b -> b.asIntBuffer().put(src));
     }
@@ -62,6 +65,7 @@ final class CudaTransfers {
     }
 
     float[] readFloats(Buffer src) {
+        notWhileCapturing("read");
         return switch (src.dtype()) {
             case FLOAT32 -> {
                 verifyChecks();
@@ -75,6 +79,7 @@ final class CudaTransfers {
     }
 
     double[] readDoubles(Buffer src) {
+        notWhileCapturing("read");
         return switch (src.dtype()) {
             case FLOAT64 -> {
                 verifyChecks();
@@ -88,6 +93,7 @@ final class CudaTransfers {
     }
 
     int[] readInts(Buffer src) {
+        notWhileCapturing("read");
         verifyChecks();
         if (src.dtype() != DType.INT32) {
             throw new IllegalArgumentException("readInts: buffer holds " + src.dtype());
@@ -98,6 +104,7 @@ final class CudaTransfers {
     }
 
     PendingRead readLater(Buffer src) {
+        notWhileCapturing("readLater");
         long bytes = src.length() * src.dtype().bytes();
         long upTo;
         boolean withErrors;
@@ -143,6 +150,18 @@ final class CudaTransfers {
     }
 
     /** The error record for one more checked launch of {@code kind}. */
+    /**
+     * Copies between host and device cannot be part of a CUDA graph: a captured upload would copy, at every replay,
+     * whatever its staging buffer holds by then, and a read cannot wait inside a capture. Fails naming the call.
+     */
+    private void notWhileCapturing(String call) {
+        if (ctx.allocator().isCapturing()) {
+            throw new IllegalStateException(call + ": copies between the host and " + ctx.device() + " cannot be "
+                    + "captured in a CUDA graph; write the values before capturing (into device tensors the graph "
+                    + "reads) and read them after replaying");
+        }
+    }
+
     synchronized CUdeviceptr checked(IndexCheck.Kind kind) {
         checkedLaunches++;
         return IndexCheck.record(errors.pointer(), kind);

@@ -139,6 +139,17 @@ class CudaGraphTest {
         assertEquals(x.toFloatArray()[0] + 1, after[0], 1e-6f, "the stream works after the failed capture");
     }
 
+    /** An upload inside a capture would replay whatever its staging buffer holds later: refused, naming why. */
+    @Test
+    void aCaptureThatCopiesFromTheHostIsRefused() {
+        Tensor x = Tensor.randn(new Generator(1), Shape.of(10), DType.FLOAT32, GPU);
+        CudaBackend backend = (CudaBackend) x.backend();
+        Exception e = assertThrows(IllegalStateException.class,
+                () -> backend.capture(() -> x.add(Tensor.of(new float[10], 10).to(GPU))));
+        assertTrue(e.getMessage().contains("cannot be captured in a CUDA graph"), e.getMessage());
+        assertEquals(x.toFloatArray()[3] + 1, x.add(1).toFloatArray()[3], 1e-6f);
+    }
+
     @Test
     void graphsNeedACudaDeviceAReplayableModelAndNoClipping() {
         Sequential cpuModel = Mlp.of(4, 3).seed(1).build();
