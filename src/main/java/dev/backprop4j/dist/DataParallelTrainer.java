@@ -4,13 +4,16 @@ import dev.backprop4j.data.DataLoader;
 import dev.backprop4j.nn.Module;
 import dev.backprop4j.ops.Losses;
 import dev.backprop4j.optim.Optimizer;
-import dev.backprop4j.tensor.GradMode;
 import dev.backprop4j.tensor.Scope;
 import dev.backprop4j.tensor.Tensor;
 import dev.backprop4j.train.Evaluation;
 
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.LongConsumer;
 
 /**
@@ -94,19 +97,8 @@ public final class DataParallelTrainer {
 
     /** Makes every rank's parameters rank 0's. */
     public void broadcastParameters() {
-        int at = 0;
-        for (Tensor p : params) {
-            System.arraycopy(p.toFloatArray(), 0, flat, at, (int) p.size());
-            at += (int) p.size();
-        }
-        comm.broadcast(flat, 0);
-        at = 0;
-        for (Tensor p : params) {
-            float[] v = new float[(int) p.size()];
-            System.arraycopy(flat, at, v, 0, v.length);
-            p.backend().write(p.buffer(), v);
-            at += v.length;
-        }
+        comm.broadcast(gather(params, flat), 0);
+        scatter(flat, params);
     }
 
     /**
@@ -114,38 +106,43 @@ public final class DataParallelTrainer {
      * restored a checkpoint.
      */
     public void broadcastOptimizerState() {
-        java.util.Map<String, Tensor> named = model.namedParameters();
+        Map<String, Tensor> named = model.namedParameters();
         Optimizer.State state = optimizer.state(named);
-        long total = 0;
-        for (Tensor t : state.tensors().values()) {
-            total += t.size();
-        }
-        float[] buf = new float[(int) total];
-        int at = 0;
-        for (Tensor t : state.tensors().values()) {
-            System.arraycopy(t.toFloatArray(), 0, buf, at, (int) t.size());
-            at += (int) t.size();
-        }
-        comm.broadcast(buf, 0);
-        at = 0;
-        for (Tensor t : state.tensors().values()) {
-            float[] v = new float[(int) t.size()];
-            System.arraycopy(buf, at, v, 0, v.length);
-            t.backend().write(t.buffer(), v);
-            at += v.length;
-        }
+        Collection<Tensor> tensors = state.tensors().values();
+        float[] values = gather(tensors, new float[(int) tensors.stream().mapToLong(Tensor::size).sum()]);
+        comm.broadcast(values, 0);
+        scatter(values, tensors);
         double[] steps = new double[named.size()];
         int i = 0;
         for (String name : named.keySet()) {
             steps[i++] = comm.rank() == 0 ? state.steps().get(name) : 0;
         }
         comm.allReduceSum(steps); // only rank 0 adds anything: a broadcast of exact integers
-        java.util.Map<String, Long> counts = new java.util.LinkedHashMap<>();
+        Map<String, Long> counts = new LinkedHashMap<>();
         i = 0;
         for (String name : named.keySet()) {
             counts.put(name, (long) steps[i++]);
         }
         optimizer.restore(named, new Optimizer.State(state.tensors(), counts));
+    }
+
+    /** The tensors' values one after the other in {@code into} (which holds at least them all); returns it. */
+    private static float[] gather(Collection<Tensor> tensors, float[] into) {
+        int at = 0;
+        for (Tensor t : tensors) {
+            System.arraycopy(t.toFloatArray(), 0, into, at, (int) t.size());
+            at += (int) t.size();
+        }
+        return into;
+    }
+
+    /** The inverse of {@link #gather}: each tensor's values from {@code from}, in the same order. */
+    private static void scatter(float[] from, Collection<Tensor> tensors) {
+        int at = 0;
+        for (Tensor t : tensors) {
+            t.backend().write(t.buffer(), Arrays.copyOfRange(from, at, at + (int) t.size()));
+            at += (int) t.size();
+        }
     }
 
     /** Trains one epoch on this rank's share of {@code loader}'s batches (the loader is sharded here). */
@@ -198,30 +195,13 @@ public final class DataParallelTrainer {
         if (params.stream().anyMatch(p -> p.grad() == null)) {
             zeroGradients(); // a parameter the loss does not reach: every rank must update every parameter alike
         }
-        int at = 0;
-        try (GradMode.Guard off = GradMode.noGrad()) {
-            for (Tensor p : params) {
-                int n = (int) p.size();
-                if (weight == 0) {
-                    java.util.Arrays.fill(flat, at, at + n, 0f);
-                } else {
-                    float[] g = p.grad().toFloatArray();
-                    for (int k = 0; k < n; k++) {
-                        flat[at + k] = (float) (g[k] * weight);
-                    }
-                }
-                at += n;
-            }
-            comm.allReduceSum(flat);
-            at = 0;
-            for (Tensor p : params) {
-                int n = (int) p.size();
-                float[] g = new float[n];
-                System.arraycopy(flat, at, g, 0, n);
-                p.grad().backend().write(p.grad().buffer(), g);
-                at += n;
-            }
+        List<Tensor> grads = params.stream().map(Tensor::grad).toList();
+        gather(grads, flat);
+        for (int k = 0; k < flat.length; k++) {
+            flat[k] = (float) (flat[k] * weight);
         }
+        comm.allReduceSum(flat);
+        scatter(flat, grads);
     }
 
     /** Gives every parameter a gradient (zero where it had none), through the tape: a backward of 0 x the parameters. */

@@ -56,12 +56,20 @@ public final class Checkpoint {
         Map<String, Expected> expected = new LinkedHashMap<>();
         params.forEach((name, p) -> expected.put(name, new Expected(p.shape(), p.dtype())));
         requireFits(file, h, expected);
-        for (String name : params.keySet()) {
+        readParameters(model, file, h);
+        return h.metadata();
+    }
+
+    /**
+     * Reads each of the model's parameters from the file into it, one tensor at a time, after the caller has checked
+     * them ({@link #requireFits}); the file may hold other tensors too (a training checkpoint's optimizer state).
+     */
+    public static void readParameters(Module model, Path file, Safetensors.Header h) throws IOException {
+        for (String name : model.namedParameters().keySet()) {
             try (Tensor stored = Safetensors.readTensor(file, h, name)) {
                 model.setParameter(name, stored);
             }
         }
-        return h.metadata();
     }
 
     /**

@@ -21,19 +21,20 @@ public final class CrossEntropy {
 
     /** The per-row losses [rows]. */
     public static Tensor apply(Tensor logits, Tensor labels) {
-        return perRow(logits, labels, 1.0, "cross_entropy");
+        check(logits, labels);
+        return op(logits, labels, 1.0, false, "cross_entropy");
     }
 
     /** mean over rows of the loss, a scalar. */
     public static Tensor mean(Tensor logits, Tensor labels) {
         check(logits, labels);
-        return reduced(logits, labels, 1.0 / logits.dim(0), "cross_entropy_mean");
+        return op(logits, labels, 1.0 / logits.dim(0), true, "cross_entropy_mean");
     }
 
     /** sum over rows of the loss, a scalar. */
     public static Tensor sum(Tensor logits, Tensor labels) {
         check(logits, labels);
-        return reduced(logits, labels, 1.0, "cross_entropy_sum");
+        return op(logits, labels, 1.0, true, "cross_entropy_sum");
     }
 
     private static void check(Tensor logits, Tensor labels) {
@@ -48,34 +49,24 @@ public final class CrossEntropy {
         }
     }
 
-    private static Tensor perRow(Tensor logits, Tensor labels, double scale, String op) {
-        check(logits, labels);
+    /**
+     * The per-row losses times {@code scale} from one fused call, summed to a scalar when {@code reduce}; the
+     * backward is one fused call from the gradient, per row or the scalar's (the backend broadcasts one element).
+     */
+    private static Tensor op(Tensor logits, Tensor labels, double scale, boolean reduce, String name) {
         int rows = logits.dim(0);
         int classes = logits.dim(1);
-        Tensor loss = OpSupport.empty(Shape.of(rows), logits);
         Tensor probs = OpSupport.empty(logits.shape(), logits);
+        Tensor loss = OpSupport.empty(Shape.of(rows), logits);
         logits.backend().crossEntropy(logits.buffer(), labels.buffer(), rows, classes, scale, loss.buffer(),
                 probs.buffer());
-        return Tape.record(op, loss, g -> {
-            Tensor dx = OpSupport.empty(logits.shape(), g);
-            g.backend().crossEntropyBackward(probs.buffer(), labels.buffer(), g.buffer(), scale, rows, classes,
-                    dx.buffer());
-            return new Tensor[]{dx, null};
-        }, logits, labels);
-    }
-
-    /** scale times the sum over rows of the loss: per-row losses scaled in the fused call, then one sum. */
-    private static Tensor reduced(Tensor logits, Tensor labels, double scale, String op) {
-        int rows = logits.dim(0);
-        int classes = logits.dim(1);
-        Tensor probs = OpSupport.empty(logits.shape(), logits);
-        Tensor out = OpSupport.empty(Shape.scalar(), logits);
-        try (Tensor loss = OpSupport.empty(Shape.of(rows), logits)) {
-            logits.backend().crossEntropy(logits.buffer(), labels.buffer(), rows, classes, scale, loss.buffer(),
-                    probs.buffer());
+        Tensor out = loss;
+        if (reduce) {
+            out = OpSupport.empty(Shape.scalar(), logits);
             logits.backend().reduce(ReduceOp.SUM, loss.buffer(), 1, rows, 1, out.buffer());
+            loss.close();
         }
-        return Tape.record(op, out, g -> {
+        return Tape.record(name, out, g -> {
             Tensor dx = OpSupport.empty(logits.shape(), g);
             g.backend().crossEntropyBackward(probs.buffer(), labels.buffer(), g.buffer(), scale, rows, classes,
                     dx.buffer());

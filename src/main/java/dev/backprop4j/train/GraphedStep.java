@@ -75,10 +75,7 @@ final class GraphedStep implements AutoCloseable {
             try {
                 graph = x.backend().capture(() -> captured.run(staticX, staticY));
             } catch (RuntimeException | Error e) {
-                staticX.close();
-                staticY.close();
-                staticX = null;
-                staticY = null;
+                closeInputs();
                 throw e;
             }
             captures++;
@@ -101,6 +98,10 @@ final class GraphedStep implements AutoCloseable {
     private void drop() {
         graph.close();
         graph = null;
+        closeInputs();
+    }
+
+    private void closeInputs() {
         staticX.close();
         staticY.close();
         staticX = null;

@@ -149,11 +149,7 @@ public final class TrainingCheckpoint {
             for (String k : mine.tensors().keySet()) {
                 stateTensors.put(k, Safetensors.readTensor(file, h, STATE + k));
             }
-            for (String name : named.keySet()) {
-                try (Tensor stored = Safetensors.readTensor(file, h, name)) {
-                    model.setParameter(name, stored);
-                }
-            }
+            Checkpoint.readParameters(model, file, h);
             optimizer.restore(named, new Optimizer.State(stateTensors, steps));
         } finally {
             stateTensors.values().forEach(Tensor::close);

@@ -3,8 +3,6 @@ package dev.backprop4j.cli;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
@@ -19,39 +17,29 @@ class CommandLineTest {
     @TempDir
     Path dir;
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Run(code, out.toString(), err.toString());
-    }
-
     @Test
     void oneEpochOnTheEmbeddedDigitsReachesNinetyPercentThenEvaluateAndPredict() throws Exception {
         Path model = dir.resolve("mnist.safetensors");
         Path chart = dir.resolve("curves.png");
-        Run r = run("train", "--epochs", "1", "--device", "cpu", "--save", model.toString(), "--plot", chart.toString());
-        assertEquals(0, r.code, r.err);
-        Matcher m = Pattern.compile("done: test accuracy ([0-9.]+)%").matcher(r.out);
-        assertTrue(m.find(), r.out);
+        CliRun r = CliRun.of("train", "--epochs", "1", "--device", "cpu", "--save", model.toString(), "--plot", chart.toString());
+        assertEquals(0, r.code(), r.err());
+        Matcher m = Pattern.compile("done: test accuracy ([0-9.]+)%").matcher(r.out());
+        assertTrue(m.find(), r.out());
         double accuracy = Double.parseDouble(m.group(1));
-        assertTrue(accuracy >= 90.0, "one epoch reached only " + accuracy + "%:\n" + r.out);
+        assertTrue(accuracy >= 90.0, "one epoch reached only " + accuracy + "%:\n" + r.out());
         assertTrue(Files.size(model) > 900_000);
         byte[] png = Files.readAllBytes(chart);
         assertEquals((byte) 0x89, png[0]);
         assertEquals('P', png[1]);
 
-        Run eval = run("evaluate", "--model", model.toString(), "--device", "cpu");
-        assertEquals(0, eval.code, eval.err);
-        assertTrue(eval.out.contains(String.format(java.util.Locale.ROOT, "accuracy %.2f%%", accuracy)), eval.out + r.out);
+        CliRun eval = CliRun.of("evaluate", "--model", model.toString(), "--device", "cpu");
+        assertEquals(0, eval.code(), eval.err());
+        assertTrue(eval.out().contains(String.format(java.util.Locale.ROOT, "accuracy %.2f%%", accuracy)), eval.out() + r.out());
 
-        Run predict = run("predict", "--model", model.toString(), "--image", "0");
-        assertEquals(0, predict.code, predict.err);
-        assertTrue(predict.out.matches("(?s).*image 0: predicted \\d with probability [0-9.]+% \\(label \\d\\).*"), predict.out);
-        assertTrue(predict.out.contains("@@"), "digit drawn as text:\n" + predict.out);
+        CliRun predict = CliRun.of("predict", "--model", model.toString(), "--image", "0");
+        assertEquals(0, predict.code(), predict.err());
+        assertTrue(predict.out().matches("(?s).*image 0: predicted \\d with probability [0-9.]+% \\(label \\d\\).*"), predict.out());
+        assertTrue(predict.out().contains("@@"), "digit drawn as text:\n" + predict.out());
     }
 
     @Test
@@ -65,22 +53,22 @@ class CommandLineTest {
         }
         Path f = dir.resolve("xor.csv");
         Files.writeString(f, csv);
-        Run r = run("train", "--csv", f.toString(), "--layers", "16,16", "--epochs", "30", "--lr", "0.01",
+        CliRun r = CliRun.of("train", "--csv", f.toString(), "--layers", "16,16", "--epochs", "30", "--lr", "0.01",
                 "--batch", "32", "--device", "cpu");
-        assertEquals(0, r.code, r.err);
-        Matcher m = Pattern.compile("done: test accuracy ([0-9.]+)%").matcher(r.out);
-        assertTrue(m.find() && Double.parseDouble(m.group(1)) >= 90, r.out);
+        assertEquals(0, r.code(), r.err());
+        Matcher m = Pattern.compile("done: test accuracy ([0-9.]+)%").matcher(r.out());
+        assertTrue(m.find() && Double.parseDouble(m.group(1)) >= 90, r.out());
     }
 
     @Test
     void badInputEndsWithOneLineAndANonZeroCode() throws Exception {
-        Run unknown = run("train", "--bogus");
-        assertEquals(2, unknown.code);
-        assertOneLineError(unknown.err, "Unknown option: '--bogus'");
+        CliRun unknown = CliRun.of("train", "--bogus");
+        assertEquals(2, unknown.code());
+        assertOneLineError(unknown.err(), "Unknown option: '--bogus'");
 
-        Run missing = run("train", "--data", dir.resolve("nowhere").toString(), "--device", "cpu");
-        assertEquals(1, missing.code);
-        assertOneLineError(missing.err, "nowhere");
+        CliRun missing = CliRun.of("train", "--data", dir.resolve("nowhere").toString(), "--device", "cpu");
+        assertEquals(1, missing.code());
+        assertOneLineError(missing.err(), "nowhere");
 
         Path badMagic = dir.resolve("mnist");
         Files.createDirectories(badMagic);
@@ -88,33 +76,33 @@ class CommandLineTest {
                 "t10k-labels-idx1-ubyte"}) {
             Files.write(badMagic.resolve(n), new byte[]{0, 0, 8, 9, 0, 0, 0, 0});
         }
-        Run magic = run("train", "--data", badMagic.toString(), "--device", "cpu");
-        assertEquals(1, magic.code);
-        assertOneLineError(magic.err, "magic number");
+        CliRun magic = CliRun.of("train", "--data", badMagic.toString(), "--device", "cpu");
+        assertEquals(1, magic.code());
+        assertOneLineError(magic.err(), "magic number");
 
         Path csv = dir.resolve("bad.csv");
         Files.writeString(csv, "1,2,0\n1,oops,1\n");
-        Run cell = run("train", "--csv", csv.toString(), "--device", "cpu");
-        assertEquals(1, cell.code);
-        assertOneLineError(cell.err, "line 2, column 2");
+        CliRun cell = CliRun.of("train", "--csv", csv.toString(), "--device", "cpu");
+        assertEquals(1, cell.code());
+        assertOneLineError(cell.err(), "line 2, column 2");
 
         Path model = dir.resolve("small.safetensors");
         dev.backprop4j.io.Checkpoint.save(dev.backprop4j.nn.Mlp.of(784, 8, 10).build(), model,
                 new ModelSpec(new int[]{784, 16, 10}, dev.backprop4j.nn.Activation.RELU, 42).metadata());
         byte[] before = Files.readAllBytes(model);
-        Run misfit = run("evaluate", "--model", model.toString(), "--device", "cpu");
-        assertEquals(1, misfit.code);
-        assertOneLineError(misfit.err, "does not fit the model");
+        CliRun misfit = CliRun.of("evaluate", "--model", model.toString(), "--device", "cpu");
+        assertEquals(1, misfit.code());
+        assertOneLineError(misfit.err(), "does not fit the model");
         assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(model)));
 
         if (!dev.backprop4j.backend.cuda.Cuda.isAvailable()) {
-            Run cuda = run("train", "--device", "cuda", "--epochs", "1");
-            assertEquals(1, cuda.code);
-            assertOneLineError(cuda.err, "CUDA unavailable: ");
+            CliRun cuda = CliRun.of("train", "--device", "cuda", "--epochs", "1");
+            assertEquals(1, cuda.code());
+            assertOneLineError(cuda.err(), "CUDA unavailable: ");
         }
 
-        Run verbose = run("train", "--data", dir.resolve("nowhere").toString(), "--device", "cpu", "--verbose");
-        assertTrue(verbose.err.contains("\tat "), "--verbose prints the stack trace");
+        CliRun verbose = CliRun.of("train", "--data", dir.resolve("nowhere").toString(), "--device", "cpu", "--verbose");
+        assertTrue(verbose.err().contains("\tat "), "--verbose prints the stack trace");
     }
 
     private static void assertOneLineError(String err, String part) {

@@ -3,8 +3,6 @@ package dev.backprop4j.cli;
 import dev.backprop4j.backend.cuda.CudaEmulator;
 import org.junit.jupiter.api.Test;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -44,11 +42,8 @@ class CudaGraphTrainTest {
 
     @Test
     void cudaGraphsOnTheCpuAreAUsageError() {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.execute(new String[] {"train", "--device", "cpu", "--cuda-graph"}, new PrintWriter(out, true),
-                new PrintWriter(err, true));
-        assertEquals(2, code, out + "" + err);
-        assertTrue(err.toString().contains("--cuda-graph needs a CUDA device, and --device cpu is cpu"), err.toString());
+        CliRun r = CliRun.of("train", "--device", "cpu", "--cuda-graph");
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertTrue(r.err().contains("--cuda-graph needs a CUDA device, and --device cpu is cpu"), r.err());
     }
 }

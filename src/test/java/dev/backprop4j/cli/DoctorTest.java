@@ -4,8 +4,6 @@ import dev.backprop4j.backend.cuda.Cuda;
 import dev.backprop4j.backend.cuda.CudaEmulator;
 import org.junit.jupiter.api.Test;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -16,31 +14,24 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
 /** {@code doctor}: one line per finding, and its exit code, with and without a (emulated) GPU. */
 class DoctorTest {
 
-    private static String[] run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new String[] {Integer.toString(code), out.toString(), err.toString()};
-    }
-
     @Test
     void withoutCudaItSaysWhyOnOneLineAndPasses() {
         assumeFalse(Cuda.isAvailable(), "CUDA is usable here");
-        String[] r = run("doctor");
-        assertEquals("0", r[0], r[1] + r[2]);
-        assertTrue(r[1].startsWith("PASS java: " + System.getProperty("java.version")), r[1]);
-        assertTrue(r[1].contains("\nINFO cuda: CUDA unavailable: " + Cuda.unavailableReason() + " (the CPU backend is used)\n"),
-                r[1]);
-        assertTrue(r[1].endsWith("doctor: all checks passed\n"), r[1]);
+        CliRun r = CliRun.of("doctor");
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().startsWith("PASS java: " + System.getProperty("java.version")), r.out());
+        assertTrue(r.out().contains("\nINFO cuda: CUDA unavailable: " + Cuda.unavailableReason() + " (the CPU backend is used)\n"),
+                r.out());
+        assertTrue(r.out().endsWith("doctor: all checks passed\n"), r.out());
     }
 
     @Test
     void askingForCudaWithoutItFails() {
         assumeFalse(Cuda.isAvailable(), "CUDA is usable here");
-        String[] r = run("doctor", "--device", "cuda");
-        assertEquals("1", r[0], r[1] + r[2]);
-        assertTrue(r[1].contains("\nFAIL cuda: CUDA unavailable: " + Cuda.unavailableReason() + "\n"), r[1]);
-        assertTrue(r[1].endsWith("doctor: some checks failed\n"), r[1]);
+        CliRun r = CliRun.of("doctor", "--device", "cuda");
+        assertEquals(1, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("\nFAIL cuda: CUDA unavailable: " + Cuda.unavailableReason() + "\n"), r.out());
+        assertTrue(r.out().endsWith("doctor: some checks failed\n"), r.out());
     }
 
     /** On the CUDA emulator every primitive is checked against the CPU, one PASS line each, and a benchmark runs. */

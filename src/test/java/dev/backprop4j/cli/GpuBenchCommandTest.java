@@ -3,8 +3,6 @@ package dev.backprop4j.cli;
 import dev.backprop4j.backend.cuda.CudaEmulator;
 import org.junit.jupiter.api.Test;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -16,21 +14,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class GpuBenchCommandTest {
 
-    private static String[] run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new String[] {Integer.toString(code), out.toString(), err.toString()};
-    }
-
     @Test
     void aDryRunOnTheCpuPrintsEveryRowAndSaysWhyPyTorchIsMissing() {
-        String[] r = run("bench-gpu", "--device", "cpu", "--quick", "--python", "/nonexistent/python3");
-        assertEquals("0", r[0], r[1] + r[2]);
-        assertTrue(r[1].contains("CPU dry run") && r[1].contains("PyTorch not run (/nonexistent/python3: "), r[1]);
+        CliRun r = CliRun.of("bench-gpu", "--device", "cpu", "--quick", "--python", "/nonexistent/python3");
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("CPU dry run") && r.out().contains("PyTorch not run (/nonexistent/python3: "), r.out());
         for (String row : new String[] {"| sgemm 256 fp32 |", "| sgemm 512 fp32 |", "| copy 65536 |",
             "| activation gelu backward 65536 |", "| step wide eager |", "| step mnist eager |"}) {
-            assertTrue(r[1].contains(row), row + " missing:\n" + r[1]);
+            assertTrue(r.out().contains(row), row + " missing:\n" + r.out());
         }
     }
 

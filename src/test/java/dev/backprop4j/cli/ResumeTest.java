@@ -12,8 +12,6 @@ import dev.backprop4j.train.TrainingCheckpoint;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,13 +32,6 @@ class ResumeTest {
     @TempDir
     Path dir;
 
-    private static String[] run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new String[] {Integer.toString(code), out.toString(), err.toString()};
-    }
-
     private static String[] args(String... more) {
         List<String> a = new ArrayList<>(List.of("train", "--device", "cpu", "--limit", "1500", "--layers", "32",
                 "--optimizer", "adam"));
@@ -53,17 +44,17 @@ class ResumeTest {
         Path whole = dir.resolve("whole.safetensors");
         Path part = dir.resolve("part.safetensors");
         Path resumed = dir.resolve("resumed.safetensors");
-        String[] a = run(args("--schedule", "constant", "--epochs", "3", "--save", whole.toString()));
-        assertEquals("0", a[0], a[2]);
-        String[] b = run(args("--schedule", "constant", "--epochs", "1", "--checkpoint", part.toString()));
-        assertEquals("0", b[0], b[2]);
-        String[] c = run(args("--schedule", "constant", "--epochs", "3", "--resume", part.toString(), "--checkpoint",
+        CliRun a = CliRun.of(args("--schedule", "constant", "--epochs", "3", "--save", whole.toString()));
+        assertEquals(0, a.code(), a.err());
+        CliRun b = CliRun.of(args("--schedule", "constant", "--epochs", "1", "--checkpoint", part.toString()));
+        assertEquals(0, b.code(), b.err());
+        CliRun c = CliRun.of(args("--schedule", "constant", "--epochs", "3", "--resume", part.toString(), "--checkpoint",
                 part.toString(), "--save", resumed.toString()));
-        assertEquals("0", c[0], c[2]);
-        assertTrue(c[1].contains("resumed from " + part + " after epoch 1"), c[1]);
-        assertTrue(c[1].contains("epoch  2/3") && !c[1].contains("epoch  1/3"), c[1]);
+        assertEquals(0, c.code(), c.err());
+        assertTrue(c.out().contains("resumed from " + part + " after epoch 1"), c.out());
+        assertTrue(c.out().contains("epoch  2/3") && !c.out().contains("epoch  1/3"), c.out());
         assertArrayEquals(Files.readAllBytes(whole), Files.readAllBytes(resumed), "parameters differ");
-        assertEquals(lastLine(a[1], "epoch  3/3"), lastLine(c[1], "epoch  3/3"));
+        assertEquals(lastLine(a.out(), "epoch  3/3"), lastLine(c.out(), "epoch  3/3"));
     }
 
     /** The real case: the process is killed (SIGKILL) after its first checkpoint, mid-run, cosine schedule. */
@@ -72,8 +63,8 @@ class ResumeTest {
         Path whole = dir.resolve("whole.safetensors");
         Path ckpt = dir.resolve("run.safetensors");
         Path resumed = dir.resolve("resumed.safetensors");
-        String[] a = run(args("--epochs", "6", "--save", whole.toString()));
-        assertEquals("0", a[0], a[2]);
+        CliRun a = CliRun.of(args("--epochs", "6", "--save", whole.toString()));
+        assertEquals(0, a.code(), a.err());
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
                 Main.class.getName()));
@@ -90,8 +81,8 @@ class ResumeTest {
         if (done == 6) {
             return; // the machine finished before the kill landed: nothing to resume
         }
-        String[] c = run(args("--epochs", "6", "--resume", ckpt.toString(), "--save", resumed.toString()));
-        assertEquals("0", c[0], c[2]);
+        CliRun c = CliRun.of(args("--epochs", "6", "--resume", ckpt.toString(), "--save", resumed.toString()));
+        assertEquals(0, c.code(), c.err());
         assertArrayEquals(Files.readAllBytes(whole), Files.readAllBytes(resumed), "parameters differ after epoch "
                 + done);
     }
@@ -99,13 +90,13 @@ class ResumeTest {
     @Test
     void aResumeThatWouldNotContinueTheRunIsRefusedNamingTheOption() {
         Path part = dir.resolve("part.safetensors");
-        assertEquals("0", run(args("--epochs", "1", "--checkpoint", part.toString()))[0]);
-        String[] batch = run(args("--epochs", "2", "--batch", "32", "--resume", part.toString()));
-        assertEquals("2", batch[0]);
-        assertTrue(batch[2].contains("was written by a run with --batch 64, and this one has 32"), batch[2]);
-        String[] over = run(args("--epochs", "1", "--resume", part.toString()));
-        assertEquals("2", over[0]);
-        assertTrue(over[2].contains("has 1 epochs done already"), over[2]);
+        assertEquals(0, CliRun.of(args("--epochs", "1", "--checkpoint", part.toString())).code());
+        CliRun batch = CliRun.of(args("--epochs", "2", "--batch", "32", "--resume", part.toString()));
+        assertEquals(2, batch.code());
+        assertTrue(batch.err().contains("was written by a run with --batch 64, and this one has 32"), batch.err());
+        CliRun over = CliRun.of(args("--epochs", "1", "--resume", part.toString()));
+        assertEquals(2, over.code());
+        assertTrue(over.err().contains("has 1 epochs done already"), over.err());
     }
 
     /** The library: momentum, step counts, the schedule position and dropout's generator come back. */

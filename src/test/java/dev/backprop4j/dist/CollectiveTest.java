@@ -142,6 +142,20 @@ class CollectiveTest {
     }
 
     @Test
+    void ranksPassingArraysOfDifferentLengthsFailNamingBoth() throws Exception {
+        List<Collective> members = InProcessCollective.group(2);
+        List<String> errors = onRanks(2, r -> {
+            try {
+                members.get(r).allReduceSum(new float[r == 0 ? 4 : 5]);
+                return "returned";
+            } catch (IllegalArgumentException e) {
+                return e.getMessage();
+            }
+        });
+        errors.forEach(m -> assertTrue(m.contains("passed 4 elements") || m.contains("passed 5 elements"), m));
+    }
+
+    @Test
     void anInProcessRankThatLeavesFailsTheOthersAtOnce() throws Exception {
         List<Collective> members = InProcessCollective.group(3);
         List<String> outcomes = onRanks(3, r -> {

@@ -107,6 +107,14 @@ class DataParallelTrainerTest {
     }
 
     @Test
+    void float64ParametersAreRefusedNamingTheParameter() {
+        Sequential m = Mlp.of(6, 3).dtype(dev.backprop4j.core.DType.FLOAT64).seed(1).build();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new DataParallelTrainer(m,
+                new Sgd(m.parameters(), 0.1), InProcessCollective.group(1).get(0)));
+        assertTrue(e.getMessage().contains("is not float32"), e.getMessage());
+    }
+
+    @Test
     void ranksWhoseParametersDriftApartFailNamingTheStep() throws Exception {
         List<Collective> members = InProcessCollective.group(2);
         List<String> errors = CollectiveTest.onRanks(2, r -> {

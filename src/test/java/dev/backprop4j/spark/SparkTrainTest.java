@@ -102,6 +102,15 @@ class SparkTrainTest {
     }
 
     @Test
+    void aBatchSmallerThanTheRanksIsRefusedBeforeAnyTaskStarts() throws Exception {
+        SparkTrainOptions o = options("--workers", "2");
+        o.batch = 1;
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> SparkTrain.run(spark, o));
+        assertTrue(e.getMessage().contains("--batch >= --workers"), e.getMessage());
+    }
+
+    @Test
     void aFailedTaskMakesTheStageRestartFromTheLastCheckpoint() throws Exception {
         Path whole = dir.resolve("whole.safetensors");
         Path resumed = dir.resolve("resumed.safetensors");
