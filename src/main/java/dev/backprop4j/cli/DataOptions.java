@@ -26,7 +26,7 @@ final class DataOptions {
     Integer labelColumn;
 
     /** The train and test sets, and a short description of the source. */
-    record Loaded(Mnist.Split split, String source) {
+    record Loaded(Dataset.Split split, String source) {
     }
 
     /** Whether the data are images of MNIST's layout (the embedded subset or --data), which predict can draw. */

@@ -7,6 +7,11 @@ import java.util.Arrays;
  * array) and an integer class label per sample in [0, classes).
  */
 public final class Dataset {
+
+    /** A training set and a test set of the same features and classes. */
+    public record Split(Dataset train, Dataset test) {
+    }
+
     private final float[] x;
     private final int[] y;
     private final int features;
@@ -82,7 +87,7 @@ public final class Dataset {
      * A train/test split: the rows shuffled with {@code seed} (Fisher-Yates on SplittableRandom), the first
      * {@code trainFraction} of them for training, the rest for testing; {@code source} names the data in errors.
      */
-    public Mnist.Split split(double trainFraction, long seed, String source) {
+    public Split split(double trainFraction, long seed, String source) {
         int[] idx = new int[size()];
         for (int i = 0; i < idx.length; i++) {
             idx[i] = i;
@@ -102,6 +107,6 @@ public final class Dataset {
         int[] ys = new int[size()];
         gather(idx, 0, size(), xs, ys);
         Dataset all = new Dataset(xs, ys, features, classes);
-        return new Mnist.Split(all.range(0, train), all.range(train, size()));
+        return new Split(all.range(0, train), all.range(train, size()));
     }
 }

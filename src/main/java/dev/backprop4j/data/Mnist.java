@@ -23,15 +23,11 @@ public final class Mnist {
     private static final String[] FILES = {
             "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
 
-    /** Training and test sets. */
-    public record Split(Dataset train, Dataset test) {
-    }
-
     private Mnist() {
     }
 
     /** The embedded 10,000-digit subset. */
-    public static Split embedded() {
+    public static Dataset.Split embedded() {
         try {
             Dataset[] sets = new Dataset[2];
             for (int s = 0; s < 2; s++) {
@@ -41,7 +37,7 @@ public final class Mnist {
                             "embedded " + FILES[2 * s + 1]);
                 }
             }
-            return new Split(sets[0], sets[1]);
+            return new Dataset.Split(sets[0], sets[1]);
         } catch (IOException e) {
             throw new IllegalStateException("cannot read the embedded MNIST subset: " + e.getMessage(), e);
         }
@@ -56,7 +52,7 @@ public final class Mnist {
     }
 
     /** Reads the four standard files (plain or .gz) from {@code dir}. */
-    public static Split load(Path dir) throws IOException {
+    public static Dataset.Split load(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
             throw new NoSuchFileException(dir + " (not a folder with the MNIST files)");
         }
@@ -69,7 +65,7 @@ public final class Mnist {
                 throw new NoSuchFileException(gz + " (nor " + plain.getFileName() + ")");
             }
         }
-        return new Split(read(paths[0], paths[1]), read(paths[2], paths[3]));
+        return new Dataset.Split(read(paths[0], paths[1]), read(paths[2], paths[3]));
     }
 
     private static Dataset read(Path images, Path labels) throws IOException {

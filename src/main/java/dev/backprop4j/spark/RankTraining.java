@@ -3,6 +3,7 @@ package dev.backprop4j.spark;
 import dev.backprop4j.core.Device;
 import dev.backprop4j.data.Csv;
 import dev.backprop4j.data.DataLoader;
+import dev.backprop4j.data.Dataset;
 import dev.backprop4j.data.Mnist;
 import dev.backprop4j.dist.Collective;
 import dev.backprop4j.dist.DataParallelTrainer;
@@ -41,7 +42,7 @@ final class RankTraining {
     }
 
     static List<String> run(SparkTrainOptions o, Collective comm, Device device, int attempt) throws IOException {
-        Mnist.Split data = o.csv != null ? Csv.read(Path.of(o.csv), o.labelColumn).split(0.8, o.seed, o.csv)
+        Dataset.Split data = o.csv != null ? Csv.read(Path.of(o.csv), o.labelColumn).split(0.8, o.seed, o.csv)
                 : o.data != null ? Mnist.load(Path.of(o.data)) : Mnist.embedded();
         int[] hidden = Arrays.stream(o.layers.split(",")).mapToInt(s -> Integer.parseInt(s.trim())).toArray();
         int[] sizes = new int[hidden.length + 2];

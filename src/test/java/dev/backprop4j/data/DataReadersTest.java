@@ -75,7 +75,7 @@ class DataReadersTest {
             Files.write(dir.resolve(split + "-images-idx3-ubyte"), idx(Idx.IMAGES_MAGIC, new int[]{2, 2, 2}, px));
             Files.write(dir.resolve(split + "-labels-idx1-ubyte.gz"), gzip(idx(Idx.LABELS_MAGIC, new int[]{2}, new byte[]{7, 3})));
         }
-        Mnist.Split s = Mnist.load(dir);
+        Dataset.Split s = Mnist.load(dir);
         assertEquals(2, s.train().size());
         assertEquals(4, s.train().features());
         assertEquals(7, s.test().label(0));
@@ -89,7 +89,7 @@ class DataReadersTest {
 
     @Test
     void embeddedSubsetIsThere() {
-        Mnist.Split s = Mnist.embedded();
+        Dataset.Split s = Mnist.embedded();
         assertEquals(8000, s.train().size());
         assertEquals(2000, s.test().size());
         assertEquals(784, s.train().features());
