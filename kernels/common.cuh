@@ -117,6 +117,27 @@ __device__ typename R::V block_reduce(typename R::V v) {
     return result;
 }
 
+// ---- the last block of a launch ---------------------------------------------------------------------------
+
+// Work a launch must do once, after all of its blocks, without a second launch (CUDA's threadFenceReduction
+// sample): every block calls this once, with all of its threads, after its own reads and writes; it returns true
+// in exactly one block, the last to arrive, to which every other block's writes are then visible. The ticket is
+// an unsigned int in device memory that is 0 before the launch; the last block puts it back to 0, so launches on
+// one stream (and replays of a graph that captured them) can share one ticket. Used to advance step counts and
+// random-number offsets kept on the device (so a replayed CUDA graph counts on), and to finish a reduction.
+__device__ __forceinline__ bool last_block_done(unsigned* ticket) {
+    __shared__ bool last;
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        const unsigned blocks = gridDim.x * gridDim.y * gridDim.z;
+        last = atomicAdd(ticket, 1u) == blocks - 1;
+        if (last) *ticket = 0;
+    }
+    __syncthreads();
+    return last;
+}
+
 // ---- NumPy broadcasting ----------------------------------------------------------------------------------
 
 #define MAX_RANK 8

@@ -1,7 +1,8 @@
 // Counter-based random fills: element i of a call with seed s and offset o is a pure function of (s, o + i),
 // computed exactly as CpuMath.splitMix64 / uniform / normal, in double, so both backends draw the same numbers
-// (up to the last bits of log, sqrt, cos and sin for the normal). Definition: CpuBackend.random.
-// Launcher: RandomKernels.java.
+// (up to the last bits of log, sqrt, cos and sin for the normal). Definition: CpuReference.random. The offset is
+// an argument (random_*) or a counter in device memory that the launch advances (random_at_*: dropout, whose masks
+// then differ on every replay of a CUDA graph). Launcher: RandomKernels.java.
 #include "common.cuh"
 
 // Distribution codes = ordinals of dev.backprop4j.backend.Distribution.
@@ -75,6 +76,18 @@ __device__ void random_fill(T* out, i64 n, int dist, double a, double b, u64 see
         random_fill<T>(out, n, dist, a, b, seed, offset);                                                              \
     }
 
+// The offset is counter[0] (an integer held in a double); the launch's last block advances it by n rounded up to
+// even (as Generator.take, so that normal pairs stay aligned).
+#define RANDOM_AT_ENTRY(T, S)                                                                                          \
+    KERNEL __launch_bounds__(256) random_at_##S(T* out, i64 n, int dist, double a, double b, u64 seed,                 \
+                                                double* counter, unsigned* ticket) {                                   \
+        random_fill<T>(out, n, dist, a, b, seed, (u64)*counter);                                                       \
+        if (last_block_done(ticket) && threadIdx.x == 0) *counter += (double)(n + (n & 1));                            \
+    }
+
 RANDOM_ENTRY(float, f32)
 RANDOM_ENTRY(double, f64)
 RANDOM_ENTRY(int, i32)
+RANDOM_AT_ENTRY(float, f32)
+RANDOM_AT_ENTRY(double, f64)
+RANDOM_AT_ENTRY(int, i32)

@@ -31,6 +31,8 @@
 #define warpSize 32
 
 #define __syncthreads() emu::syncthreads(__FILE__, __LINE__)
+// Blocks run one after another, so every write of a finished block is visible to the next.
+#define __threadfence() ((void)0)
 #define __shfl_xor_sync(mask, value, lane_mask) emu::shfl_xor((mask), (value), (lane_mask), __FILE__, __LINE__)
 
 namespace emu {

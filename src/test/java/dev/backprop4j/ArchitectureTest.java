@@ -23,7 +23,7 @@ class ArchitectureTest {
 
     /** Bottom to top. A package may refer to packages before it; backend.cpu and backend.cuda are siblings. */
     static final List<String> LAYERS = List.of("core", "backend", "backend.cpu", "backend.cuda", "tensor", "ops",
-            "nn", "optim", "data", "io", "train", "dist", "cli", "spark");
+            "nn", "optim", "data", "io", "train", "distributed", "cli", "spark");
 
     private static final Path MAIN = Path.of("src/main/java/dev/backprop4j");
     private static final Pattern REFERENCE = Pattern.compile("dev\\.backprop4j\\.([a-z.]+?)\\.[A-Z]");

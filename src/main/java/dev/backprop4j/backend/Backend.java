@@ -148,6 +148,13 @@ public interface Backend {
     /** Fills out from {@link Distribution} with parameters a, b; element i uses counter offset + i. */
     void random(Buffer out, Distribution dist, double a, double b, long seed, long offset);
 
+    /**
+     * {@link #random(Buffer, Distribution, double, double, long, long)} with the offset kept on the device:
+     * counter (FLOAT64 [1]) holds the first counter, and the call advances it on the device by out's length rounded up
+     * to even (as {@code Generator.take}), so a replayed CUDA graph draws new numbers on every replay (dropout).
+     */
+    void random(Buffer out, Distribution dist, double a, double b, long seed, Buffer counter);
+
     // ---- fused layer epilogues ------------------------------------------------------------------------
 
     /**
@@ -168,22 +175,31 @@ public interface Backend {
     // ---- fused optimizer updates (in place, never recorded on the tape) ----------------------------
 
     /**
-     * SGD with momentum and weight decay, as PyTorch, for every parameter i at once (one launch on a GPU):
-     * g = grad + wd p; v = step_i == 1 ? g : momentum v + (1 - dampening) g; d = nesterov ? g + momentum v : v
-     * (d = g when momentum is 0); p -= lr d. The learning rate and the steps are device values, so a captured CUDA
-     * graph can replay the update under a schedule: hyper (FLOAT64) = {lr, step_0, step_1, ...}, step_i counting
-     * parameter i's updates from 1. velocities may be null when momentum is 0.
+     * SGD with momentum and weight decay, as PyTorch, for every parameter i that has a gradient (grads[i] not null)
+     * at once (one launch on a GPU): t = ++steps[i]; g = grad + wd p; v = t == 1 ? g : momentum v + (1 - dampening) g;
+     * d = nesterov ? g + momentum v : v (d = g when momentum is 0); p -= lr d. The learning rate (lr, FLOAT64 [1])
+     * and the step counts (steps, FLOAT64 [params.length]) live on the device and the device counts, so a captured
+     * CUDA graph replays the update under a schedule with nothing written but the learning rate. velocities may be
+     * null when momentum is 0.
      */
-    void sgdStep(Buffer[] params, Buffer[] grads, Buffer[] velocities, Buffer hyper, double momentum, double dampening,
-                 double weightDecay, boolean nesterov);
+    void sgdStep(Buffer[] params, Buffer[] grads, Buffer[] velocities, Buffer lr, Buffer steps, double momentum,
+                 double dampening, double weightDecay, boolean nesterov);
 
     /**
      * Adam (decoupled = false: g = grad + wd p) or AdamW (decoupled: p -= lr wd p first), as PyTorch, for every
-     * parameter i at once: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t))
-     * + eps) with t = step_i; hyper (FLOAT64) = {lr, step_0, step_1, ...} as for {@link #sgdStep}.
+     * parameter i with a gradient at once: t = ++steps[i]; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+     * p -= lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps); lr and steps on the device as for {@link #sgdStep}.
      */
-    void adamStep(Buffer[] params, Buffer[] grads, Buffer[] m, Buffer[] v, Buffer hyper, double beta1, double beta2,
-                  double eps, double weightDecay, boolean decoupled);
+    void adamStep(Buffer[] params, Buffer[] grads, Buffer[] m, Buffer[] v, Buffer lr, Buffer steps, double beta1,
+                  double beta2, double eps, double weightDecay, boolean decoupled);
+
+    /**
+     * Gradient clipping by global norm, as torch.nn.utils.clip_grad_norm_, on the device: norm (FLOAT64 [1]) =
+     * sqrt(sum of g^2 over every element of every gradient), summed in double; then every g = g maxNorm / (norm +
+     * 1e-6), the product in double, where that factor is below 1 (maxNorm infinite: the norm only). Nothing is read
+     * back, so a clipped step needs no wait.
+     */
+    void clipGradNorm(Buffer[] grads, double maxNorm, Buffer norm);
 
     // ---- graphs -----------------------------------------------------------------------------------------
 

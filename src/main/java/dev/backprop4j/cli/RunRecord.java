@@ -77,7 +77,7 @@ record RunRecord(ModelSpec model, String data, Integer labelColumn, String optim
         if (saved >= epochs) {
             throw usage.apply("--resume " + file + " has " + saved + " epochs done already; ask for more with --epochs");
         }
-        int done = TrainingCheckpoint.restore(file, net, opt, trainer);
+        int done = TrainingCheckpoint.restore(file, trainer);
         try {
             JsonArray points = JsonParser.parseString(meta.getOrDefault(HISTORY, "[]")).getAsJsonArray();
             for (JsonElement p : points) {

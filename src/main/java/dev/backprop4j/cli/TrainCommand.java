@@ -149,7 +149,7 @@ final class TrainCommand implements Callable<Integer> {
                 out.flush();
                 history.add(new TrainingChart.Point(e, stats.loss(), eval.loss(), stats.accuracy(), eval.accuracy()));
                 if (checkpoint != null) {
-                    TrainingCheckpoint.save(checkpoint, model, opt, trainer, e, run.metadata(history));
+                    TrainingCheckpoint.save(checkpoint, trainer, e, run.metadata(history));
                 }
             }
             double seconds = (System.nanoTime() - start) / 1e9;

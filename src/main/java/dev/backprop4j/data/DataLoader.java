@@ -24,8 +24,11 @@ public final class DataLoader {
     private final int rank;
     private final int ranks;
 
-    /** A batch: features and labels; closing it frees both. */
-    public record Batch(Tensor x, Tensor y) implements AutoCloseable {
+    /**
+     * A batch: features and labels, and the rows of the whole batch over all shards ({@code batchRows}, the batch's
+     * own rows when the loader is not sharded); closing it frees both tensors.
+     */
+    public record Batch(Tensor x, Tensor y, int batchRows) implements AutoCloseable {
         public int size() {
             return y.dim(0);
         }
@@ -114,7 +117,7 @@ public final class DataLoader {
                 data.gather(order, from, to, x, y);
                 Tensor xt = Tensor.of(x, to - from, data.features());
                 Tensor yt = Tensor.of(y, to - from);
-                return new Batch(move(xt), move(yt));
+                return new Batch(move(xt), move(yt), end - start);
             }
         };
     }

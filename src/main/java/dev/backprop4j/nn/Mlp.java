@@ -88,8 +88,8 @@ public final class Mlp {
             layers.add(new Linear(sizes[i], sizes[i + 1], true, init, gen, dtype, device));
             if (i + 2 < sizes.length) {
                 layers.add(activations[activations.length == 1 ? 0 : i].module());
-                if (dropout > 0) {
-                    layers.add(new Dropout(dropout, gen));
+                if (dropout > 0) { // a generator of its own: each layer keeps its own counter on the device
+                    layers.add(new Dropout(dropout, new Generator(seed ^ 0x9E3779B97F4A7C15L * (i + 1))));
                 }
             }
         }

@@ -156,9 +156,9 @@ public abstract class Module implements AutoCloseable {
     }
 
     /**
-     * Whether a forward computes the same function of its input on every call, so that a captured CUDA graph may
-     * replay it (not so for dropout in training mode, which draws a new mask per call). True when every sub-module
-     * is; a module that draws random numbers in its forward must say false.
+     * Whether a captured CUDA graph may replay this module's forward: true when every sub-module's may. A module that
+     * draws random numbers from a host {@link Generator} in its forward must say false (a replay would repeat them);
+     * {@link Dropout} draws from a counter on the device, which every replay advances.
      */
     public boolean replayable() {
         return children.values().stream().allMatch(Module::replayable);
@@ -169,9 +169,10 @@ public abstract class Module implements AutoCloseable {
         parameters().forEach(Tensor::zeroGrad);
     }
 
-    /** Frees all parameters. */
+    /** Frees all parameters, and what the sub-modules hold (they are closed too). */
     @Override
     public void close() {
-        parameters().forEach(Tensor::close);
+        parameters.values().forEach(Tensor::close);
+        children.values().forEach(Module::close);
     }
 }

@@ -1,5 +1,6 @@
 package dev.backprop4j.optim;
 
+import dev.backprop4j.ops.Updates;
 import dev.backprop4j.tensor.Tensor;
 
 import java.util.List;
@@ -46,16 +47,17 @@ public class Adam extends Optimizer {
     }
 
     @Override
-    protected void update(Tensor[] ps, Tensor[] grads, Tensor hyper) {
+    protected void update(Tensor[] ps, Tensor[] grads, Tensor lr, Tensor steps) {
         Tensor[] m = new Tensor[ps.length];
         Tensor[] v = new Tensor[ps.length];
         for (int i = 0; i < ps.length; i++) {
-            Tensor[] s = state(ps[i], 2);
-            m[i] = s[0];
-            v[i] = s[1];
+            if (grads[i] != null) {
+                Tensor[] s = state(ps[i], 2);
+                m[i] = s[0];
+                v[i] = s[1];
+            }
         }
-        hyper.backend().adamStep(buffers(ps), buffers(grads), buffers(m), buffers(v), hyper.buffer(), beta1, beta2,
-                eps, weightDecay, decoupled);
+        Updates.adam(ps, grads, m, v, lr, steps, beta1, beta2, eps, weightDecay, decoupled);
     }
 
     @Override

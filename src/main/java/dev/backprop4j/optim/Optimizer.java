@@ -1,6 +1,5 @@
 package dev.backprop4j.optim;
 
-import dev.backprop4j.backend.Buffer;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Shape;
 import dev.backprop4j.tensor.GradMode;
@@ -19,27 +18,26 @@ import java.util.Map;
  * Parameters without a gradient ({@link Tensor#grad()} null: no backward reached them since the last
  * {@link #zeroGrad()}) are skipped, as in PyTorch. State tensors (momentum, moments) are owned here.
  *
- * <p>The learning rate and each parameter's step count live in a small device tensor ({@code hyper}: lr, then one
- * step count per updated parameter) that the update kernels read, so a step splits in two: {@link #advance()}
- * counts the step and writes those values (an asynchronous copy), {@link #update()} queues the update. A CUDA graph
- * captures {@link #update()} once and calls {@link #advance()} before each replay, so learning-rate schedules and
- * Adam's bias corrections keep working under replay.
+ * <p>The learning rate and each parameter's step count live on the parameters' device, where the update kernels
+ * read them, and the device counts the steps itself: a step writes nothing from the host but a learning rate that
+ * changed ({@link #setLr}), so a CUDA graph that captured {@link #step()} replays it under a schedule, with Adam's
+ * bias corrections moving on, and never waits.
  */
 public abstract class Optimizer implements AutoCloseable {
     protected final List<Tensor> params;
-    protected double lr;
+    private double lr;
     private final Map<Tensor, Tensor[]> state = new IdentityHashMap<>();
-    private final Map<Tensor, long[]> paramSteps = new IdentityHashMap<>();
-    private Tensor hyper;
-    private Tensor[] active;
+    /** The learning rate the device reads (float64 [1]), and what was last written there. */
+    private Tensor lrOnDevice;
+    private double lrWritten = Double.NaN;
+    /** Each parameter's updates so far (float64 [parameters]), counted on the device. */
+    private Tensor steps;
 
     protected Optimizer(List<Tensor> params, double lr) {
         if (params.isEmpty()) {
             throw new IllegalArgumentException(getClass().getSimpleName() + ": no parameters to optimise");
         }
-        if (!(lr >= 0)) {
-            throw new IllegalArgumentException(getClass().getSimpleName() + ": learning rate must be >= 0, got " + lr);
-        }
+        checkLr(lr);
         this.params = List.copyOf(params);
         this.lr = lr;
         if (hasDuplicate(this.params)) {
@@ -54,92 +52,69 @@ public abstract class Optimizer implements AutoCloseable {
         }
     }
 
+    private void checkLr(double rate) {
+        if (!(rate >= 0) || Double.isInfinite(rate)) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + ": learning rate must be a finite number "
+                    + ">= 0, got " + rate);
+        }
+    }
+
     /**
-     * One update of every parameter that has a gradient: {@link #advance()} then {@link #update()}. Each parameter
-     * counts its own steps (bias correction, first momentum step), as PyTorch does, so a parameter whose first
-     * gradient comes late starts at step 1.
+     * One update of every parameter that has a gradient, queued without waiting. Each parameter counts its own steps
+     * (bias correction, first momentum step), as PyTorch does, so a parameter whose first gradient comes late starts
+     * at step 1.
      *
      * @throws IllegalStateException when no parameter has a gradient (a backward was forgotten)
      */
     public final void step() {
-        advance();
-        update();
-    }
-
-    /**
-     * Counts a step of every parameter that has a gradient and writes the learning rate and their step counts to
-     * the device, without waiting; then {@link #update()} applies it. Use the pair instead of {@link #step()} only to
-     * replay a captured update.
-     *
-     * @throws IllegalStateException when no parameter has a gradient (a backward was forgotten)
-     */
-    public final void advance() {
-        List<Tensor> withGrad = new ArrayList<>();
-        for (Tensor p : params) {
+        Tensor[] grads = new Tensor[params.size()];
+        boolean any = false;
+        for (int i = 0; i < grads.length; i++) {
+            Tensor p = params.get(i);
             if (p.isClosed()) {
                 throw new IllegalStateException(getClass().getSimpleName() + ": parameter " + p.describe()
                         + " was closed (replaced by Module.to?); build the optimizer after moving the model");
             }
-            if (p.grad() != null) {
-                withGrad.add(p);
+            grads[i] = p.grad();
+            if (grads[i] != null) {
+                any = true;
+                if (!stateNames().isEmpty()) {
+                    state(p, stateNames().size()); // created before the update, never inside a captured one
+                }
             }
         }
-        if (withGrad.isEmpty()) {
+        if (!any) {
             throw new IllegalStateException(getClass().getSimpleName() + ".step: none of the " + params.size()
                     + " parameters has a gradient; call backward() on the loss before step() (zeroGrad() clears "
                     + "them, and a loss that does not depend on the parameters gives them none)");
         }
-        double[] values = new double[1 + params.size()];
-        values[0] = lr;
-        active = withGrad.toArray(new Tensor[0]);
-        for (int i = 0; i < active.length; i++) {
-            values[1 + i] = ++paramSteps.computeIfAbsent(active[i], k -> new long[1])[0];
-            if (!stateNames().isEmpty()) {
-                state(active[i], stateNames().size()); // created here, never inside a captured update()
-            }
-        }
-        if (hyper == null) {
-            hyper = Tensor.zeros(Shape.of(values.length), DType.FLOAT64, params.get(0).device());
-            Scope.detach(hyper);
-        }
-        hyper.backend().write(hyper.buffer(), values);
-    }
-
-    /**
-     * Queues the update counted by the last {@link #advance()}: one fused backend call for the parameters that had a
-     * gradient then, from their gradients now, reading the learning rate and the steps from the device.
-     */
-    public final void update() {
-        if (active == null) {
-            throw new IllegalStateException(getClass().getSimpleName() + ".update: call advance() first");
-        }
-        Tensor[] grads = new Tensor[active.length];
-        for (int i = 0; i < active.length; i++) {
-            grads[i] = active[i].grad();
-            if (grads[i] == null) {
-                throw new IllegalStateException(getClass().getSimpleName() + ".update: parameter "
-                        + active[i].describe() + " had a gradient at advance() but has none now");
-            }
-        }
+        deviceValues();
         try (GradMode.Guard off = GradMode.noGrad()) {
-            update(active, grads, hyper);
+            update(params.toArray(new Tensor[0]), grads, lrOnDevice, steps);
+        }
+    }
+
+    /** Creates the learning rate and the step counts on the device when missing, and writes a changed rate. */
+    private void deviceValues() {
+        if (steps == null) {
+            var device = params.get(0).device();
+            steps = Tensor.zeros(Shape.of(params.size()), DType.FLOAT64, device);
+            lrOnDevice = Tensor.zeros(Shape.of(1), DType.FLOAT64, device);
+            Scope.detach(steps);
+            Scope.detach(lrOnDevice);
+        }
+        if (Double.compare(lr, lrWritten) != 0) {
+            lrOnDevice.copyFrom(new double[] {lr});
+            lrWritten = lr;
         }
     }
 
     /**
-     * Updates params[i] in place from grads[i], all at once; hyper (FLOAT64, on the parameters' device) holds the
-     * learning rate and then params[i]'s own step count (from 1) at 1 + i.
+     * Updates params[i] in place from grads[i] (skipping those whose gradient is null), all at once, reading the
+     * learning rate from {@code lr} (float64 [1]) and counting each updated parameter's step in {@code steps}
+     * (float64 [params]) on the device: see {@link dev.backprop4j.ops.Updates}.
      */
-    protected abstract void update(Tensor[] params, Tensor[] grads, Tensor hyper);
-
-    /** The buffers of the given tensors, for the backend's fused updates. */
-    protected static Buffer[] buffers(Tensor[] tensors) {
-        Buffer[] out = new Buffer[tensors.length];
-        for (int i = 0; i < tensors.length; i++) {
-            out[i] = tensors[i] == null ? null : tensors[i].buffer();
-        }
-        return out;
-    }
+    protected abstract void update(Tensor[] params, Tensor[] grads, Tensor lr, Tensor steps);
 
     private static boolean hasDuplicate(List<Tensor> ps) {
         java.util.Set<Tensor> seen = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
@@ -160,13 +135,24 @@ public abstract class Optimizer implements AutoCloseable {
         return lr;
     }
 
-    /** Sets the learning rate (schedules call this before each step). */
+    /**
+     * Sets the learning rate (schedules call this before each step); once the optimizer has stepped, a new value is
+     * copied to the device at once, without waiting (outside any CUDA graph capture).
+     */
     public void setLr(double lr) {
+        checkLr(lr);
         this.lr = lr;
+        if (lrOnDevice != null && Double.compare(lr, lrWritten) != 0) {
+            lrOnDevice.copyFrom(new double[] {lr});
+            lrWritten = lr;
+        }
     }
 
-    /** The state buffers of p (zero-initialised on first use), owned by this optimizer. */
+    /** The state buffers of p (zero-initialised on first use), owned by this optimizer; null for a null p. */
     protected final Tensor[] state(Tensor p, int count) {
+        if (p == null) {
+            return null;
+        }
         return state.computeIfAbsent(p, k -> {
             Tensor[] s = new Tensor[count];
             for (int i = 0; i < count; i++) {
@@ -192,7 +178,8 @@ public abstract class Optimizer implements AutoCloseable {
      */
     public final State state(Map<String, Tensor> named) {
         Map<String, Tensor> tensors = new LinkedHashMap<>();
-        Map<String, Long> steps = new LinkedHashMap<>();
+        Map<String, Long> counts = new LinkedHashMap<>();
+        double[] done = steps == null ? new double[params.size()] : steps.toDoubleArray();
         List<String> slots = stateNames();
         for (Map.Entry<String, Tensor> e : named.entrySet()) {
             Tensor p = e.getValue();
@@ -206,10 +193,9 @@ public abstract class Optimizer implements AutoCloseable {
                     tensors.put(e.getKey() + "." + slots.get(i), s[i]);
                 }
             }
-            long[] n = paramSteps.get(p);
-            steps.put(e.getKey(), n == null ? 0 : n[0]);
+            counts.put(e.getKey(), (long) done[params.indexOf(p)]);
         }
-        return new State(tensors, steps);
+        return new State(tensors, counts);
     }
 
     /** An optimizer's state by parameter name: state tensors ("{name}.{state name}") and step counts. */
@@ -232,14 +218,17 @@ public abstract class Optimizer implements AutoCloseable {
                 e.getValue().copyFrom(from);
             }
         }
+        double[] counts = steps == null ? new double[params.size()] : steps.toDoubleArray();
         for (Map.Entry<String, Tensor> e : named.entrySet()) {
             Long n = saved.steps().get(e.getKey());
-            if (n == null) {
+            if (n == null || n < 0) {
                 throw new IllegalArgumentException(getClass().getSimpleName() + ": the saved state has no step count "
-                        + "for " + e.getKey());
+                        + "for " + e.getKey() + (n == null ? "" : " (it has " + n + ")"));
             }
-            paramSteps.computeIfAbsent(e.getValue(), k -> new long[1])[0] = n;
+            counts[params.indexOf(e.getValue())] = n;
         }
+        deviceValues();
+        steps.copyFrom(counts);
     }
 
     /** Frees the optimizer state. */
@@ -251,9 +240,12 @@ public abstract class Optimizer implements AutoCloseable {
             }
         });
         state.clear();
-        if (hyper != null) {
-            hyper.close();
-            hyper = null;
+        if (steps != null) {
+            steps.close();
+            lrOnDevice.close();
+            steps = null;
+            lrOnDevice = null;
+            lrWritten = Double.NaN;
         }
     }
 }

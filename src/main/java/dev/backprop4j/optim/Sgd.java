@@ -1,5 +1,6 @@
 package dev.backprop4j.optim;
 
+import dev.backprop4j.ops.Updates;
 import dev.backprop4j.tensor.Tensor;
 
 import java.util.List;
@@ -43,7 +44,7 @@ public final class Sgd extends Optimizer {
     }
 
     @Override
-    protected void update(Tensor[] ps, Tensor[] grads, Tensor hyper) {
+    protected void update(Tensor[] ps, Tensor[] grads, Tensor lr, Tensor steps) {
         if (nesterov && (momentum <= 0 || dampening != 0)) {
             throw new IllegalStateException("Sgd: Nesterov momentum needs momentum > 0 and dampening 0");
         }
@@ -51,11 +52,10 @@ public final class Sgd extends Optimizer {
         if (momentum != 0) {
             velocities = new Tensor[ps.length];
             for (int i = 0; i < ps.length; i++) {
-                velocities[i] = state(ps[i], 1)[0];
+                velocities[i] = grads[i] == null ? null : state(ps[i], 1)[0];
             }
         }
-        hyper.backend().sgdStep(buffers(ps), buffers(grads), velocities == null ? null : buffers(velocities),
-                hyper.buffer(), momentum, dampening, weightDecay, nesterov);
+        Updates.sgd(ps, grads, velocities, lr, steps, momentum, dampening, weightDecay, nesterov);
     }
 
     @Override

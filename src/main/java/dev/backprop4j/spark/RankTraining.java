@@ -5,8 +5,8 @@ import dev.backprop4j.data.Csv;
 import dev.backprop4j.data.DataLoader;
 import dev.backprop4j.data.Dataset;
 import dev.backprop4j.data.Mnist;
-import dev.backprop4j.dist.Collective;
-import dev.backprop4j.dist.DataParallelTrainer;
+import dev.backprop4j.distributed.Collective;
+import dev.backprop4j.distributed.DataParallel;
 import dev.backprop4j.io.Checkpoint;
 import dev.backprop4j.io.Safetensors;
 import dev.backprop4j.nn.Activation;
@@ -17,6 +17,7 @@ import dev.backprop4j.optim.AdamW;
 import dev.backprop4j.optim.Optimizer;
 import dev.backprop4j.optim.Sgd;
 import dev.backprop4j.train.Evaluation;
+import dev.backprop4j.train.Trainer;
 import dev.backprop4j.train.TrainingCheckpoint;
 
 import java.io.IOException;
@@ -51,44 +52,36 @@ final class RankTraining {
         sizes[sizes.length - 1] = Math.max(data.train().classes(), data.test().classes());
         List<String> report = new ArrayList<>();
         try (Sequential model = Mlp.of(sizes).activation(Activation.parse(o.activation)).seed(o.seed).device(device)
-                .build(); Optimizer opt = optimizer(o, model)) {
-            DataParallelTrainer trainer = new DataParallelTrainer(model, opt, comm).checkEvery(o.checkEvery);
+                .build(); Optimizer opt = optimizer(o, model); Trainer trainer = new Trainer(model, opt)) {
+            DataParallel dp = new DataParallel(comm).checkEvery(o.checkEvery);
+            trainer.gradients(dp);
             Path ckpt = o.checkpointPath();
-            double[] resumed = new double[2]; // epochs done, steps: rank 0 reads the checkpoint, the others get it
+            double[] resumed = new double[1]; // epochs done: rank 0 reads the checkpoint, the others get it
             if (comm.rank() == 0 && ckpt != null && Files.exists(ckpt)) {
                 checkSameRun(ckpt, metadata(o, sizes));
-                TrainingCheckpoint.Resumed r = TrainingCheckpoint.restore(ckpt, model, opt);
-                resumed[0] = r.epochsDone();
-                resumed[1] = r.steps();
+                resumed[0] = TrainingCheckpoint.restore(ckpt, trainer);
             }
-            comm.allReduceSum(resumed);
+            comm.broadcast(resumed, 0);
+            dp.broadcast(trainer);
             int done = (int) resumed[0];
             if (done > 0) {
-                trainer.broadcastParameters();
-                trainer.broadcastOptimizerState();
-                trainer.resumeAt((long) resumed[1]);
                 report.add(String.format(Locale.ROOT, "resumed from %s after epoch %d (stage attempt %d)", ckpt, done,
                         attempt));
             }
-            if (o.failAt != null && attempt == 0) {
-                String[] at = o.failAt.split(":");
-                int rank = Integer.parseInt(at[0]);
-                long step = Long.parseLong(at[1]);
-                trainer.onStep(s -> {
-                    if (comm.rank() == rank && s == step) {
-                        throw new IllegalStateException("injected failure (--fail-at " + o.failAt + ")");
-                    }
-                });
-            }
-            DataLoader loader = new DataLoader(data.train(), o.batch, true, o.seed, false, device);
+            DataLoader loader = new DataLoader(data.train(), o.batch, true, o.seed, false, device)
+                    .shard(comm.rank(), comm.size());
+            long stepsBefore = trainer.stepsDone();
             for (int e = done + 1; e <= o.epochs; e++) {
-                DataParallelTrainer.EpochStats s = trainer.epoch(loader, e, null);
+                double reducedBefore = dp.allReduceSeconds();
+                Trainer.EpochStats s = trainer.epoch(loader, e, failAt(o, comm, attempt, trainer));
+                long steps = trainer.stepsDone() - stepsBefore;
+                stepsBefore = trainer.stepsDone();
                 report.add(String.format(Locale.ROOT, "epoch %2d/%d  train loss %.4f acc %5.2f%%  |  %,.0f samples/s, "
                         + "%d ranks, all-reduce %.2f ms/step of %.2f ms", e, o.epochs, s.loss(), 100 * s.accuracy(),
-                        s.samples() / s.seconds(), comm.size(), 1000 * s.allReduceSeconds() / s.steps(),
-                        1000 * s.seconds() / s.steps()));
+                        s.samples() / s.seconds(), comm.size(), 1000 * (dp.allReduceSeconds() - reducedBefore) / steps,
+                        1000 * s.seconds() / steps));
                 if (ckpt != null && comm.rank() == 0) {
-                    TrainingCheckpoint.save(ckpt, model, opt, trainer.steps(), e, metadata(o, sizes));
+                    TrainingCheckpoint.save(ckpt, trainer, e, metadata(o, sizes));
                 }
                 comm.barrier(); // the checkpoint of epoch e is whole before any rank starts epoch e + 1
             }
@@ -132,6 +125,24 @@ final class RankTraining {
                         + e.getKey() + " is " + saved.get(e.getKey()) + ", this run's " + e.getValue());
             }
         }
+    }
+
+    /**
+     * With --fail-at RANK:STEP, in the stage's first attempt: a listener that fails on that rank once the trainer
+     * has passed that step (fault injection for the restart test); else null.
+     */
+    private static Trainer.Listener failAt(SparkTrainOptions o, Collective comm, int attempt, Trainer trainer) {
+        if (o.failAt == null || attempt != 0) {
+            return null;
+        }
+        String[] at = o.failAt.split(":");
+        int rank = Integer.parseInt(at[0]);
+        long step = Long.parseLong(at[1]);
+        return (batch, batches, loss, acc, samples) -> {
+            if (comm.rank() == rank && trainer.stepsDone() >= step) {
+                throw new IllegalStateException("injected failure (--fail-at " + o.failAt + ")");
+            }
+        };
     }
 
     private static Optimizer optimizer(SparkTrainOptions o, Sequential model) {

@@ -2,7 +2,7 @@ package dev.backprop4j.spark;
 
 import dev.backprop4j.backend.cuda.Cuda;
 import dev.backprop4j.core.Device;
-import dev.backprop4j.dist.RingCollective;
+import dev.backprop4j.distributed.RingCollective;
 import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.resource.ResourceInformation;

@@ -3,6 +3,7 @@ package dev.backprop4j.tensor;
 import dev.backprop4j.backend.Backend;
 import dev.backprop4j.backend.BinaryOp;
 import dev.backprop4j.backend.Buffer;
+import dev.backprop4j.backend.PendingRead;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
 import dev.backprop4j.core.Distribution;
@@ -133,6 +134,24 @@ public final class Tensor extends TensorOps implements AutoCloseable {
         return backend().readInts(buffer());
     }
 
+    /**
+     * Starts copying this tensor's values to the host behind the queued work and returns at once; the result's
+     * {@code get()} waits for them (as doubles), {@code isDone()} tells without waiting.
+     */
+    public PendingRead readLater() {
+        return backend().readLater(buffer());
+    }
+
+    /** The number of positions where this int32 tensor and {@code other} (same shape) hold equal values; waits. */
+    public long countEqual(Tensor other) {
+        if (dtype() != DType.INT32 || other.dtype() != DType.INT32 || !shape.equals(other.shape)
+                || !device().equals(other.device())) {
+            throw new IllegalArgumentException("countEqual: needs two int32 tensors of one shape on one device, got "
+                    + describe() + " and " + other.describe());
+        }
+        return backend().countEqual(buffer(), other.buffer(), size());
+    }
+
     // ---- autograd -----------------------------------------------------------------------------------
 
     public boolean requiresGrad() {
@@ -162,12 +181,32 @@ public final class Tensor extends TensorOps implements AutoCloseable {
         return grad;
     }
 
-    /** Drops the accumulated gradient (frees it). */
+    /** Drops the accumulated gradient (frees it): {@code zeroGrad(true)}. */
     public void zeroGrad() {
-        if (grad != null) {
-            grad.close();
-            grad = null;
+        zeroGrad(true);
+    }
+
+    /**
+     * As PyTorch's {@code zero_grad(set_to_none)}: with setToNone the gradient is dropped (freed; {@link #grad()}
+     * null), else it becomes zeros and its tensor is kept (a zero gradient is made when there is none), so code
+     * that holds the gradient tensor, or a collective that needs every gradient, keeps working.
+     */
+    public void zeroGrad(boolean setToNone) {
+        if (setToNone) {
+            if (grad != null) {
+                grad.close();
+                grad = null;
+            }
+            return;
         }
+        if (!dtype().isFloating()) {
+            throw new IllegalStateException("zeroGrad: " + describe() + " is not floating point and has no gradient");
+        }
+        if (grad == null) {
+            grad = empty(shape, dtype(), device());
+            Scope.detach(grad);
+        }
+        backend().fill(grad.buffer(), 0);
     }
 
     /** Keeps the gradient of this non-leaf tensor in {@link #grad()} after backward. */
@@ -257,6 +296,34 @@ public final class Tensor extends TensorOps implements AutoCloseable {
                     + " (shape and dtype must match)");
         }
         Backends.transfer(src.buffer(), buffer());
+    }
+
+    /**
+     * Copies host values into this float32 tensor, in place and unrecorded (on a GPU without waiting): as many
+     * values as it has elements, row-major.
+     */
+    public void copyFrom(float[] values) {
+        checkHostCopy(values.length, DType.FLOAT32);
+        backend().write(buffer(), values);
+    }
+
+    /** {@link #copyFrom(float[])} for a float64 tensor. */
+    public void copyFrom(double[] values) {
+        checkHostCopy(values.length, DType.FLOAT64);
+        backend().write(buffer(), values);
+    }
+
+    /** {@link #copyFrom(float[])} for an int32 tensor. */
+    public void copyFrom(int[] values) {
+        checkHostCopy(values.length, DType.INT32);
+        backend().write(buffer(), values);
+    }
+
+    private void checkHostCopy(int length, DType type) {
+        if (length != size() || dtype() != type) {
+            throw new IllegalArgumentException("copyFrom: " + length + " " + type + " values into " + describe()
+                    + " (the count and the type must match)");
+        }
     }
 
     /** A new tensor with a copy of the data, detached from the graph. */

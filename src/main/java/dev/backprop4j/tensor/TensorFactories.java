@@ -197,4 +197,20 @@ abstract class TensorFactories {
         return t;
     }
 
+    /**
+     * Draws from {@code dist} with parameters a, b under {@code seed}, starting at the counter that {@code counter}
+     * (float64 [1]) holds on its device, which the device then advances past the numbers drawn (as
+     * {@link Generator#take}): the draw never waits, and a replayed CUDA graph draws new numbers each time (dropout).
+     */
+    public static Tensor random(long seed, Tensor counter, Distribution dist, double a, double b, Shape shape,
+                                DType dtype) {
+        if (counter.dtype() != DType.FLOAT64 || counter.size() != 1) {
+            throw new IllegalArgumentException("random: the counter must be a float64 [1] tensor, got "
+                    + counter.describe());
+        }
+        Tensor t = empty(shape, dtype, counter.device());
+        t.backend().random(t.buffer(), dist, a, b, seed, counter.buffer());
+        return t;
+    }
+
 }

@@ -7,6 +7,7 @@ import dev.backprop4j.ops.Activations;
 import dev.backprop4j.ops.Add;
 import dev.backprop4j.ops.ArgMax;
 import dev.backprop4j.ops.Cast;
+import dev.backprop4j.ops.Concat;
 import dev.backprop4j.ops.Div;
 import dev.backprop4j.ops.Elementary;
 import dev.backprop4j.ops.Expand;
@@ -190,6 +191,11 @@ abstract class TensorOps extends TensorFactories {
     /** out[r] = self()[r, index[r]] for a [rows, cols] tensor and int32 [rows] indices. */
     public Tensor gather(Tensor index) {
         return Gather.apply(self(), index);
+    }
+
+    /** The tensors joined along {@code axis}, as torch.cat: one dtype and device, every other dimension equal. */
+    public static Tensor cat(java.util.List<Tensor> tensors, int axis) {
+        return Concat.apply(tensors, axis);
     }
 
     /** This tensor repeated along size-1 (or missing) leading dimensions to {@code target}. */

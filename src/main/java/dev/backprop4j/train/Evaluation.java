@@ -39,7 +39,7 @@ public record Evaluation(double loss, double accuracy, int samples) {
     /** Number of rows whose largest logit is at the label. */
     public static long correct(Tensor logits, Tensor labels) {
         try (Tensor predicted = logits.argmax(1)) {
-            return logits.backend().countEqual(predicted.buffer(), labels.buffer(), labels.size());
+            return predicted.countEqual(labels);
         }
     }
 }

@@ -6,30 +6,24 @@ import dev.backprop4j.tensor.Scope;
 import dev.backprop4j.tensor.Tensor;
 
 /**
- * A training step captured once as a CUDA graph and replayed for every batch of the same shape, as PyTorch users do
- * by hand with {@code torch.cuda.graphs}: the whole step (forward, loss, backward, optimizer update, running totals)
- * becomes one launch.
+ * A {@link TrainStep} captured once as a CUDA graph and replayed for every batch of the same shape, as PyTorch users
+ * do by hand with {@code torch.cuda.graphs}: forward, loss, metrics, backward, clipping and update become one launch.
+ * With a {@link GradientHook} the step is two graphs, one per half, and the hook runs between their replays.
  *
  * <p>The graph reads its batch from static input and label tensors that each batch is copied into (two copies on
- * the device); everything the step allocates comes from the graph's private memory (see {@link Backend#capture});
- * the learning rate and the step counts are device values the optimizer writes before each replay
- * ({@code Optimizer.advance}), so schedules keep working. A step of a new shape (the last, partial batch) runs
- * eagerly and drops the graph; the next step of a shape seen on the step before is captured again. The first step
- * of a shape always runs eagerly: it allocates the optimizer's state and lets every library initialise outside the
- * capture.
+ * the device); everything the step allocates comes from the graph's private memory (see {@link Backend#capture}).
+ * The step writes nothing from the host: the learning rate is a device value the trainer sets before each step,
+ * and the optimizer's step counts, dropout's random counters and the clipping norm live and change on the device,
+ * so a replay computes bit for bit what an eager step computes. A step of a new shape (the last, partial batch)
+ * runs eagerly and drops the graph; the next step of a shape seen on the step before is captured again. The first
+ * step of a shape always runs eagerly: it allocates the gradients, the optimizer's state and the metrics' totals,
+ * and lets every library initialise outside the capture.
  */
 final class GraphedStep implements AutoCloseable {
-
-    /** The step's device work on a batch, queued: eagerly, or once inside the capture. */
-    interface Work {
-        void run(Tensor x, Tensor y);
-    }
-
-    private final Work eager;
-    private final Work captured;
-    private final Runnable advance;
-    private final RunningMetrics totals;
-    private Backend.Graph graph;
+    private final TrainStep step;
+    private final RunningMetrics metrics;
+    private Backend.Graph first;
+    private Backend.Graph second;
     private Tensor staticX;
     private Tensor staticY;
     private Shape lastX;
@@ -37,32 +31,30 @@ final class GraphedStep implements AutoCloseable {
     private long captures;
     private long replays;
 
-    /**
-     * @param eager    a whole eager step (the optimizer's advance included)
-     * @param captured the step's device work for the capture: the optimizer's update but not its advance, the
-     *                 totals queued but not counted
-     * @param advance  what must run on the host before each replay: the schedule and {@code Optimizer.advance}
-     */
-    GraphedStep(Work eager, Work captured, Runnable advance, RunningMetrics totals) {
-        this.eager = eager;
-        this.captured = captured;
-        this.advance = advance;
-        this.totals = totals;
+    /** Replays of {@code step} whose metrics go to {@code metrics}. */
+    GraphedStep(TrainStep step, RunningMetrics metrics) {
+        this.step = step;
+        this.metrics = metrics;
     }
 
-    /** One step on a batch: a replay when a graph of its shape exists or can be captured, else eager. */
-    void step(Tensor x, Tensor y) {
-        if (graph != null && !(x.shape().equals(staticX.shape()) && y.shape().equals(staticY.shape()))) {
+    /**
+     * One step on a batch, {@code batchRows} rows over all processes: a replay when a graph of its shape exists or
+     * can be captured now, else eager.
+     */
+    void run(Tensor x, Tensor y, int batchRows) {
+        if (first != null && !(x.shape().equals(staticX.shape()) && y.shape().equals(staticY.shape()))) {
             drop();
         }
         boolean sameAsLast = x.shape().equals(lastX) && y.shape().equals(lastY);
         lastX = x.shape();
         lastY = y.shape();
-        if (graph == null && !sameAsLast) {
-            eager.run(x, y);
+        if (first == null && !sameAsLast) {
+            step.gradients(x, y, metrics);
+            step.exchange(y.dim(0), batchRows);
+            step.update();
             return;
         }
-        if (graph == null) {
+        if (first == null) {
             staticX = Tensor.empty(x.shape(), x.dtype(), x.device());
             staticY = Tensor.empty(y.shape(), y.dtype(), y.device());
             Scope.detach(staticX);
@@ -70,19 +62,34 @@ final class GraphedStep implements AutoCloseable {
         }
         staticX.copyFrom(x);
         staticY.copyFrom(y);
-        advance.run();
-        if (graph == null) {
-            try {
-                graph = x.backend().capture(() -> captured.run(staticX, staticY));
-            } catch (RuntimeException | Error e) {
-                closeInputs();
-                throw e;
-            }
-            captures++;
+        if (first == null) {
+            capture(x.backend());
         }
-        graph.replay();
+        first.replay();
+        if (second != null) {
+            step.exchange(y.dim(0), batchRows);
+            second.replay();
+        }
         replays++;
-        totals.replayed();
+    }
+
+    /** One graph of the whole step, or two (the halves) when a hook runs between them. */
+    private void capture(Backend backend) {
+        try {
+            if (step.hasHook()) {
+                first = backend.capture(() -> step.gradients(staticX, staticY, metrics));
+                second = backend.capture(step::update);
+            } else {
+                first = backend.capture(() -> {
+                    step.gradients(staticX, staticY, metrics);
+                    step.update();
+                });
+            }
+        } catch (RuntimeException | Error e) {
+            drop();
+            throw e;
+        }
+        captures++;
     }
 
     /** Graphs captured so far (one per run of steps of one shape). */
@@ -96,22 +103,24 @@ final class GraphedStep implements AutoCloseable {
     }
 
     private void drop() {
-        graph.close();
-        graph = null;
-        closeInputs();
-    }
-
-    private void closeInputs() {
-        staticX.close();
-        staticY.close();
-        staticX = null;
-        staticY = null;
+        if (first != null) {
+            first.close();
+            first = null;
+        }
+        if (second != null) {
+            second.close();
+            second = null;
+        }
+        if (staticX != null) {
+            staticX.close();
+            staticY.close();
+            staticX = null;
+            staticY = null;
+        }
     }
 
     @Override
     public void close() {
-        if (graph != null) {
-            drop();
-        }
+        drop();
     }
 }

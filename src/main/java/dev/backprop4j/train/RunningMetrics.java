@@ -3,6 +3,7 @@ package dev.backprop4j.train;
 import dev.backprop4j.backend.PendingRead;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Shape;
+import dev.backprop4j.ops.Losses;
 import dev.backprop4j.tensor.Scope;
 import dev.backprop4j.tensor.Tensor;
 
@@ -45,7 +46,7 @@ final class RunningMetrics implements AutoCloseable {
     void reset() {
         drop();
         if (totals != null) {
-            totals.backend().fill(totals.buffer(), 0);
+            totals.copyFrom(new double[3]);
         }
         batches = 0;
         batchesAtLastStart = 0;
@@ -54,18 +55,21 @@ final class RunningMetrics implements AutoCloseable {
     /** Adds a batch: its mean loss (a scalar), logits [rows, classes] and int32 labels [rows]. Queued, no wait. */
     void add(Tensor meanLoss, Tensor logits, Tensor labels) {
         queue(meanLoss, logits, labels);
+        counted();
+    }
+
+    /** Counts a batch on the host (what {@link #poll} and {@link #await} report as batches), once per step. */
+    void counted() {
         batches++;
     }
 
-    /** Counts a batch whose {@link #queue} a replayed CUDA graph ran again. */
-    void replayed() {
-        batches++;
-    }
-
-    /** What {@link #add} queues, without counting the batch: for a graph to capture. */
+    /**
+     * The device's part of {@link #add}, without counting the batch: what a training step (eager, or captured in a
+     * CUDA graph and replayed) queues.
+     */
     void queue(Tensor meanLoss, Tensor logits, Tensor labels) {
         if (meanLoss.size() != 1 || logits.rank() != 2 || labels.rank() != 1 || labels.dim(0) != logits.dim(0)
-                || meanLoss.dtype() != logits.dtype() || labels.dtype() != dev.backprop4j.core.DType.INT32) {
+                || meanLoss.dtype() != logits.dtype() || labels.dtype() != DType.INT32) {
             throw new IllegalArgumentException("metrics: expected a scalar loss of the logits' dtype, logits [rows, "
                     + "classes] and int32 labels [rows], got loss " + meanLoss.describe() + ", logits "
                     + logits.describe() + ", labels " + labels.describe());
@@ -77,8 +81,7 @@ final class RunningMetrics implements AutoCloseable {
             throw new IllegalArgumentException("metrics: logits on " + logits.device() + ", earlier batches on "
                     + totals.device());
         }
-        totals.backend().accumulateMetrics(meanLoss.buffer(), logits.buffer(), labels.buffer(), logits.dim(0),
-                logits.dim(1), totals.buffer());
+        Losses.accumulateMetrics(meanLoss, logits, labels, totals);
     }
 
     /**
@@ -92,7 +95,7 @@ final class RunningMetrics implements AutoCloseable {
             pending = null;
         }
         if (pending == null && batches - batchesAtLastStart >= readEvery) {
-            pending = totals.backend().readLater(totals.buffer());
+            pending = totals.readLater();
             pendingBatches = batches;
             batchesAtLastStart = batches;
             if (seen == null && pending.isDone()) { // the CPU: at once
@@ -109,7 +112,7 @@ final class RunningMetrics implements AutoCloseable {
         if (totals == null) {
             return new Totals(0, 0, 0, 0);
         }
-        return totals(totals.backend().readDoubles(totals.buffer()), batches);
+        return totals(totals.toDoubleArray(), batches);
     }
 
     /** Takes a read still in flight (so its pinned buffer goes back to the pool) and forgets its values. */

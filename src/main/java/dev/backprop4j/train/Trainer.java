@@ -3,34 +3,35 @@ package dev.backprop4j.train;
 import dev.backprop4j.data.DataLoader;
 import dev.backprop4j.nn.Module;
 import dev.backprop4j.ops.Losses;
-import dev.backprop4j.optim.GradClip;
 import dev.backprop4j.optim.LrSchedule;
 import dev.backprop4j.optim.Optimizer;
-import dev.backprop4j.tensor.GradMode;
-import dev.backprop4j.tensor.Scope;
 import dev.backprop4j.tensor.Tensor;
 
 import java.util.function.BiFunction;
 
 /**
- * The classification training loop: per batch, inside one {@link Scope}, forward, the loss (softmax cross-entropy
- * unless {@link #loss} says otherwise), zeroGrad, backward, optional clipping, optimizer step. Labels are int32
- * class indices; accuracy counts the rows whose largest logit is the label.
+ * The training loop, the only one: per batch one {@link TrainStep} (forward, the loss (softmax cross-entropy unless
+ * {@link #loss} says otherwise), backward, the {@link GradientHook} if one is set, clipping, the optimizer's update),
+ * with the learning rate from a schedule. Labels are int32 class indices; accuracy counts the rows whose largest
+ * logit is the label.
  *
- * <p>{@link #epoch} never waits for the device inside a step: the loss and accuracy accumulate on the device and
- * reach the host through non-blocking reads every few steps ({@link #readEvery}), so a GPU runs ahead of the host
- * and never idles while Java reads a loss. Only {@link #step} returns the batch's numbers, and waits for them.
- * Gradient clipping ({@link #clipNorm}) reads the global norm on the host, so it waits once per step.
+ * <p>{@link #epoch} never waits for the device inside a step, clipped or not: the loss and accuracy accumulate on
+ * the device and reach the host through non-blocking reads every few steps ({@link #readEvery}), so a GPU runs ahead
+ * of the host and never idles while Java reads a loss. Only {@link #step} returns the batch's numbers, and waits for
+ * them. With {@link #cudaGraph} on, {@link #epoch} captures the whole step as a CUDA graph and replays it for every
+ * batch of the same shape ({@link GraphedStep}): one launch per step instead of one per kernel, bit for bit the
+ * same results.
  *
- * <p>With {@link #cudaGraph} on, {@link #epoch} captures the whole step as a CUDA graph and replays it for every
- * batch of the same shape ({@link GraphedStep}): one launch per step instead of one per kernel.
+ * <p>Data-parallel training is this loop on every process, with a hook that sums the processes' gradients
+ * ({@code distributed.DataParallel}) and a loader that gives each its share of every batch ({@link DataLoader#shard}).
  */
-public final class Trainer {
+public final class Trainer implements AutoCloseable {
 
     /**
      * Called whenever new running totals reach the host (every few steps on a GPU, every step on the CPU) and
      * once more at the end of the epoch with its exact totals: {@code batch} of {@code batches} is the last batch
-     * the means cover, {@code samples} the rows they cover.
+     * the means cover, {@code samples} the rows they cover. With a {@link GradientHook} the running numbers are
+     * this process's, and the last call's those the hook's {@link GradientHook#epochEnd} gives (over all processes).
      */
     @FunctionalInterface
     public interface Listener {
@@ -53,16 +54,28 @@ public final class Trainer {
     private BiFunction<Tensor, Tensor, Tensor> loss = Losses::crossEntropy;
     private LrSchedule schedule;
     private double clipNorm;
+    private GradientHook hook;
     private long globalStep;
     private int readEvery = 8;
     private RunningMetrics epochTotals;
     private RunningMetrics stepTotals;
     private boolean cudaGraph;
+    private TrainStep step;
     private GraphedStep graphed;
 
     public Trainer(Module model, Optimizer optimizer) {
         this.model = model;
         this.optimizer = optimizer;
+    }
+
+    /** The model this trainer trains. */
+    public Module model() {
+        return model;
+    }
+
+    /** The optimizer that updates it. */
+    public Optimizer optimizer() {
+        return optimizer;
     }
 
     /**
@@ -71,7 +84,7 @@ public final class Trainer {
      */
     public Trainer loss(BiFunction<Tensor, Tensor, Tensor> lossOfBatch) {
         this.loss = lossOfBatch;
-        return this;
+        return rebuilt();
     }
 
     /** A learning-rate schedule applied before every step. */
@@ -80,10 +93,22 @@ public final class Trainer {
         return this;
     }
 
-    /** Clip gradients to this global norm before each step (0: off). */
+    /** Clip gradients to this global norm before each update, on the device (0: off). */
     public Trainer clipNorm(double max) {
+        if (!(max >= 0)) {
+            throw new IllegalArgumentException("clipNorm: the norm must be >= 0 (0: off), got " + max);
+        }
         this.clipNorm = max;
-        return this;
+        return rebuilt();
+    }
+
+    /**
+     * Runs {@code h} on the gradients of every step, between the backward and the clipping (null: none), e.g.
+     * {@code distributed.DataParallel}'s all-reduce.
+     */
+    public Trainer gradients(GradientHook h) {
+        this.hook = h;
+        return rebuilt();
     }
 
     /**
@@ -95,17 +120,27 @@ public final class Trainer {
             throw new IllegalArgumentException("readEvery: steps must be at least 1, got " + steps);
         }
         this.readEvery = steps;
-        return this;
+        if (epochTotals != null) {
+            epochTotals.close();
+            epochTotals = null;
+        }
+        return rebuilt();
     }
 
     /**
      * Whether {@link #epoch} replays a captured CUDA graph per batch (default off): on a CUDA device, for models whose
-     * forward is the same function every call (no dropout while training) and without gradient clipping, which reads
-     * the norm on the host. Replays compute bit for bit what eager steps compute.
+     * forward draws no random numbers on the host ({@link Module#replayable()}; dropout draws on the device). Clipping,
+     * dropout, schedules and a gradient hook all work under replay, which computes bit for bit what eager steps do.
      */
     public Trainer cudaGraph(boolean on) {
         this.cudaGraph = on;
-        if (!on && graphed != null) {
+        return rebuilt();
+    }
+
+    /** Drops the step and graph built from the old settings. */
+    private Trainer rebuilt() {
+        step = null;
+        if (graphed != null) {
             graphed.close();
             graphed = null;
         }
@@ -137,75 +172,15 @@ public final class Trainer {
             stepTotals = new RunningMetrics(1);
         }
         stepTotals.reset();
-        queueStep(x, y, stepTotals);
+        scheduleLr();
+        TrainStep s = trainStep();
+        s.gradients(x, y, stepTotals);
+        s.exchange(y.dim(0), y.dim(0));
+        s.update();
+        globalStep++;
+        stepTotals.counted();
         RunningMetrics.Totals t = stepTotals.await();
         return new StepResult(t.meanLoss(), t.correct(), y.dim(0));
-    }
-
-    /** One step, queued: nothing waits for the device unless clipping is on. */
-    private void queueStep(Tensor x, Tensor y, RunningMetrics totals) {
-        advance(() -> { });
-        deviceWork(x, y, totals, false);
-    }
-
-    /** The host side of a step: the scheduled learning rate, then {@code body} (the optimizer's advance). */
-    private void advance(Runnable body) {
-        if (schedule != null) {
-            optimizer.setLr(schedule.at(globalStep));
-        }
-        body.run();
-        globalStep++;
-    }
-
-    /**
-     * Forward, loss, backward, update and running totals. Eager ({@code captured} false): the optimizer's whole step
-     * and the totals counted; captured: only what the device does, the update reading the values the host wrote.
-     */
-    private void deviceWork(Tensor x, Tensor y, RunningMetrics totals, boolean captured) {
-        try (Scope scope = Scope.open()) {
-            Tensor logits = model.forward(x);
-            Tensor l = loss.apply(logits, y);
-            optimizer.zeroGrad();
-            l.backward();
-            if (clipNorm > 0) {
-                GradClip.clipByGlobalNorm(model.parameters(), clipNorm);
-            }
-            if (captured) {
-                optimizer.update();
-            } else {
-                optimizer.step();
-            }
-            try (GradMode.Guard off = GradMode.noGrad()) {
-                if (captured) {
-                    totals.queue(l, logits, y);
-                } else {
-                    totals.add(l, logits, y);
-                }
-            }
-        }
-    }
-
-    /** The graphed step for the epoch's totals, after checking that the model and settings allow one. */
-    private GraphedStep graphed(RunningMetrics totals) {
-        if (graphed == null) {
-            var device = model.parameters().get(0).device();
-            if (!device.isCuda()) {
-                throw new IllegalStateException("cudaGraph: the model is on " + device + "; CUDA graphs need a CUDA "
-                        + "device (train on cuda, or without CUDA graphs)");
-            }
-            if (clipNorm > 0) {
-                throw new IllegalStateException("cudaGraph: gradient clipping reads the gradient norm on the host, "
-                        + "which a replayed graph cannot; turn one of them off");
-            }
-            if (!model.replayable()) {
-                throw new IllegalStateException("cudaGraph: the model draws new random numbers in every forward "
-                        + "(dropout while training), which a replayed graph would repeat; turn one of them off");
-            }
-            graphed = new GraphedStep((x, y) -> queueStep(x, y, totals),
-                    (x, y) -> deviceWork(x, y, totals, true),
-                    () -> advance(optimizer::advance), totals);
-        }
-        return graphed;
     }
 
     /**
@@ -214,18 +189,58 @@ public final class Trainer {
      * of one's own (and benchmarks) that keep their batches on the device; {@link #epoch} does the same per batch.
      */
     public void submit(Tensor x, Tensor y) {
+        submit(x, y, y.dim(0));
+    }
+
+    /** {@link #submit(Tensor, Tensor)} for this process's share of a batch of {@code batchRows} rows in all. */
+    private void submit(Tensor x, Tensor y, int batchRows) {
         if (epochTotals == null) {
             epochTotals = new RunningMetrics(readEvery);
         }
-        GraphedStep graph = cudaGraph ? graphed(epochTotals) : null;
-        if (graph != null) {
-            graph.step(x, y);
+        scheduleLr();
+        if (cudaGraph) {
+            graphed().run(x, y, batchRows);
         } else {
-            queueStep(x, y, epochTotals);
+            TrainStep s = trainStep();
+            s.gradients(x, y, epochTotals);
+            s.exchange(y.dim(0), batchRows);
+            s.update();
+        }
+        globalStep++;
+        epochTotals.counted();
+    }
+
+    private void scheduleLr() {
+        if (schedule != null) {
+            optimizer.setLr(schedule.at(globalStep));
         }
     }
 
-    /** Trains one epoch over {@code loader}. */
+    private TrainStep trainStep() {
+        if (step == null) {
+            step = new TrainStep(model, optimizer, loss, clipNorm, hook);
+        }
+        return step;
+    }
+
+    /** The graphed step, after checking that the model allows one. */
+    private GraphedStep graphed() {
+        if (graphed == null) {
+            var device = model.parameters().get(0).device();
+            if (!device.isCuda()) {
+                throw new IllegalStateException("cudaGraph: the model is on " + device + "; CUDA graphs need a CUDA "
+                        + "device (train on cuda, or without CUDA graphs)");
+            }
+            if (!model.replayable()) {
+                throw new IllegalStateException("cudaGraph: the model draws random numbers on the host in its "
+                        + "forward, which a replayed graph would repeat; train without CUDA graphs");
+            }
+            graphed = new GraphedStep(trainStep(), epochTotals);
+        }
+        return graphed;
+    }
+
+    /** Trains one epoch over {@code loader} (with a hook, this process's {@link DataLoader#shard} of it). */
     public EpochStats epoch(DataLoader loader, int epoch, Listener listener) {
         model.train();
         long start = System.nanoTime();
@@ -237,7 +252,7 @@ public final class Trainer {
         int reported = 0;
         for (DataLoader.Batch b : loader.epoch(epoch)) {
             try (b) {
-                submit(b.x(), b.y());
+                submit(b.x(), b.y(), b.batchRows());
             }
             RunningMetrics.Totals seen = epochTotals.poll();
             if (seen != null && listener != null) {
@@ -246,10 +261,29 @@ public final class Trainer {
             }
         }
         RunningMetrics.Totals all = epochTotals.await();
-        if (listener != null && reported < all.batches()) {
+        if (hook != null) {
+            double[] sums = {all.lossSum(), all.correct(), all.samples()};
+            hook.epochEnd(epoch, sums);
+            all = new RunningMetrics.Totals(sums[0], (long) sums[1], (long) sums[2], all.batches());
+        }
+        if (listener != null && (reported < all.batches() || hook != null)) {
             listener.step(all.batches(), batches, all.meanLoss(), all.accuracy(), all.samples());
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         return new EpochStats(all.meanLoss(), all.accuracy(), all.samples(), seconds);
+    }
+
+    /** Frees the running totals and the captured graphs (the model and optimizer are the caller's). */
+    @Override
+    public void close() {
+        rebuilt();
+        if (epochTotals != null) {
+            epochTotals.close();
+            epochTotals = null;
+        }
+        if (stepTotals != null) {
+            stepTotals.close();
+            stepTotals = null;
+        }
     }
 }

@@ -40,17 +40,14 @@ public final class TrainingCheckpoint {
     }
 
     /**
-     * Writes the run's state after {@code epochsDone} epochs, with {@code metadata} (the model's description, the
-     * run's options) added; atomic, so a run killed while writing leaves the previous file whole.
+     * Writes the state of {@code trainer}'s run after {@code epochsDone} epochs (its model, its optimizer, its step),
+     * with {@code metadata} (the model's description, the run's options) added; atomic, so a run killed while
+     * writing leaves the previous file whole.
      */
-    public static void save(Path file, Module model, Optimizer optimizer, Trainer trainer, int epochsDone,
-                            Map<String, String> metadata) throws IOException {
-        save(file, model, optimizer, trainer.stepsDone(), epochsDone, metadata);
-    }
-
-    /** {@link #save(Path, Module, Optimizer, Trainer, int, Map)} for a loop of one's own that has taken {@code steps}. */
-    public static void save(Path file, Module model, Optimizer optimizer, long steps, int epochsDone,
-                            Map<String, String> metadata) throws IOException {
+    public static void save(Path file, Trainer trainer, int epochsDone, Map<String, String> metadata)
+            throws IOException {
+        Module model = trainer.model();
+        Optimizer optimizer = trainer.optimizer();
         Map<String, Tensor> named = model.namedParameters();
         Optimizer.State state = optimizer.state(named);
         Map<String, Tensor> tensors = new LinkedHashMap<>(named);
@@ -59,7 +56,7 @@ public final class TrainingCheckpoint {
         meta.put(OPTIMIZER, optimizer.getClass().getSimpleName());
         meta.put(LR, Double.toString(optimizer.lr()));
         meta.put(STEPS, new Gson().toJson(new TreeMap<>(state.steps())));
-        meta.put(TRAINER_STEP, Long.toString(steps));
+        meta.put(TRAINER_STEP, Long.toString(trainer.stepsDone()));
         meta.put(EPOCHS_DONE, Integer.toString(epochsDone));
         Map<String, long[]> generators = new TreeMap<>();
         model.namedGenerators().forEach((path, g) -> generators.put(path, new long[] {g.seed(), g.position()}));
@@ -81,26 +78,25 @@ public final class TrainingCheckpoint {
         return metadata.containsKey(EPOCHS_DONE);
     }
 
-    /** What {@link #restore(Path, Module, Optimizer)} found: the epochs done and the steps taken. */
-    public record Resumed(int epochsDone, long steps) {
+    private static void requireMeta(Path file, boolean valid, String key, Object value) {
+        if (!valid) {
+            throw new CheckpointException(file + ": metadata " + key + " = " + value + " is out of range; the file "
+                    + "was not written by a training run (nothing was restored)");
+        }
     }
 
     /**
-     * Restores a run from {@code file} into a model, optimizer and trainer built as the saved run built them: the
-     * parameters, the optimizer's state, step counts and learning rate, the trainer's step and the generators'
-     * positions. Everything is checked (names, shapes, dtypes, the optimizer's kind) before anything changes.
+     * Restores a run from {@code file} into a trainer whose model and optimizer are built as the saved run built
+     * them: the parameters, the optimizer's state, step counts and learning rate, the trainer's step (the schedule's
+     * position) and the random generators' positions. Everything is checked (names, shapes, dtypes, the optimizer's
+     * kind, the counts) before anything changes.
      *
      * @return the epochs done
      * @throws CheckpointException naming the file and what does not fit
      */
-    public static int restore(Path file, Module model, Optimizer optimizer, Trainer trainer) throws IOException {
-        Resumed r = restore(file, model, optimizer);
-        trainer.resumeAt(r.steps());
-        return r.epochsDone();
-    }
-
-    /** {@link #restore(Path, Module, Optimizer, Trainer)} for a loop of one's own, which resumes at the steps returned. */
-    public static Resumed restore(Path file, Module model, Optimizer optimizer) throws IOException {
+    public static int restore(Path file, Trainer trainer) throws IOException {
+        Module model = trainer.model();
+        Optimizer optimizer = trainer.optimizer();
         Safetensors.Header h = Safetensors.header(file);
         Map<String, String> meta = h.metadata();
         if (!isResumable(meta)) {
@@ -139,6 +135,16 @@ public final class TrainingCheckpoint {
             throw new CheckpointException(file + ": no step count for " + named.keySet().stream()
                     .filter(k -> !steps.containsKey(k)).toList());
         }
+        // everything is checked before anything changes
+        requireMeta(file, trainerStep >= 0, TRAINER_STEP, trainerStep);
+        requireMeta(file, epochs >= 0, EPOCHS_DONE, epochs);
+        requireMeta(file, lr >= 0 && Double.isFinite(lr), LR, lr);
+        for (Map.Entry<String, Long> e : steps.entrySet()) {
+            requireMeta(file, e.getValue() >= 0, STEPS + " of " + e.getKey(), e.getValue());
+        }
+        for (Map.Entry<String, long[]> e : positions.entrySet()) {
+            requireMeta(file, e.getValue()[1] >= 0, GENERATORS + " position of " + e.getKey(), e.getValue()[1]);
+        }
         Map<String, Generator> generators = model.namedGenerators();
         if (!generators.keySet().equals(positions.keySet())) {
             throw new CheckpointException(file + ": saved random generators " + positions.keySet()
@@ -156,6 +162,7 @@ public final class TrainingCheckpoint {
         }
         optimizer.setLr(lr);
         positions.forEach((path, p) -> generators.get(path).restore(p[0], p[1]));
-        return new Resumed(epochs, trainerStep);
+        trainer.resumeAt(trainerStep);
+        return epochs;
     }
 }

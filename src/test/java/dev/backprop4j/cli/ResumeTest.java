@@ -115,11 +115,11 @@ class ResumeTest {
         for (int i = 0; i < 3; i++) {
             ta.step(x, y);
         }
-        TrainingCheckpoint.save(file, a, sa, ta, 1, Map.of());
+        TrainingCheckpoint.save(file, ta, 1, Map.of());
         Sequential b = Mlp.of(6, 8, 3).dropout(0.3).seed(99).build();
         Sgd sb = new Sgd(b.parameters(), 0.1).momentum(0.9);
         Trainer tb = new Trainer(b, sb);
-        assertEquals(1, TrainingCheckpoint.restore(file, b, sb, tb));
+        assertEquals(1, TrainingCheckpoint.restore(file, tb));
         assertEquals(3, tb.stepsDone());
         for (int i = 0; i < 3; i++) {
             assertEquals(ta.step(x, y).loss(), tb.step(x, y).loss(), "step " + i);

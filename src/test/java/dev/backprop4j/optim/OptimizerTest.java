@@ -98,8 +98,8 @@ class OptimizerTest {
         Tensor a = Tensor.of(new double[]{3}, 1).requiresGrad(true);
         Tensor b = Tensor.of(new double[]{4}, 1).requiresGrad(true);
         a.mul(Tensor.of(new double[]{3}, 1)).add(b.mul(Tensor.of(new double[]{4}, 1))).sum().backward();
-        double norm = GradClip.clipByGlobalNorm(List.of(a, b), 1.0);
-        assertEquals(5.0, norm, 1e-12);
+        Tensor norm = GradClip.clipByGlobalNorm(List.of(a, b), 1.0);
+        assertEquals(5.0, norm.item(), 1e-12);
         assertEquals(0.6, a.grad().item(), 1e-6);
         assertEquals(0.8, b.grad().item(), 1e-6);
     }

@@ -1,7 +1,7 @@
 package dev.backprop4j.spark;
 
 import dev.backprop4j.core.Device;
-import dev.backprop4j.dist.InProcessCollective;
+import dev.backprop4j.distributed.InProcessCollective;
 import dev.backprop4j.io.Safetensors;
 import dev.backprop4j.tensor.Tensor;
 import org.apache.spark.sql.SparkSession;

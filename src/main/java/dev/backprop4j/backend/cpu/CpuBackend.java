@@ -1,22 +1,19 @@
 package dev.backprop4j.backend.cpu;
 
-import dev.backprop4j.backend.Backend;
 import dev.backprop4j.backend.BinaryOp;
 import dev.backprop4j.backend.Buffer;
-import dev.backprop4j.backend.PendingRead;
 import dev.backprop4j.backend.ReduceOp;
 import dev.backprop4j.backend.UnaryOp;
 import dev.backprop4j.core.DType;
-import dev.backprop4j.core.Device;
-import dev.backprop4j.core.Distribution;
 import dev.backprop4j.core.Shape;
 
 /**
- * The CPU backend, the default: the executable specification ({@link CpuReference}) with fast float32 paths for the
- * work of a training step. This class is the one place that decides which runs: a primitive takes its fast path
- * when the dtype is float32 and the shapes fit it (and, for the Vector API kernels, when the
- * {@code jdk.incubator.vector} module is present: {@link #VECTOR_API}), and the reference loop otherwise. Every fast
- * path computes what the reference computes, up to float32 rounding; {@code CpuParity} checks them against it.
+ * The CPU backend, the default: the executable specification ({@link CpuReference}), which it extends, with fast
+ * float32 paths for the work of a training step, the only methods it overrides. Each override is the one place that
+ * decides which runs: the fast path when the dtype is float32 and the shapes fit it (and, for the Vector API
+ * kernels, when the {@code jdk.incubator.vector} module is present: {@link #VECTOR_API}), the reference's loop
+ * ({@code super}) otherwise. Every fast path computes what the reference computes, up to float32 rounding;
+ * {@code CpuParity} checks them against it.
  * <ul>
  *   <li>GEMM: {@link VectorGemm} (packed, cache-blocked, all cores), or C2-vectorised float loops without the Vector
  *       API ({@link FloatKernels#sgemm});</li>
@@ -25,18 +22,13 @@ import dev.backprop4j.core.Shape;
  *   <li>same-shape and bias-row arithmetic, column sums (bias gradients), SGD and Adam: {@link FloatKernels}.</li>
  * </ul>
  */
-public final class CpuBackend implements Backend {
+public final class CpuBackend extends CpuReference {
 
     public static final CpuBackend INSTANCE = new CpuBackend();
 
     /** True when the Vector API kernels are in use (module present and not disabled by -Dbackprop4j.vector=false). */
     static final boolean VECTOR_API = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
             && !"false".equals(System.getProperty("backprop4j.vector"));
-
-    /** Elementwise loops shorter than this run on one thread. */
-    static final int GRAIN = CpuReference.GRAIN;
-
-    private static final CpuReference REFERENCE = CpuReference.INSTANCE;
 
     private CpuBackend() {
     }
@@ -65,11 +57,6 @@ public final class CpuBackend implements Backend {
         return b.dtype() == DType.FLOAT32;
     }
 
-    @Override
-    public Device device() {
-        return Device.CPU;
-    }
-
     // ---- the primitives with float32 fast paths ---------------------------------------------------------
 
     @Override
@@ -77,7 +64,7 @@ public final class CpuBackend implements Backend {
         if (float32(x) && (op == UnaryOp.RELU || VECTOR_API && VectorKernels.takes(op))) {
             float[] xf = cpu(x).floats();
             float[] of = cpu(out).floats();
-            Parallel.forRange(xf.length, GRAIN, (lo, hi) -> {
+            Parallel.forRange(xf.length, Parallel.GRAIN, (lo, hi) -> {
                 if (op != UnaryOp.RELU) {
                     VectorKernels.unary(op, xf, of, (float) p1, lo, hi);
                 } else if (VECTOR_API) {
@@ -88,7 +75,7 @@ public final class CpuBackend implements Backend {
             });
             return;
         }
-        REFERENCE.unary(op, x, out, p1, p2);
+        super.unary(op, x, out, p1, p2);
     }
 
     @Override
@@ -98,7 +85,7 @@ public final class CpuBackend implements Backend {
             float[] yf = y == null ? null : cpu(y).floats();
             float[] gf = cpu(dy).floats();
             float[] df = cpu(dx).floats();
-            Parallel.forRange(gf.length, GRAIN, (lo, hi) -> {
+            Parallel.forRange(gf.length, Parallel.GRAIN, (lo, hi) -> {
                 if (op != UnaryOp.RELU) {
                     VectorKernels.unaryBackward(op, xf, yf, gf, df, (float) p1, lo, hi);
                 } else if (VECTOR_API) {
@@ -109,7 +96,7 @@ public final class CpuBackend implements Backend {
             });
             return;
         }
-        REFERENCE.unaryBackward(op, x, y, dy, dx, p1, p2);
+        super.unaryBackward(op, x, y, dy, dx, p1, p2);
     }
 
     @Override
@@ -118,14 +105,14 @@ public final class CpuBackend implements Backend {
                 outShape)) {
             return;
         }
-        REFERENCE.binary(op, a, aShape, b, bShape, out, outShape);
+        super.binary(op, a, aShape, b, bShape, out, outShape);
     }
 
     @Override
     public void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
                      double alpha, Buffer a, long strideA, Buffer b, long strideB, double beta, Buffer c, long strideC) {
         if (!float32(c)) {
-            REFERENCE.gemm(transA, transB, batch, m, n, k, alpha, a, strideA, b, strideB, beta, c, strideC);
+            super.gemm(transA, transB, batch, m, n, k, alpha, a, strideA, b, strideB, beta, c, strideC);
             return;
         }
         float[] af = cpu(a).floats();
@@ -150,7 +137,7 @@ public final class CpuBackend implements Backend {
             FloatKernels.sumColumns(cpu(x).floats(), outer, n, inner, cpu(out).floats());
             return;
         }
-        REFERENCE.reduce(op, x, outer, n, inner, out);
+        super.reduce(op, x, outer, n, inner, out);
     }
 
     @Override
@@ -158,11 +145,11 @@ public final class CpuBackend implements Backend {
         if (float32(x) && inner == 1 && VECTOR_API) {
             float[] xf = cpu(x).floats();
             float[] yf = cpu(y).floats();
-            Parallel.forRange(outer, Math.max(1, GRAIN / Math.max(1, n)),
+            Parallel.forRange(outer, Math.max(1, Parallel.GRAIN / Math.max(1, n)),
                     (lo, hi) -> VectorKernels.softmaxRows(xf, n, log, yf, lo, hi));
             return;
         }
-        REFERENCE.softmax(x, outer, n, inner, log, y);
+        super.softmax(x, outer, n, inner, log, y);
     }
 
     @Override
@@ -174,11 +161,11 @@ public final class CpuBackend implements Backend {
             float[] xf = cpu(logits).floats();
             float[] lf = cpu(loss).floats();
             float[] pf = cpu(probs).floats();
-            Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(1, classes)),
+            Parallel.forRange(rows, Math.max(1, Parallel.GRAIN / Math.max(1, classes)),
                     (lo, hi) -> VectorKernels.crossEntropy(xf, lab, classes, scale, lf, pf, lo, hi));
             return;
         }
-        REFERENCE.crossEntropy(logits, labels, rows, classes, scale, loss, probs);
+        super.crossEntropy(logits, labels, rows, classes, scale, loss, probs);
     }
 
     @Override
@@ -189,18 +176,18 @@ public final class CpuBackend implements Backend {
             int[] lab = cpu(labels).ints();
             float[] gf = cpu(dloss).floats();
             float[] df = cpu(dlogits).floats();
-            Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(1, classes)),
+            Parallel.forRange(rows, Math.max(1, Parallel.GRAIN / Math.max(1, classes)),
                     (lo, hi) -> VectorKernels.crossEntropyBackward(pf, lab, gf, scale, classes, df, lo, hi));
             return;
         }
-        REFERENCE.crossEntropyBackward(probs, labels, dloss, scale, rows, classes, dlogits);
+        super.crossEntropyBackward(probs, labels, dloss, scale, rows, classes, dlogits);
     }
 
     /** Float32: the bias add and the activation through their own fast paths (two passes, each vectorised). */
     @Override
     public void biasActivation(UnaryOp op, Buffer z, Buffer bias, int rows, int cols, double p1, double p2, Buffer y) {
         if (!float32(z)) {
-            REFERENCE.biasActivation(op, z, bias, rows, cols, p1, p2, y);
+            super.biasActivation(op, z, bias, rows, cols, p1, p2, y);
             return;
         }
         Shape shape = Shape.of(rows, cols);
@@ -219,7 +206,7 @@ public final class CpuBackend implements Backend {
     public void biasActivationBackward(UnaryOp op, Buffer z, Buffer y, Buffer dy, int rows, int cols, double p1,
                                        double p2, Buffer dz, Buffer dbias) {
         if (!float32(dy)) {
-            REFERENCE.biasActivationBackward(op, z, y, dy, rows, cols, p1, p2, dz, dbias);
+            super.biasActivationBackward(op, z, y, dy, rows, cols, p1, p2, dz, dbias);
             return;
         }
         Buffer grad = dy;
@@ -236,152 +223,38 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void sgdStep(Buffer[] params, Buffer[] grads, Buffer[] velocities, Buffer hyper, double momentum,
+    public void sgdStep(Buffer[] params, Buffer[] grads, Buffer[] velocities, Buffer lr, Buffer steps, double momentum,
                         double dampening, double weightDecay, boolean nesterov) {
         if (params.length == 0 || !float32(params[0])) {
-            REFERENCE.sgdStep(params, grads, velocities, hyper, momentum, dampening, weightDecay, nesterov);
+            super.sgdStep(params, grads, velocities, lr, steps, momentum, dampening, weightDecay, nesterov);
             return;
         }
-        double[] h = cpu(hyper).doubles();
+        double rate = cpu(lr).doubles()[0];
         for (int t = 0; t < params.length; t++) {
-            FloatKernels.sgd(cpu(params[t]).floats(), cpu(grads[t]).floats(),
-                    velocities == null || velocities[t] == null ? null : cpu(velocities[t]).floats(), h[0], momentum,
-                    dampening, weightDecay, nesterov, h[1 + t] == 1);
+            if (grads[t] != null) {
+                long step = ReferenceUpdates.countStep(steps, t);
+                FloatKernels.sgd(cpu(params[t]).floats(), cpu(grads[t]).floats(),
+                        velocities == null || velocities[t] == null ? null : cpu(velocities[t]).floats(), rate,
+                        momentum, dampening, weightDecay, nesterov, step == 1);
+            }
         }
     }
 
     @Override
-    public void adamStep(Buffer[] params, Buffer[] grads, Buffer[] m, Buffer[] v, Buffer hyper, double beta1,
-                         double beta2, double eps, double weightDecay, boolean decoupled) {
+    public void adamStep(Buffer[] params, Buffer[] grads, Buffer[] m, Buffer[] v, Buffer lr, Buffer steps,
+                         double beta1, double beta2, double eps, double weightDecay, boolean decoupled) {
         if (params.length == 0 || !float32(params[0])) {
-            REFERENCE.adamStep(params, grads, m, v, hyper, beta1, beta2, eps, weightDecay, decoupled);
+            super.adamStep(params, grads, m, v, lr, steps, beta1, beta2, eps, weightDecay, decoupled);
             return;
         }
-        double[] h = cpu(hyper).doubles();
+        double rate = cpu(lr).doubles()[0];
         for (int t = 0; t < params.length; t++) {
-            long step = (long) h[1 + t];
-            FloatKernels.adam(cpu(params[t]).floats(), cpu(grads[t]).floats(), cpu(m[t]).floats(), cpu(v[t]).floats(),
-                    h[0], beta1, beta2, eps, weightDecay, decoupled, 1 - Math.pow(beta1, step),
-                    1 - Math.pow(beta2, step));
+            if (grads[t] != null) {
+                long step = ReferenceUpdates.countStep(steps, t);
+                FloatKernels.adam(cpu(params[t]).floats(), cpu(grads[t]).floats(), cpu(m[t]).floats(),
+                        cpu(v[t]).floats(), rate, beta1, beta2, eps, weightDecay, decoupled, 1 - Math.pow(beta1, step),
+                        1 - Math.pow(beta2, step));
+            }
         }
-    }
-
-    @Override
-    public void accumulateMetrics(Buffer loss, Buffer logits, Buffer labels, int rows, int classes, Buffer metrics) {
-        REFERENCE.accumulateMetrics(loss, logits, labels, rows, classes, metrics);
-    }
-
-    // ---- the rest: the reference itself ------------------------------------------------------------------
-
-    @Override
-    public Buffer allocate(DType dtype, long length) {
-        return REFERENCE.allocate(dtype, length);
-    }
-
-    @Override
-    public void write(Buffer dst, float[] src) {
-        REFERENCE.write(dst, src);
-    }
-
-    @Override
-    public void write(Buffer dst, double[] src) {
-        REFERENCE.write(dst, src);
-    }
-
-    @Override
-    public void write(Buffer dst, int[] src) {
-        REFERENCE.write(dst, src);
-    }
-
-    @Override
-    public float[] readFloats(Buffer src) {
-        return REFERENCE.readFloats(src);
-    }
-
-    @Override
-    public double[] readDoubles(Buffer src) {
-        return REFERENCE.readDoubles(src);
-    }
-
-    @Override
-    public int[] readInts(Buffer src) {
-        return REFERENCE.readInts(src);
-    }
-
-    @Override
-    public PendingRead readLater(Buffer src) {
-        return REFERENCE.readLater(src);
-    }
-
-    @Override
-    public void fill(Buffer out, double value) {
-        REFERENCE.fill(out, value);
-    }
-
-    @Override
-    public void copy(Buffer src, long srcOffset, Buffer dst, long dstOffset, long n) {
-        REFERENCE.copy(src, srcOffset, dst, dstOffset, n);
-    }
-
-    @Override
-    public void cast(Buffer src, Buffer dst) {
-        REFERENCE.cast(src, dst);
-    }
-
-    @Override
-    public void narrow(Buffer src, int outer, int srcDim, int inner, int srcStart, Buffer dst, int dstDim, int dstStart,
-                       int len) {
-        REFERENCE.narrow(src, outer, srcDim, inner, srcStart, dst, dstDim, dstStart, len);
-    }
-
-    @Override
-    public void broadcast(Buffer x, Shape xShape, Buffer out, Shape outShape) {
-        REFERENCE.broadcast(x, xShape, out, outShape);
-    }
-
-    @Override
-    public void transpose(Buffer x, int batch, int rows, int cols, Buffer out) {
-        REFERENCE.transpose(x, batch, rows, cols, out);
-    }
-
-    @Override
-    public void argmax(Buffer x, int outer, int n, int inner, Buffer out) {
-        REFERENCE.argmax(x, outer, n, inner, out);
-    }
-
-    @Override
-    public void softmaxBackward(Buffer y, Buffer dy, int outer, int n, int inner, boolean log, Buffer dx) {
-        REFERENCE.softmaxBackward(y, dy, outer, n, inner, log, dx);
-    }
-
-    @Override
-    public void gatherRows(Buffer x, Buffer idx, int rows, int cols, Buffer out) {
-        REFERENCE.gatherRows(x, idx, rows, cols, out);
-    }
-
-    @Override
-    public void scatterRows(Buffer dy, Buffer idx, int rows, int cols, Buffer dx) {
-        REFERENCE.scatterRows(dy, idx, rows, cols, dx);
-    }
-
-    @Override
-    public long countEqual(Buffer a, Buffer b, long n) {
-        return REFERENCE.countEqual(a, b, n);
-    }
-
-    @Override
-    public void random(Buffer out, Distribution dist, double a, double b, long seed, long offset) {
-        REFERENCE.random(out, dist, a, b, seed, offset);
-    }
-
-    @Override
-    public Graph capture(Runnable body) {
-        throw new UnsupportedOperationException("capture: graphs need a CUDA device; the CPU runs every step as it "
-                + "comes");
-    }
-
-    @Override
-    public void synchronize() {
-        // CPU work is synchronous.
     }
 }

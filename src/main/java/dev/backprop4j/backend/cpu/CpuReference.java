@@ -19,18 +19,16 @@ import java.util.function.DoubleUnaryOperator;
  * The executable specification of {@link Backend}: every primitive as a plain loop over elements read and written
  * as doubles ({@link CpuBuffer#get}, {@link CpuBuffer#set}), so float32 and float64 go through the same code and
  * float32 results are the exact results rounded. Every other implementation is tested against these loops: the
- * CPU's own fast float32 paths ({@link CpuBackend}, which falls back to this class for everything else) and the
+ * CPU's own fast float32 paths ({@link CpuBackend}, which extends this class and overrides only them) and the
  * CUDA kernels ({@link CpuParity}). Large loops use all cores ({@link Parallel}); the formulas of the elementwise
  * functions and their derivatives stand side by side in {@link CpuMath}.
  */
-final class CpuReference implements Backend {
+class CpuReference implements Backend {
 
+    /** The reference itself, without the fast paths. */
     static final CpuReference INSTANCE = new CpuReference();
 
-    /** Elementwise loops shorter than this run on one thread. */
-    static final int GRAIN = 1 << 17;
-
-    private CpuReference() {
+    CpuReference() {
     }
 
     private static CpuBuffer cpu(Buffer b) {
@@ -172,7 +170,7 @@ final class CpuReference implements Backend {
         CpuBuffer xs = cpu(x);
         CpuBuffer o = cpu(out);
         DoubleUnaryOperator f = CpuMath.forward(op, p1, p2);
-        Parallel.forRange(xs.size(), GRAIN, (lo, hi) -> {
+        Parallel.forRange(xs.size(), Parallel.GRAIN, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
                 o.set(i, f.applyAsDouble(xs.get(i)));
             }
@@ -186,7 +184,7 @@ final class CpuReference implements Backend {
         CpuBuffer g = cpu(dy);
         CpuBuffer d = cpu(dx);
         CpuMath.LocalGrad f = CpuMath.derivative(op, p1, p2);
-        Parallel.forRange(g.size(), GRAIN, (lo, hi) -> {
+        Parallel.forRange(g.size(), Parallel.GRAIN, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
                 d.set(i, f.apply(xs == null ? 0 : xs.get(i), ys == null ? 0 : ys.get(i), g.get(i)));
             }
@@ -201,7 +199,7 @@ final class CpuReference implements Backend {
         int n = outShape.intSize();
         DoubleBinaryOperator f = CpuMath.binary(op);
         if (aShape.equals(outShape) && bShape.equals(outShape)) {
-            Parallel.forRange(n, GRAIN, (lo, hi) -> {
+            Parallel.forRange(n, Parallel.GRAIN, (lo, hi) -> {
                 for (int i = lo; i < hi; i++) {
                     o.set(i, f.applyAsDouble(as.get(i), bs.get(i)));
                 }
@@ -214,7 +212,7 @@ final class CpuReference implements Backend {
         int rows = last == 0 ? 0 : n / last;
         long sa = ia.lastStride();
         long sb = ib.lastStride();
-        Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(1, last)), (lo, hi) -> {
+        Parallel.forRange(rows, Math.max(1, Parallel.GRAIN / Math.max(1, last)), (lo, hi) -> {
             for (int r = lo; r < hi; r++) {
                 int pa = (int) ia.rowOffset(r);
                 int pb = (int) ib.rowOffset(r);
@@ -325,7 +323,7 @@ final class CpuReference implements Backend {
     @Override
     public void random(Buffer out, Distribution dist, double a, double b, long seed, long offset) {
         CpuBuffer o = cpu(out);
-        Parallel.forRange(o.size(), GRAIN, (lo, hi) -> {
+        Parallel.forRange(o.size(), Parallel.GRAIN, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
                 long c = offset + i;
                 double v = switch (dist) {
@@ -336,6 +334,15 @@ final class CpuReference implements Backend {
                 o.set(i, v);
             }
         });
+    }
+
+    /** The offset from counter[0], which then advances by out's length rounded up to even (as Generator.take). */
+    @Override
+    public void random(Buffer out, Distribution dist, double a, double b, long seed, Buffer counter) {
+        CpuBuffer c = cpu(counter);
+        long offset = (long) c.get(0);
+        random(out, dist, a, b, seed, offset);
+        c.set(0, (double) (offset + out.length() + (out.length() & 1)));
     }
 
     // ---- fused layer epilogues and optimizer updates: ReferenceUpdates ---------------------------------------
@@ -352,15 +359,20 @@ final class CpuReference implements Backend {
     }
 
     @Override
-    public void sgdStep(Buffer[] params, Buffer[] grads, Buffer[] velocities, Buffer hyper, double momentum,
+    public void sgdStep(Buffer[] params, Buffer[] grads, Buffer[] velocities, Buffer lr, Buffer steps, double momentum,
                         double dampening, double weightDecay, boolean nesterov) {
-        ReferenceUpdates.sgdStep(params, grads, velocities, hyper, momentum, dampening, weightDecay, nesterov);
+        ReferenceUpdates.sgdStep(params, grads, velocities, lr, steps, momentum, dampening, weightDecay, nesterov);
     }
 
     @Override
-    public void adamStep(Buffer[] params, Buffer[] grads, Buffer[] m, Buffer[] v, Buffer hyper, double beta1,
-                         double beta2, double eps, double weightDecay, boolean decoupled) {
-        ReferenceUpdates.adamStep(params, grads, m, v, hyper, beta1, beta2, eps, weightDecay, decoupled);
+    public void adamStep(Buffer[] params, Buffer[] grads, Buffer[] m, Buffer[] v, Buffer lr, Buffer steps,
+                         double beta1, double beta2, double eps, double weightDecay, boolean decoupled) {
+        ReferenceUpdates.adamStep(params, grads, m, v, lr, steps, beta1, beta2, eps, weightDecay, decoupled);
+    }
+
+    @Override
+    public void clipGradNorm(Buffer[] grads, double maxNorm, Buffer norm) {
+        ReferenceUpdates.clipGradNorm(grads, maxNorm, norm);
     }
 
     @Override

@@ -80,7 +80,7 @@ final class FloatKernels {
     static void sgd(float[] p, float[] g, float[] v, double lr, double momentum, double dampening, double weightDecay,
                     boolean nesterov, boolean first) {
         float tLr = (float) lr, tMomentum = (float) momentum, keep = (float) (1 - dampening), wd = (float) weightDecay;
-        Parallel.forRange(p.length, CpuBackend.GRAIN, (lo, hi) -> {
+        Parallel.forRange(p.length, Parallel.GRAIN, (lo, hi) -> {
             if (v == null || momentum == 0) {
                 for (int i = lo; i < hi; i++) {
                     p[i] -= tLr * (g[i] + wd * p[i]);
@@ -111,7 +111,7 @@ final class FloatKernels {
         float tLr = (float) lr, b1 = (float) beta1, oneMinusB1 = (float) (1 - beta1), b2 = (float) beta2;
         float oneMinusB2 = (float) (1 - beta2), tEps = (float) eps, wd = (float) weightDecay;
         float lrWd = (float) (lr * weightDecay), tBc1 = (float) bc1, tBc2 = (float) bc2;
-        Parallel.forRange(p.length, CpuBackend.GRAIN, (lo, hi) -> {
+        Parallel.forRange(p.length, Parallel.GRAIN, (lo, hi) -> {
             for (int i = lo; i < hi; i++) {
                 float pi = p[i];
                 float gi = g[i];
@@ -146,7 +146,7 @@ final class FloatKernels {
         }
         int n = out.length;
         if (bShape.equals(outShape)) {
-            Parallel.forRange(n, CpuBackend.GRAIN, (lo, hi) -> apply(code, a, lo, b, lo, out, lo, hi - lo));
+            Parallel.forRange(n, Parallel.GRAIN, (lo, hi) -> apply(code, a, lo, b, lo, out, lo, hi - lo));
             return true;
         }
         if (!Shape.isRowOf(bShape, outShape)) {
@@ -154,7 +154,7 @@ final class FloatKernels {
         }
         int cols = outShape.rank() == 0 ? 1 : outShape.dim(-1);
         int rows = n / cols;
-        Parallel.forRange(rows, Math.max(1, CpuBackend.GRAIN / cols), (lo, hi) -> {
+        Parallel.forRange(rows, Math.max(1, Parallel.GRAIN / cols), (lo, hi) -> {
             for (int r = lo; r < hi; r++) {
                 apply(code, a, r * cols, b, 0, out, r * cols, cols);
             }
@@ -195,7 +195,7 @@ final class FloatKernels {
         for (int o = 0; o < outer; o++) {
             int base = o * n * inner;
             int ob = o * inner;
-            Parallel.forRange(inner, Math.max(1, CpuBackend.GRAIN / Math.max(1, n)), (lo, hi) -> {
+            Parallel.forRange(inner, Math.max(1, Parallel.GRAIN / Math.max(1, n)), (lo, hi) -> {
                 double[] acc = new double[hi - lo];
                 for (int j = 0; j < n; j++) {
                     int row = base + j * inner + lo;

@@ -4,6 +4,7 @@ import dev.backprop4j.backend.Backend;
 import dev.backprop4j.backend.Buffer;
 import dev.backprop4j.backend.UnaryOp;
 import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Distribution;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -12,8 +13,9 @@ import java.util.List;
 /**
  * The parity checks of the fused primitives, those a training step is made of (see {@link CpuParity} for the
  * method and tolerances): cross-entropy (scaled, with a per-row or a shared gradient), the running metrics, the dense
- * layer's epilogue and its backward (with the column sums split over row chunks at the larger sizes), and the
- * multi-tensor optimizer updates reading their learning rate and step counts from device memory.
+ * layer's epilogue and its backward (with the column sums split over row chunks at the larger sizes), the
+ * multi-tensor optimizer updates reading their learning rate from device memory and counting their steps there,
+ * gradient clipping by global norm, and random draws from a counter on the device.
  */
 final class FusedParity extends ParityHarness {
 
@@ -36,6 +38,10 @@ final class FusedParity extends ParityHarness {
             out.add(check("biasActivationBackward", t, this::biasActivationBackward));
             out.add(check("sgdStep", t, this::sgdStep));
             out.add(check("adamStep", t, this::adamStep));
+            out.add(check("clipGradNorm", t, this::clipGradNorm));
+        }
+        for (DType t : DType.values()) {
+            out.add(check("random from a device counter", t, this::randomFromCounter));
         }
         return out;
     }
@@ -142,7 +148,17 @@ final class FusedParity extends ParityHarness {
         }
     }
 
-    /** Three parameters of sizes n, 2n + 1 and 5, the last updated from step 2 on, then 26 (two launches). */
+    /** lr (FLOAT64 [1]) and zero step counts (FLOAT64 [count]) on b. */
+    private Buffer[] hyper(Backend b, double lr, int count) {
+        Buffer rate = b.allocate(DType.FLOAT64, 1);
+        b.write(rate, new double[] {lr});
+        return new Buffer[] {rate, fill(b, DType.FLOAT64, count, 0)};
+    }
+
+    /**
+     * Three parameters of sizes n, 2n + 1 and 5, the last without a gradient on the first step (skipped, its count
+     * unchanged); then 26 parameters (two launches). The step counts are outputs: the device counts them.
+     */
     private void sgdStep(DType t, int n) {
         for (boolean nesterov : new boolean[] {false, true}) {
             compare("momentum 0.9, dampening 0, weight decay 0.01, nesterov=" + nesterov, n, b -> {
@@ -155,35 +171,33 @@ final class FusedParity extends ParityHarness {
                     g[i] = in(b, t, sizes[i]);
                     v[i] = fill(b, t, sizes[i], 0);
                 }
-                Buffer hyper = b.allocate(DType.FLOAT64, 4);
-                b.write(hyper, new double[] {0.1, 1, 1, 0});
-                b.sgdStep(Arrays.copyOf(p, 2), Arrays.copyOf(g, 2), Arrays.copyOf(v, 2), hyper, 0.9, 0, 0.01, nesterov);
-                b.write(hyper, new double[] {0.05, 2, 2, 1});
-                b.sgdStep(p, g, v, hyper, 0.9, 0, 0.01, nesterov);
+                Buffer[] h = hyper(b, 0.1, 3);
+                b.sgdStep(p, new Buffer[] {g[0], g[1], null}, v, h[0], h[1], 0.9, 0, 0.01, nesterov);
+                b.write(h[0], new double[] {0.05});
+                b.sgdStep(p, g, v, h[0], h[1], 0.9, 0, 0.01, nesterov);
                 release(g);
-                release(hyper);
-                return out(p[0], p[1], p[2], v[0], v[1], v[2]);
+                release(h[0]);
+                return out(p[0], p[1], p[2], v[0], v[1], v[2], h[1]);
             });
         }
         compare("26 parameters without momentum", n, b -> {
             Buffer[] p = new Buffer[26];
             Buffer[] g = new Buffer[26];
-            double[] h = new double[27];
-            h[0] = 0.1;
             for (int i = 0; i < 26; i++) {
                 p[i] = in(b, t, n + i);
                 g[i] = in(b, t, n + i);
-                h[1 + i] = 1;
             }
-            Buffer hyper = b.allocate(DType.FLOAT64, 27);
-            b.write(hyper, h);
-            b.sgdStep(p, g, null, hyper, 0, 0, 0, false);
+            Buffer[] h = hyper(b, 0.1, 26);
+            b.sgdStep(p, g, null, h[0], h[1], 0, 0, 0, false);
             release(g);
-            release(hyper);
-            return out(p);
+            release(h[0]);
+            Buffer[] outputs = Arrays.copyOf(p, 27);
+            outputs[26] = h[1];
+            return outputs;
         });
     }
 
+    /** Two parameters, three steps, the second parameter without a gradient on the first (counts 3 and 2). */
     private void adamStep(DType t, int n) {
         for (boolean decoupled : new boolean[] {false, true}) {
             compare(decoupled ? "AdamW" : "Adam", n, b -> {
@@ -198,14 +212,56 @@ final class FusedParity extends ParityHarness {
                     m[i] = fill(b, t, sizes[i], 0);
                     v[i] = fill(b, t, sizes[i], 0);
                 }
-                Buffer hyper = b.allocate(DType.FLOAT64, 3);
+                Buffer[] h = hyper(b, 1e-3, 2);
                 for (int step = 1; step <= 3; step++) {
-                    b.write(hyper, new double[] {1e-3 * step, step, step + 5});
-                    b.adamStep(p, g, m, v, hyper, 0.9, 0.999, 1e-8, 0.01, decoupled);
+                    b.write(h[0], new double[] {1e-3 * step});
+                    b.adamStep(p, step == 1 ? new Buffer[] {g[0], null} : g, m, v, h[0], h[1], 0.9, 0.999, 1e-8,
+                            0.01, decoupled);
                 }
                 release(g);
-                release(hyper);
-                return out(p[0], p[1], m[0], m[1], v[0], v[1]);
+                release(h[0]);
+                return out(p[0], p[1], m[0], m[1], v[0], v[1], h[1]);
+            });
+        }
+    }
+
+    /**
+     * The global norm of gradients of sizes n, 2n + 1 and 7 (and of 26, two launches), clipped to half of it, and
+     * not clipped (a bound above it).
+     */
+    private void clipGradNorm(DType t, int n) {
+        for (int count : new int[] {3, 26}) {
+            for (double fraction : new double[] {0.5, 4}) {
+                compare(count + " gradients, bound " + fraction + " x the norm", n, b -> {
+                    Buffer[] g = new Buffer[count];
+                    double sum = 0;
+                    for (int i = 0; i < count; i++) {
+                        g[i] = in(b, t, i == 0 ? n : i == 1 ? 2L * n + 1 : 7);
+                        for (double x : b.readDoubles(g[i])) {
+                            sum += x * x;
+                        }
+                    }
+                    Buffer norm = b.allocate(DType.FLOAT64, 1);
+                    b.clipGradNorm(g, fraction * Math.sqrt(sum), norm);
+                    Buffer[] outputs = Arrays.copyOf(g, count + 1);
+                    outputs[count] = norm;
+                    return outputs;
+                });
+            }
+        }
+    }
+
+    /** Two draws from a counter on the device: the second continues where the first ended. */
+    private void randomFromCounter(DType t, int n) {
+        for (Distribution d : Distribution.values()) {
+            compare(d.toString(), n, b -> {
+                Buffer counter = b.allocate(DType.FLOAT64, 1);
+                b.write(counter, new double[] {3});
+                Buffer x = b.allocate(t, n);
+                Buffer y = b.allocate(t, n + 1);
+                b.random(x, d, 0.3, 1.5, 42, counter);
+                b.random(y, d, 0.3, 1.5, 42, counter);
+                return out(x, y, counter);
             });
         }
     }

@@ -18,6 +18,8 @@ final class Parallel {
     }
 
     public static final int THREADS = Math.max(1, Runtime.getRuntime().availableProcessors());
+    /** Elementwise loops shorter than this run on one thread. */
+    static final int GRAIN = 1 << 17;
     private static final long SPIN_NANOS = 50_000;
 
     private static final Worker[] WORKERS = new Worker[THREADS - 1];

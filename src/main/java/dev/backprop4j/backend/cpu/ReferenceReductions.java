@@ -3,7 +3,7 @@ package dev.backprop4j.backend.cpu;
 import dev.backprop4j.backend.Buffer;
 import dev.backprop4j.backend.ReduceOp;
 
-import static dev.backprop4j.backend.cpu.CpuReference.GRAIN;
+import static dev.backprop4j.backend.cpu.Parallel.GRAIN;
 
 /**
  * The reference loops of the reductions, the softmax family, gather and scatter: part of the executable

@@ -5,7 +5,7 @@ import dev.backprop4j.backend.UnaryOp;
 
 import java.util.function.DoubleUnaryOperator;
 
-import static dev.backprop4j.backend.cpu.CpuReference.GRAIN;
+import static dev.backprop4j.backend.cpu.Parallel.GRAIN;
 
 /**
  * The reference definitions of the fused primitives that write in place, for {@link CpuReference}: the dense
@@ -70,13 +70,24 @@ final class ReferenceUpdates {
 
     // ---- optimizers -------------------------------------------------------------------------------
 
-    static void sgdStep(Buffer[] params, Buffer[] grads, Buffer[] velocities, Buffer hyper, double momentum,
-                        double dampening, double weightDecay, boolean nesterov) {
-        double[] h = cpu(hyper).doubles();
+    static void sgdStep(Buffer[] params, Buffer[] grads, Buffer[] velocities, Buffer lr, Buffer steps,
+                        double momentum, double dampening, double weightDecay, boolean nesterov) {
+        double rate = cpu(lr).get(0);
         for (int t = 0; t < params.length; t++) {
-            sgdStep(params[t], grads[t], velocities == null ? null : velocities[t], h[0], momentum, dampening,
-                    weightDecay, nesterov, h[1 + t] == 1);
+            if (grads[t] != null) {
+                long step = countStep(steps, t);
+                sgdStep(params[t], grads[t], velocities == null ? null : velocities[t], rate, momentum, dampening,
+                        weightDecay, nesterov, step == 1);
+            }
         }
+    }
+
+    /** steps[t] += 1; returns the new count, the step an update of parameter t is for. */
+    static long countStep(Buffer steps, int t) {
+        CpuBuffer s = cpu(steps);
+        double step = s.get(t) + 1;
+        s.set(t, step);
+        return (long) step;
     }
 
     /** One parameter's SGD update. */
@@ -99,11 +110,14 @@ final class ReferenceUpdates {
         });
     }
 
-    static void adamStep(Buffer[] params, Buffer[] grads, Buffer[] m, Buffer[] v, Buffer hyper, double beta1,
-                         double beta2, double eps, double weightDecay, boolean decoupled) {
-        double[] h = cpu(hyper).doubles();
+    static void adamStep(Buffer[] params, Buffer[] grads, Buffer[] m, Buffer[] v, Buffer lr, Buffer steps,
+                         double beta1, double beta2, double eps, double weightDecay, boolean decoupled) {
+        double rate = cpu(lr).get(0);
         for (int t = 0; t < params.length; t++) {
-            adamStep(params[t], grads[t], m[t], v[t], h[0], beta1, beta2, eps, weightDecay, decoupled, (long) h[1 + t]);
+            if (grads[t] != null) {
+                adamStep(params[t], grads[t], m[t], v[t], rate, beta1, beta2, eps, weightDecay, decoupled,
+                        countStep(steps, t));
+            }
         }
     }
 
@@ -132,5 +146,33 @@ final class ReferenceUpdates {
                 p.set(i, pi - lr * (mi / bc1) / (Math.sqrt(vi / bc2) + eps));
             }
         });
+    }
+
+    // ---- gradient clipping --------------------------------------------------------------------------
+
+    /** norm[0] = sqrt(sum of every g^2), in order, in double; then the scale where it is below 1 (Backend). */
+    static void clipGradNorm(Buffer[] grads, double maxNorm, Buffer norm) {
+        double sum = 0;
+        for (Buffer g : grads) {
+            CpuBuffer gs = cpu(g);
+            for (int i = 0; i < gs.size(); i++) {
+                double v = gs.get(i);
+                sum += v * v;
+            }
+        }
+        double total = Math.sqrt(sum);
+        cpu(norm).set(0, total);
+        double coef = maxNorm / (total + 1e-6);
+        if (coef >= 1) {
+            return;
+        }
+        for (Buffer g : grads) {
+            CpuBuffer gs = cpu(g);
+            Parallel.forRange(gs.size(), GRAIN, (lo, hi) -> {
+                for (int i = lo; i < hi; i++) {
+                    gs.set(i, gs.get(i) * coef);
+                }
+            });
+        }
     }
 }

@@ -38,6 +38,8 @@ final class CudaBackend implements Backend {
     private final CudaMemcpy memcpy;
     private final CudaTransfers transfers;
     private final CudaBuffer counter;
+    /** The last-block ticket of the kernels that finish with their last block (kernels/common.cuh): 0 between launches. */
+    private final CudaBuffer ticket;
 
     private CudaBackend(CudaContext ctx) {
         this.ctx = ctx;
@@ -47,6 +49,8 @@ final class CudaBackend implements Backend {
         this.memcpy = new CudaMemcpy(ctx);
         this.transfers = new CudaTransfers(ctx, memcpy);
         this.counter = ctx.allocator().allocate(DType.INT32, 2);
+        this.ticket = ctx.allocator().allocate(DType.INT32, 1);
+        fill(ticket, 0);
     }
 
     /** The backend of device {@code index} (created on first use). */
@@ -284,6 +288,12 @@ final class CudaBackend implements Backend {
         kernels.random.random(out.dtype(), ptr(out), out.length(), dist, a, b, seed, offset, stream());
     }
 
+    @Override
+    public void random(Buffer out, Distribution dist, double a, double b, long seed, Buffer counter) {
+        kernels.random.randomAt(out.dtype(), ptr(out), out.length(), dist, a, b, seed, ptr(counter), ticket.pointer(),
+                stream());
+    }
+
     // ---- fused layer epilogues ------------------------------------------------------------------------
 
     @Override
@@ -314,45 +324,41 @@ final class CudaBackend implements Backend {
     }
 
     @Override
-    public void sgdStep(Buffer[] params, Buffer[] grads, Buffer[] velocities, Buffer hyper, double momentum,
+    public void sgdStep(Buffer[] params, Buffer[] grads, Buffer[] velocities, Buffer lr, Buffer steps, double momentum,
                         double dampening, double weightDecay, boolean nesterov) {
-        if (params.length > 0) {
-            kernels.optimizer.sgdStep(params[0].dtype(), tensors(params, grads, velocities, null), ptr(hyper),
-                    momentum, dampening, weightDecay, nesterov, stream());
+        OptimizerKernels.Tensors t = OptimizerKernels.Tensors.updated(params, grads, velocities, null, steps);
+        if (t.count() > 0) {
+            kernels.optimizer.sgdStep(params[0].dtype(), t, ptr(lr), ticket.pointer(), momentum, dampening,
+                    weightDecay, nesterov, stream());
         }
     }
 
     @Override
-    public void adamStep(Buffer[] params, Buffer[] grads, Buffer[] m, Buffer[] v, Buffer hyper, double beta1,
-                         double beta2, double eps, double weightDecay, boolean decoupled) {
-        if (params.length > 0) {
-            kernels.optimizer.adamStep(params[0].dtype(), tensors(params, grads, m, v), ptr(hyper), beta1, beta2, eps,
+    public void adamStep(Buffer[] params, Buffer[] grads, Buffer[] m, Buffer[] v, Buffer lr, Buffer steps,
+                         double beta1, double beta2, double eps, double weightDecay, boolean decoupled) {
+        OptimizerKernels.Tensors t = OptimizerKernels.Tensors.updated(params, grads, m, v, steps);
+        if (t.count() > 0) {
+            kernels.optimizer.adamStep(params[0].dtype(), t, ptr(lr), ticket.pointer(), beta1, beta2, eps,
                     weightDecay, decoupled, stream());
         }
     }
 
-    private static OptimizerKernels.Tensors tensors(Buffer[] params, Buffer[] grads, Buffer[] s1, Buffer[] s2) {
-        long[] lengths = new long[params.length];
-        for (int i = 0; i < params.length; i++) {
-            lengths[i] = params[i].length();
-            if (grads[i].length() != lengths[i] || grads[i].dtype() != params[i].dtype()) {
-                throw new IllegalArgumentException("optimizer step: gradient " + grads[i] + " does not match parameter "
-                        + params[i]);
-            }
+    @Override
+    public void clipGradNorm(Buffer[] grads, double maxNorm, Buffer norm) {
+        if (grads.length == 0) {
+            fill(norm, 0);
+            return;
         }
-        return new OptimizerKernels.Tensors(lengths, addresses(params), addresses(grads), addresses(s1),
-                addresses(s2));
-    }
-
-    private static long[] addresses(Buffer[] buffers) {
-        if (buffers == null) {
-            return null;
+        OptimizerKernels.Tensors t = OptimizerKernels.Tensors.gradients(grads);
+        long partials = OptimizerKernels.partials(t);
+        if (partials == 0) {
+            fill(norm, 0);
+            return;
         }
-        long[] out = new long[buffers.length];
-        for (int i = 0; i < buffers.length; i++) {
-            out[i] = buffers[i] == null ? 0 : cuda(buffers[i]).address();
-        }
-        return out;
+        CudaBuffer partial = ctx.allocator().allocate(DType.FLOAT64, partials);
+        kernels.optimizer.clipGradNorm(grads[0].dtype(), t, maxNorm, ptr(norm), partial.pointer(), ticket.pointer(),
+                stream());
+        partial.release(); // stream order: whatever reuses the block runs after these launches
     }
 
     @Override

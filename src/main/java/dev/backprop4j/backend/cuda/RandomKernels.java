@@ -25,16 +25,18 @@ final class RandomKernels implements AutoCloseable {
     static final String MODULE = "random";
 
     static List<String> kernelNames() {
-        return KernelModule.names(KernelModule.ALL_TYPES, "random");
+        return KernelModule.names(KernelModule.ALL_TYPES, "random", "random_at");
     }
 
     private final KernelModule module;
     private final KernelModule.Kernel[] random;
+    private final KernelModule.Kernel[] randomAt;
 
     /** Launchers over a loaded (or, for tests, offline) module of this class's PTX. */
     RandomKernels(KernelModule module) {
         this.module = module;
         this.random = module.family("random");
+        this.randomAt = module.family("random_at");
     }
 
     /** Loads the module into the current CUDA context. */
@@ -52,6 +54,21 @@ final class RandomKernels implements AutoCloseable {
         long work = dist == Distribution.NORMAL ? (n + 2) / 2 : n; // normal: one thread per counter pair
         launch1d(pick(random, dtype, "random"), blocks(work, THREADS), THREADS, stream,
                 new KernelArgs().ptr(out).i64(n).i32(dist.ordinal()).f64(a).f64(b).i64(seed).i64(offset));
+    }
+
+    /**
+     * Fills the n elements of out from the offset in counter[0] (a double on the device), which the launch then
+     * advances by n; ticket is the context's last-block ticket (kernels/common.cuh).
+     */
+    public void randomAt(DType dtype, CUdeviceptr out, long n, Distribution dist, double a, double b, long seed,
+                         CUdeviceptr counter, CUdeviceptr ticket, CUstream stream) {
+        KernelModule.requireNonNegative("random_at", n);
+        if (n == 0) {
+            return;
+        }
+        long work = dist == Distribution.NORMAL ? (n + 2) / 2 : n;
+        launch1d(pick(randomAt, dtype, "random_at"), blocks(work, THREADS), THREADS, stream,
+                new KernelArgs().ptr(out).i64(n).i32(dist.ordinal()).f64(a).f64(b).i64(seed).ptr(counter).ptr(ticket));
     }
 
     @Override

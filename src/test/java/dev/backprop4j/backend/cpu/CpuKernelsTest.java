@@ -99,11 +99,12 @@ class CpuKernelsTest {
         CpuBuffer v = CpuBuffer.allocate(DType.FLOAT64, 1);
         p.set(0, 1.0);
         g.set(0, 0.5);
-        CpuBuffer hyper = CpuBuffer.allocate(DType.FLOAT64, 2);
-        hyper.set(0, 0.1);
-        hyper.set(1, 1);
-        cpu.adamStep(new Buffer[] {p}, new Buffer[] {g}, new Buffer[] {m}, new Buffer[] {v}, hyper, 0.9, 0.999, 1e-8,
-                0, false);
+        CpuBuffer lr = CpuBuffer.allocate(DType.FLOAT64, 1);
+        lr.set(0, 0.1);
+        CpuBuffer steps = CpuBuffer.allocate(DType.FLOAT64, 1);
+        cpu.adamStep(new Buffer[] {p}, new Buffer[] {g}, new Buffer[] {m}, new Buffer[] {v}, lr, steps, 0.9, 0.999,
+                1e-8, 0, false);
+        assertEquals(1, steps.get(0), "the step counted");
         // first Adam step moves by lr * sign(g) (bias-corrected m/sqrt(v) = 1)
         assertEquals(0.9, p.get(0), 1e-6);
         assertEquals(0.05, m.get(0), 1e-12);

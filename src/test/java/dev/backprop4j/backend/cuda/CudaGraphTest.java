@@ -6,6 +6,8 @@ import dev.backprop4j.core.Generator;
 import dev.backprop4j.core.Shape;
 import dev.backprop4j.data.DataLoader;
 import dev.backprop4j.data.Dataset;
+import dev.backprop4j.distributed.DataParallel;
+import dev.backprop4j.distributed.InProcessCollective;
 import dev.backprop4j.nn.Activation;
 import dev.backprop4j.nn.Mlp;
 import dev.backprop4j.nn.Sequential;
@@ -58,12 +60,31 @@ class CudaGraphTest {
         return new DataLoader(new Dataset(x, y, features, classes), batch, true, 5, false, GPU);
     }
 
-    /** Trains 2 epochs and returns every parameter's values, with the epochs' losses last. */
     private static List<float[]> train(boolean graph, Function<Sequential, Optimizer> optimizer, LrSchedule schedule) {
-        Sequential model = Mlp.of(12, 16, 8, 3).activation(Activation.TANH).seed(4).device(GPU).build();
-        Trainer trainer = new Trainer(model, optimizer.apply(model)).cudaGraph(graph).readEvery(2);
+        return train(graph, optimizer, schedule, 0, 0);
+    }
+
+    private static List<float[]> train(boolean graph, Function<Sequential, Optimizer> optimizer, LrSchedule schedule,
+                                       double dropout, double clip) {
+        return train(graph, optimizer, schedule, dropout, clip, false);
+    }
+
+    /**
+     * Trains 2 epochs (with dropout, clipping and a one-rank data-parallel hook as asked) and returns every
+     * parameter's values, with the epochs' losses last.
+     */
+    private static List<float[]> train(boolean graph, Function<Sequential, Optimizer> optimizer, LrSchedule schedule,
+                                       double dropout, double clip, boolean hook) {
+        Sequential model = Mlp.of(12, 16, 8, 3).activation(Activation.TANH).dropout(dropout).seed(4).device(GPU)
+                .build();
+        Trainer trainer = new Trainer(model, optimizer.apply(model)).cudaGraph(graph).readEvery(2).clipNorm(clip);
         if (schedule != null) {
             trainer.schedule(schedule);
+        }
+        if (hook) {
+            DataParallel dp = new DataParallel(InProcessCollective.group(1).get(0));
+            trainer.gradients(dp);
+            dp.broadcast(trainer);
         }
         DataLoader data = loader(8 * 5 + 3, 12, 3, 8); // five full batches and a partial one
         List<float[]> out = new ArrayList<>();
@@ -151,19 +172,55 @@ class CudaGraphTest {
     }
 
     @Test
-    void graphsNeedACudaDeviceAReplayableModelAndNoClipping() {
+    void graphsNeedACudaDevice() {
         Sequential cpuModel = Mlp.of(4, 3).seed(1).build();
         Trainer onCpu = new Trainer(cpuModel, new Sgd(cpuModel.parameters(), 0.1)).cudaGraph(true);
         DataLoader cpuData = new DataLoader(new Dataset(new float[8], new int[2], 4, 3), 2, false, 1, false, Device.CPU);
         assertTrue(assertThrows(IllegalStateException.class, () -> onCpu.epoch(cpuData, 1, null)).getMessage()
                 .contains("CUDA graphs need a CUDA device"));
-        Sequential dropout = Mlp.of(4, 8, 3).dropout(0.5).seed(1).device(GPU).build();
-        Trainer withDropout = new Trainer(dropout, new Sgd(dropout.parameters(), 0.1)).cudaGraph(true);
-        assertTrue(assertThrows(IllegalStateException.class, () -> withDropout.epoch(loader(8, 4, 3, 4), 1, null))
-                .getMessage().contains("dropout"));
-        Sequential m = Mlp.of(4, 3).seed(1).device(GPU).build();
-        Trainer clipped = new Trainer(m, new Sgd(m.parameters(), 0.1)).cudaGraph(true).clipNorm(1);
-        assertTrue(assertThrows(IllegalStateException.class, () -> clipped.epoch(loader(8, 4, 3, 4), 1, null))
-                .getMessage().contains("clipping"));
+    }
+
+    /**
+     * Clipping (the norm computed and applied on the device) and dropout (masks drawn from a counter on the device)
+     * under replay: every replay clips with its own norm and draws a new mask, bit for bit as eager steps do.
+     */
+    @Test
+    void replayedStepsWithClippingAndDropoutAreBitIdenticalToEagerOnes() {
+        Function<Sequential, Optimizer> adam = m -> new Adam(m.parameters(), 1e-2);
+        assertSameTraining(train(false, adam, null, 0.3, 0.05), train(true, adam, null, 0.3, 0.05));
+    }
+
+    /**
+     * With a gradient hook (data-parallel training's all-reduce, here of one rank) the step is two graphs, the hook
+     * running eagerly between their replays: still bit for bit the eager steps.
+     */
+    @Test
+    void aStepSplitByAGradientHookReplaysAsTwoGraphs() {
+        Function<Sequential, Optimizer> sgd = m -> new Sgd(m.parameters(), 0.05).momentum(0.9);
+        List<float[]> eager = train(false, sgd, null, 0, 0.5, true);
+        List<float[]> graphed = train(true, sgd, null, 0, 0.5, true);
+        assertSameTraining(eager, graphed);
+    }
+
+    /**
+     * The MNIST model with dropout and clipping graphed: still one graph launch per step and nothing else: the norm,
+     * the clipping, the masks' counters and the step counts never leave the device.
+     */
+    @Test
+    void aReplayedMnistStepWithClippingAndDropoutIsOneLaunch() {
+        assumeTrue(CudaEmulator.counters() != null, "counts need the CUDA emulator");
+        Sequential model = Mlp.of(784, 256, 128, 10).activation(Activation.RELU).dropout(0.1).seed(1).device(GPU)
+                .build();
+        Trainer trainer = new Trainer(model, new Adam(model.parameters(), 1e-3)).cudaGraph(true).readEvery(4)
+                .clipNorm(1.0);
+        DataLoader data = loader(64 * 13, 784, 10, 64);
+        List<CudaEmulator.Counters> atReads = new ArrayList<>();
+        trainer.epoch(data, 1, (i, n, loss, acc, samples) -> atReads.add(CudaEmulator.counters()));
+        CudaEmulator.Counters four = atReads.get(2).minus(atReads.get(1));
+        System.out.println("CudaGraphTest: 4 graphed MNIST steps with dropout and clipping: " + four);
+        assertEquals(4, four.graphLaunches(), four.toString());
+        assertEquals(0, four.launches(), "no kernel launched outside the graph: " + four);
+        assertEquals(0, four.hostWaits(), four.toString());
+        assertEquals(0, four.allocations(), four.toString());
     }
 }

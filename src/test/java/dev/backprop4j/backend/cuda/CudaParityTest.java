@@ -259,17 +259,18 @@ class CudaParityTest {
             Tensor pg = p.to(GPU);
             Tensor vg = vc.to(GPU);
             Tensor gg = g.to(GPU);
-            Tensor hc = Tensor.zeros(Shape.of(2), DType.FLOAT64, Device.CPU);
-            Tensor hg = hc.to(GPU);
+            Tensor lc = Tensor.full(0.1, Shape.of(1), DType.FLOAT64, Device.CPU);
+            Tensor lg = lc.to(GPU);
+            Tensor sc = Tensor.zeros(Shape.of(1), DType.FLOAT64, Device.CPU);
+            Tensor sg = sc.to(GPU);
             for (int step = 1; step <= 2; step++) {
-                cpu.write(hc.buffer(), new double[] {0.1, step});
-                gpu.write(hg.buffer(), new double[] {0.1, step});
                 cpu.sgdStep(new Buffer[] {pc.buffer()}, new Buffer[] {g.buffer()}, new Buffer[] {vc.buffer()},
-                        hc.buffer(), 0.9, 0, 0.01, nesterov);
+                        lc.buffer(), sc.buffer(), 0.9, 0, 0.01, nesterov);
                 gpu.sgdStep(new Buffer[] {pg.buffer()}, new Buffer[] {gg.buffer()}, new Buffer[] {vg.buffer()},
-                        hg.buffer(), 0.9, 0, 0.01, nesterov);
+                        lg.buffer(), sg.buffer(), 0.9, 0, 0.01, nesterov);
             }
             near(t, pc, pg, "sgd nesterov=" + nesterov);
+            assertEquals(2, sg.item(), "steps counted on the device");
         }
         for (boolean decoupled : new boolean[]{false, true}) {
             Tensor p = randn(n).to(t);
@@ -277,15 +278,15 @@ class CudaParityTest {
             Tensor[] cs = {p.copy(), Tensor.zeros(Shape.of(n), t, Device.CPU), Tensor.zeros(Shape.of(n), t, Device.CPU)};
             Tensor[] gs = {p.to(GPU), cs[1].to(GPU), cs[2].to(GPU)};
             Tensor gg = g.to(GPU);
-            Tensor hc = Tensor.zeros(Shape.of(2), DType.FLOAT64, Device.CPU);
-            Tensor hg = hc.to(GPU);
+            Tensor lc = Tensor.full(1e-3, Shape.of(1), DType.FLOAT64, Device.CPU);
+            Tensor lg = lc.to(GPU);
+            Tensor sc = Tensor.zeros(Shape.of(1), DType.FLOAT64, Device.CPU);
+            Tensor sg = sc.to(GPU);
             for (int step = 1; step <= 3; step++) {
-                cpu.write(hc.buffer(), new double[] {1e-3, step});
-                gpu.write(hg.buffer(), new double[] {1e-3, step});
                 cpu.adamStep(new Buffer[] {cs[0].buffer()}, new Buffer[] {g.buffer()}, new Buffer[] {cs[1].buffer()},
-                        new Buffer[] {cs[2].buffer()}, hc.buffer(), 0.9, 0.999, 1e-8, 0.01, decoupled);
+                        new Buffer[] {cs[2].buffer()}, lc.buffer(), sc.buffer(), 0.9, 0.999, 1e-8, 0.01, decoupled);
                 gpu.adamStep(new Buffer[] {gs[0].buffer()}, new Buffer[] {gg.buffer()}, new Buffer[] {gs[1].buffer()},
-                        new Buffer[] {gs[2].buffer()}, hg.buffer(), 0.9, 0.999, 1e-8, 0.01, decoupled);
+                        new Buffer[] {gs[2].buffer()}, lg.buffer(), sg.buffer(), 0.9, 0.999, 1e-8, 0.01, decoupled);
             }
             near(t, cs[0], gs[0], "adam decoupled=" + decoupled);
             near(t, cs[2], gs[2], "adam second moment decoupled=" + decoupled);

@@ -191,10 +191,15 @@ class PtxKernelsTest {
                 lay.gatherRows(t, p, p, n, 10, p, p, null);
                 lay.scatterRows(t, p, p, n, 10, p, null, null);
                 OptimizerKernels.Tensors one = new OptimizerKernels.Tensors(new long[] {n}, new long[] {64},
-                        new long[] {128}, new long[] {192}, new long[] {256});
-                opt.sgdStep(t, one, p, 0, 0, 0.01, false, null);
-                opt.sgdStep(t, one, p, 0.9, 0.1, 0.01, true, null);
-                opt.adamStep(t, one, p, 0.9, 0.999, 1e-8, 0.01, true, null);
+                        new long[] {128}, new long[] {192}, new long[] {256}, new long[] {320});
+                opt.sgdStep(t, one, p, p, 0, 0, 0.01, false, null);
+                opt.sgdStep(t, one, p, p, 0.9, 0.1, 0.01, true, null);
+                opt.adamStep(t, one, p, p, 0.9, 0.999, 1e-8, 0.01, true, null);
+                long[] many = new long[30];
+                java.util.Arrays.fill(many, n);
+                OptimizerKernels.Tensors grads = new OptimizerKernels.Tensors(many, null, many, null, null, null);
+                opt.clipGradNorm(t, grads, 1.0, p, p, p, null);
+                opt.clipGradNorm(t, one, Double.POSITIVE_INFINITY, p, p, p, null);
             }
             ew.binary(BinaryOp.ADD, t, p, Shape.of(4, 17), p, Shape.of(17), p, Shape.of(4, 17), null);
             ew.binary(BinaryOp.MUL, t, p, Shape.of(3, 1, 5), p, Shape.of(4, 1), p, Shape.of(3, 4, 5), null);
@@ -208,6 +213,7 @@ class PtxKernelsTest {
                 }
                 for (Distribution dist : Distribution.values()) {
                     rnd.random(t, p, n, dist, 0, 1, 42, 1, null);
+                    rnd.randomAt(t, p, n, dist, 0, 1, 42, p, p, null);
                 }
                 lay.narrow(t, p, 3, 10, n, 2, p, 5, 1, 4, null);
             }

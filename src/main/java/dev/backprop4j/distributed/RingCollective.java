@@ -1,4 +1,4 @@
-package dev.backprop4j.dist;
+package dev.backprop4j.distributed;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -236,11 +236,18 @@ public final class RingCollective implements Collective {
     /** Passes root's data along the ring, each rank forwarding chunks as they arrive (none back to the root). */
     @Override
     public void broadcast(float[] data, int root) {
+        broadcast(of(data), data.length, root);
+    }
+
+    @Override
+    public void broadcast(double[] data, int root) {
+        broadcast(of(data), data.length, root);
+    }
+
+    private void broadcast(Elements e, int n, int root) {
         if (size == 1) {
             return;
         }
-        Elements e = of(data);
-        int n = data.length;
         boolean sends = (rank + 1) % size != root;
         if (rank == root) {
             transfer(e, 0, n, 0, 0, false, false);

@@ -1,4 +1,4 @@
-package dev.backprop4j.dist;
+package dev.backprop4j.distributed;
 
 /**
  * Collective operations among the ranks of a data-parallel run, over host arrays: every rank calls the same operations
@@ -23,6 +23,9 @@ public interface Collective extends AutoCloseable {
 
     /** data = rank {@code root}'s data, on every rank. */
     void broadcast(float[] data, int root);
+
+    /** data = rank {@code root}'s data, on every rank. */
+    void broadcast(double[] data, int root);
 
     /** Returns when every rank has called it. */
     default void barrier() {

@@ -1,4 +1,4 @@
-package dev.backprop4j.dist;
+package dev.backprop4j.distributed;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -160,6 +160,15 @@ public final class InProcessCollective implements Collective {
         post(data, data.length);
         if (rank != root) {
             System.arraycopy((float[]) group.posted[root], 0, data, 0, data.length);
+        }
+        await();
+    }
+
+    @Override
+    public void broadcast(double[] data, int root) {
+        post(data, data.length);
+        if (rank != root) {
+            System.arraycopy((double[]) group.posted[root], 0, data, 0, data.length);
         }
         await();
     }

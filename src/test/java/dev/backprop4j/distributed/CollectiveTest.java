@@ -1,4 +1,4 @@
-package dev.backprop4j.dist;
+package dev.backprop4j.distributed;
 
 import org.junit.jupiter.api.Test;
 
