@@ -1,17 +1,17 @@
 package dev.backprop4j.cli;
 
-import dev.backprop4j.data.Csv;
-import dev.backprop4j.data.Dataset;
-import dev.backprop4j.data.Mnist;
+import dev.backprop4j.data.DataSource;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 
-import java.io.IOException;
 import java.nio.file.Path;
 
-/** Where the data comes from: the embedded MNIST subset (default), a folder of MNIST files, or a CSV file. */
-final class DataOptions {
+/**
+ * Where the data comes from, one picocli option group shared by the commands and the Spark entry point: the
+ * embedded MNIST subset (the default), a folder of MNIST files, or a CSV file.
+ */
+public final class DataOptions {
     @Option(names = "--data", paramLabel = "DIR",
             description = "Folder with the standard MNIST files (train-images-idx3-ubyte[.gz], ...). Default: the embedded 10,000-digit subset.")
     Path dataDir;
@@ -25,39 +25,35 @@ final class DataOptions {
             description = "Label column of --csv, 0-based; negative counts from the end (default: -1, the last).")
     Integer labelColumn;
 
-    /** The train and test sets, and a short description of the source. */
-    record Loaded(Dataset.Split split, String source) {
+    /** Whether any data option was given. */
+    boolean given() {
+        return dataDir != null || csv != null;
     }
 
-    /** Whether the data are images of MNIST's layout (the embedded subset or --data), which predict can draw. */
-    boolean isMnist() {
-        return csv == null;
-    }
-
-    /** Usage errors: --data with --csv, or --label-column without --csv. */
-    void check(CommandSpec spec) {
-        if (dataDir != null && csv != null) {
-            throw new ParameterException(spec.commandLine(), "give either --data or --csv, not both");
-        }
-        if (labelColumn != null && csv == null) {
-            throw new ParameterException(spec.commandLine(), "--label-column applies to --csv, which is not given");
+    /** {@link #source()}, its errors as usage errors of the command {@code cmd} (exit code 2). */
+    DataSource source(CommandSpec cmd) {
+        try {
+            return source();
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(cmd.commandLine(), e.getMessage());
         }
     }
 
     /**
-     * The data, with a CSV file split 80/20 after a shuffle seeded by {@code splitSeed}.
+     * The source these options name.
      *
-     * @throws ParameterException for the usage errors of {@link #check}
+     * @throws IllegalArgumentException for --data with --csv, or --label-column without --csv
      */
-    Loaded load(CommandSpec spec, long splitSeed) throws IOException {
-        check(spec);
+    public DataSource source() {
+        if (dataDir != null && csv != null) {
+            throw new IllegalArgumentException("give either --data or --csv, not both");
+        }
+        if (labelColumn != null && csv == null) {
+            throw new IllegalArgumentException("--label-column applies to --csv, which is not given");
+        }
         if (csv != null) {
-            return new Loaded(Csv.read(csv, labelColumn == null ? -1 : labelColumn).split(0.8, splitSeed, csv.toString()),
-                    csv.toString());
+            return DataSource.csv(csv, labelColumn == null ? -1 : labelColumn);
         }
-        if (dataDir != null) {
-            return new Loaded(Mnist.load(dataDir), dataDir.toString());
-        }
-        return new Loaded(Mnist.embedded(), "embedded MNIST subset");
+        return dataDir != null ? DataSource.mnist(dataDir) : DataSource.embeddedMnist();
     }
 }

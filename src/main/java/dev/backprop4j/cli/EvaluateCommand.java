@@ -2,8 +2,9 @@ package dev.backprop4j.cli;
 
 import dev.backprop4j.core.Device;
 import dev.backprop4j.data.DataLoader;
+import dev.backprop4j.data.DataSource;
+import dev.backprop4j.data.Dataset;
 import dev.backprop4j.nn.Sequential;
-import dev.backprop4j.tensor.Backends;
 import dev.backprop4j.train.Evaluation;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -29,11 +30,12 @@ final class EvaluateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Device dev = saved.device();
-        DataOptions.Loaded loaded = data.load(spec, saved.spec().splitSeed());
+        DataSource source = saved.data(data, spec);
+        Dataset test = source.load(saved.spec().seed()).test();
         try (Sequential net = saved.load(dev, 1000)) {
-            Evaluation e = Evaluation.of(net, new DataLoader(loaded.split().test(), 1000, false, 0, false, dev));
+            Evaluation e = Evaluation.of(net, new DataLoader(test, 1000, false, 0, false, dev));
             spec.commandLine().getOut().printf(Locale.ROOT, "%s on %s: test loss %.4f, accuracy %.2f%% (%,d samples)%n",
-                    saved.model, loaded.source(), e.loss(), 100 * e.accuracy(), e.samples());
+                    saved.model, source.describe(), e.loss(), 100 * e.accuracy(), e.samples());
         }
         return 0;
     }

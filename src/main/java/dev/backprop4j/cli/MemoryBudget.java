@@ -2,12 +2,13 @@ package dev.backprop4j.cli;
 
 import dev.backprop4j.backend.cuda.Cuda;
 import dev.backprop4j.core.Device;
+import dev.backprop4j.train.RunSpec;
 
 import java.util.Locale;
 
 /**
  * Refuses a model that cannot fit before any of it is allocated: the bytes a run needs (estimated by
- * {@link ModelSpec#bytesNeeded}) against what the device has free (the Java heap's head room on the CPU, the free
+ * {@link #bytesNeeded}) against what the device has free (the Java heap's head room on the CPU, the free
  * device memory on a GPU), with both figures in the message.
  */
 final class MemoryBudget {
@@ -24,6 +25,17 @@ final class MemoryBudget {
                             : "give Java more with -Xmx (java -Xmx" + (long) Math.ceil(1.25 * bytes / (1L << 30) + 1)
                             + "g -jar ...) or use smaller --layers or --batch"));
         }
+    }
+
+    /**
+     * About the bytes a run needs: float32 parameters, and for training their gradients and the optimizer's state
+     * (Adam 2 copies, SGD 1), plus the activations of a batch of {@code rows} kept for the backward (about four
+     * tensors of each layer's width).
+     */
+    static long bytesNeeded(RunSpec spec, boolean training, int rows) {
+        long copies = training ? 2 + (spec.optimizer() == RunSpec.OptimizerKind.SGD ? 1 : 2) : 1;
+        long widths = java.util.Arrays.stream(spec.sizes()).asLongStream().sum();
+        return 4 * (spec.parameterCount() * copies + 4L * rows * widths);
     }
 
     /** Bytes free for new allocations on {@code device}. */

@@ -1,6 +1,7 @@
 package dev.backprop4j.cli;
 
 import dev.backprop4j.core.Device;
+import dev.backprop4j.data.DataSource;
 import dev.backprop4j.data.Dataset;
 import dev.backprop4j.data.Mnist;
 import dev.backprop4j.nn.Sequential;
@@ -39,14 +40,15 @@ final class PredictCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Device dev = saved.device();
-        Dataset test = data.load(spec, saved.spec().splitSeed()).split().test();
+        DataSource source = saved.data(data, spec);
+        Dataset test = source.load(saved.spec().seed()).test();
         if (image < 0 || image >= test.size()) {
             throw new IllegalArgumentException("--image " + image + " is outside the test set [0, " + test.size() + ")");
         }
         PrintWriter out = spec.commandLine().getOut();
         float[] x = test.sample(image);
         int side = (int) Math.round(Math.sqrt(x.length));
-        if (data.isMnist() && side * side == x.length) { // MNIST images as text art; CSV rows are not pictures
+        if (source.isMnist() && side * side == x.length) { // MNIST images as text art; CSV rows are not pictures
             for (int r = 0; r < side; r++) {
                 StringBuilder line = new StringBuilder();
                 for (int c = 0; c < side; c++) {

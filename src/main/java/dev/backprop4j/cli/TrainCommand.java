@@ -2,18 +2,17 @@ package dev.backprop4j.cli;
 
 import dev.backprop4j.core.Device;
 import dev.backprop4j.data.DataLoader;
+import dev.backprop4j.data.DataSource;
 import dev.backprop4j.data.Dataset;
 import dev.backprop4j.io.AtomicFile;
 import dev.backprop4j.io.Checkpoint;
-import dev.backprop4j.nn.Activation;
+import dev.backprop4j.io.Safetensors;
 import dev.backprop4j.nn.Sequential;
-import dev.backprop4j.optim.Adam;
-import dev.backprop4j.optim.AdamW;
-import dev.backprop4j.optim.LrSchedule;
 import dev.backprop4j.optim.Optimizer;
-import dev.backprop4j.optim.Sgd;
 import dev.backprop4j.tensor.Backends;
 import dev.backprop4j.train.Evaluation;
+import dev.backprop4j.train.RunMetadata;
+import dev.backprop4j.train.RunSpec;
 import dev.backprop4j.train.Trainer;
 import dev.backprop4j.train.TrainingCheckpoint;
 import picocli.CommandLine.Command;
@@ -27,15 +26,16 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** Trains an MLP classifier: by default 784-256-128-10 ReLU with Adam on the embedded MNIST subset. */
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Train an MLP classifier (default: 784-256-128-10 ReLU, Adam, embedded MNIST subset).")
 final class TrainCommand implements Callable<Integer> {
-    enum OptimizerKind { sgd, adam, adamw }
 
     @Spec
     CommandSpec spec;
@@ -43,34 +43,8 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     DataOptions data = new DataOptions();
 
-    @Option(names = "--layers", paramLabel = "SIZES", defaultValue = "256,128",
-            description = "Hidden layer sizes (default: ${DEFAULT-VALUE}).")
-    String layers;
-
-    @Option(names = "--activation", defaultValue = "relu",
-            description = "relu, leaky_relu, sigmoid, tanh or gelu (default: ${DEFAULT-VALUE}).")
-    String activation;
-
-    @Option(names = "--epochs", defaultValue = "10", description = "Epochs (default: ${DEFAULT-VALUE}).")
-    int epochs;
-
-    @Option(names = "--batch", defaultValue = "64", description = "Batch size (default: ${DEFAULT-VALUE}).")
-    int batch;
-
-    @Option(names = "--lr", defaultValue = "0.001", description = "Learning rate (default: ${DEFAULT-VALUE}).")
-    double lr;
-
-    @Option(names = "--optimizer", defaultValue = "adam",
-            description = "sgd (momentum 0.9), adam or adamw (default: ${DEFAULT-VALUE}).")
-    OptimizerKind optimizer;
-
-    @Option(names = "--schedule", defaultValue = "cosine",
-            description = "Learning-rate schedule: constant, or cosine (decay from --lr to 0 over the run) (default: ${DEFAULT-VALUE}).")
-    String schedule;
-
-    @Option(names = "--seed", defaultValue = "42",
-            description = "Seed of initialisation, shuffling and the --csv split (default: ${DEFAULT-VALUE}).")
-    long seed;
+    @Mixin
+    TrainingOptions run = new TrainingOptions();
 
     @Option(names = "--device", defaultValue = "auto", description = "cpu, cuda, cuda:N or auto (default: ${DEFAULT-VALUE}).")
     String device;
@@ -82,9 +56,6 @@ final class TrainCommand implements Callable<Integer> {
             description = "Write loss and accuracy per epoch as a chart (.png, .jpg, .gif or .bmp, by the extension).")
     Path plot;
 
-    @Option(names = "--limit", paramLabel = "N", description = "Use only the first N training samples.")
-    Integer limit;
-
     @Option(names = "--checkpoint", paramLabel = "FILE.safetensors",
             description = "After every epoch, write the whole training state here (model, optimizer state, schedule "
                     + "position, epoch), atomically, for --resume.")
@@ -92,7 +63,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--resume", paramLabel = "FILE.safetensors",
             description = "Continue the run that wrote this --checkpoint file, up to --epochs (same data, layers, "
-                    + "optimizer, lr, schedule, batch and seed).")
+                    + "optimizer and its settings, lr, schedule, batch, seed and limit).")
     Path resume;
 
     @Option(names = "--cuda-graph",
@@ -103,45 +74,42 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        checkOptions();
+        RunSpec asked = checkOptions();
         Device dev = Backends.device(device);
         Backends.of(dev); // fails now, with the reason, when CUDA is asked for and unusable
         if (cudaGraph && !dev.isCuda()) {
             throw usage("--cuda-graph needs a CUDA device, and --device " + device + " is " + dev);
         }
-        DataOptions.Loaded loaded = data.load(spec, seed);
-        Dataset train = limit == null ? loaded.split().train() : loaded.split().train().head(limit);
-        Dataset test = loaded.split().test();
-        int[] hidden = ModelSpec.parseSizes(layers, "--layers");
-        int[] sizes = new int[hidden.length + 2];
-        sizes[0] = train.features();
-        System.arraycopy(hidden, 0, sizes, 1, hidden.length);
-        sizes[sizes.length - 1] = Math.max(train.classes(), test.classes());
-        ModelSpec specOfModel = new ModelSpec(sizes, Activation.parse(activation), seed);
-        MemoryBudget.require("training " + specOfModel.layersText() + " (" + String.format(Locale.ROOT, "%,d",
-                specOfModel.parameterCount()) + " parameters, " + optimizer + ", batch " + batch + ")",
-                specOfModel.bytesNeeded(true, optimizer == OptimizerKind.sgd ? 1 : 2, Math.max(batch, 1000)), dev);
-        checkOutputs(4 * specOfModel.parameterCount()); // before hours of training, not after
-        try (Sequential model = specOfModel.build(seed, dev); Optimizer opt = optimizer(model)) {
+        Dataset.Split split = asked.data().load(asked.seed());
+        RunSpec runSpec = asked.fittedTo(split);
+        Dataset train = runSpec.limit() == 0 ? split.train() : split.train().head(runSpec.limit());
+        Dataset test = split.test();
+        MemoryBudget.require("training " + runSpec.layersText() + " (" + String.format(Locale.ROOT, "%,d",
+                runSpec.parameterCount()) + " parameters, " + runSpec.optimizer().name().toLowerCase(Locale.ROOT)
+                + ", batch " + runSpec.batch() + ")",
+                MemoryBudget.bytesNeeded(runSpec, true, Math.max(runSpec.batch(), 1000)), dev);
+        checkOutputs(4 * runSpec.parameterCount()); // before hours of training, not after
+        try (Sequential model = runSpec.newModel(dev); Optimizer opt = runSpec.newOptimizer(model);
+             Trainer trainer = new Trainer(model, opt)) {
             out.printf(Locale.ROOT, "training %s %s on %s (%,d train / %,d test samples), %s lr %s, batch %d, device %s, %,d parameters%n",
-                    specOfModel.layersText(), specOfModel.activation().label(), loaded.source(), train.size(),
-                    test.size(), optimizer, lr, batch, dev, model.parameterCount());
+                    runSpec.layersText(), runSpec.activation().label(), runSpec.data().describe(), train.size(),
+                    test.size(), runSpec.optimizer().name().toLowerCase(Locale.ROOT), runSpec.lr(), runSpec.batch(),
+                    dev, model.parameterCount());
             out.flush();
-            DataLoader trainLoader = new DataLoader(train, batch, true, seed, false, dev);
-            DataLoader testLoader = new DataLoader(test, 1000, false, seed, false, dev);
-            Trainer trainer = new Trainer(model, opt).schedule(schedule(trainLoader.batches())).cudaGraph(cudaGraph);
+            DataLoader trainLoader = new DataLoader(train, runSpec.batch(), true, runSpec.seed(), false, dev);
+            DataLoader testLoader = new DataLoader(test, 1000, false, runSpec.seed(), false, dev);
+            trainer.schedule(runSpec.lrSchedule(trainLoader.batches())).cudaGraph(cudaGraph);
             List<TrainingChart.Point> history = new ArrayList<>();
-            RunRecord run = new RunRecord(specOfModel, loaded.source(), data.labelColumn, optimizer.name(), lr,
-                    schedule, batch, seed, epochs, limit);
             int done = 0;
             if (resume != null) {
-                done = run.resume(resume, model, opt, trainer, history, this::usage);
+                done = resume(runSpec, trainer, history);
                 out.printf(Locale.ROOT, "resumed from %s after epoch %d%n", resume, done);
             }
             long start = System.nanoTime();
             Evaluation eval = null;
+            int epochs = runSpec.epochs();
             for (int e = done + 1; e <= epochs; e++) {
-                Trainer.EpochStats stats = epoch(trainer, trainLoader, e, train.size());
+                Trainer.EpochStats stats = epoch(trainer, trainLoader, e, epochs, train.size(), runSpec.lr());
                 eval = Evaluation.of(model, testLoader);
                 out.printf(Locale.ROOT, "epoch %2d/%d  train loss %.4f acc %5.2f%%  |  test loss %.4f acc %5.2f%%  |  %,.0f samples/s, %.1f s%n",
                         e, epochs, stats.loss(), 100 * stats.accuracy(), eval.loss(), 100 * eval.accuracy(),
@@ -149,26 +117,53 @@ final class TrainCommand implements Callable<Integer> {
                 out.flush();
                 history.add(new TrainingChart.Point(e, stats.loss(), eval.loss(), stats.accuracy(), eval.accuracy()));
                 if (checkpoint != null) {
-                    TrainingCheckpoint.save(checkpoint, trainer, e, run.metadata(history));
+                    Map<String, String> meta = new LinkedHashMap<>(RunMetadata.of(runSpec));
+                    meta.put(TrainingChart.HISTORY, TrainingChart.toJson(history));
+                    TrainingCheckpoint.save(checkpoint, trainer, e, meta);
                 }
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             out.printf(Locale.ROOT, "done: test accuracy %.2f%% after %d epochs in %.1f s on %s (%,d parameters)%n",
                     100 * eval.accuracy(), epochs, seconds, dev, model.parameterCount());
             if (save != null) {
-                Checkpoint.save(model, save, specOfModel.metadata());
+                Checkpoint.save(model, save, RunMetadata.of(runSpec));
                 out.println("saved model to " + save);
             }
             if (plot != null) {
-                TrainingChart.save(plot, history, specOfModel.layersText() + " " + specOfModel.activation().label());
+                TrainingChart.save(plot, history, runSpec.layersText() + " " + runSpec.activation().label());
                 out.println("saved chart to " + plot);
             }
         }
         return 0;
     }
 
+    /**
+     * Checks that {@link #resume} was written by a run of this spec, restores its training state into the trainer
+     * and its history into {@code history}; returns the epochs done.
+     */
+    private int resume(RunSpec mine, Trainer trainer, List<TrainingChart.Point> history) throws IOException {
+        Map<String, String> meta = Safetensors.header(resume).metadata();
+        if (!TrainingCheckpoint.isResumable(meta)) {
+            throw usage("--resume " + resume + " is not a --checkpoint file (it holds a model only)");
+        }
+        RunSpec saved = RunMetadata.read(meta, resume);
+        String difference = saved.data() == null ? "no description of its run" : mine.differenceFrom(saved);
+        if (difference != null) {
+            throw usage("--resume " + resume + " was written by a run with " + difference);
+        }
+        int epochsDone = TrainingCheckpoint.epochsDone(meta);
+        if (epochsDone >= mine.epochs()) {
+            throw usage("--resume " + resume + " has " + epochsDone + " epochs done already; ask for more with --epochs");
+        }
+        List<TrainingChart.Point> points = TrainingChart.history(meta, resume);
+        int done = TrainingCheckpoint.restore(resume, trainer);
+        history.addAll(points);
+        return done;
+    }
+
     /** One epoch with its progress on standard error; stops the run when the loss stops being a number. */
-    private Trainer.EpochStats epoch(Trainer trainer, DataLoader loader, int e, int samples) {
+    private static Trainer.EpochStats epoch(Trainer trainer, DataLoader loader, int e, int epochs, int samples,
+                                            double lr) {
         try (ProgressDisplay progress = new ProgressDisplay(String.format(Locale.ROOT, "epoch %2d/%d", e, epochs),
                 samples, System.err)) {
             long epochStart = System.nanoTime();
@@ -184,32 +179,14 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    /** Usage errors, each naming its option: exit code 2, before anything runs. */
-    private void checkOptions() {
-        data.check(spec);
-        if (epochs <= 0) {
-            throw usage("--epochs must be at least 1, got " + epochs);
-        }
-        if (batch <= 0) {
-            throw usage("--batch must be at least 1, got " + batch);
-        }
-        if (!(lr > 0) || !Double.isFinite(lr)) {
-            throw usage("--lr must be a positive finite number, got " + lr);
-        }
-        if (limit != null && limit <= 0) {
-            throw usage("--limit must be at least 1, got " + limit);
-        }
-        if (plot != null) {
-            try {
-                TrainingChart.format(plot);
-            } catch (IllegalArgumentException e) {
-                throw usage(e.getMessage());
-            }
-        }
+    /** Usage errors, each naming its option: exit code 2, before anything runs. Returns the run asked for. */
+    private RunSpec checkOptions() {
         try {
-            ModelSpec.parseSizes(layers, "--layers");
-            Activation.parse(activation);
-            schedule(1);
+            if (plot != null) {
+                TrainingChart.format(plot);
+            }
+            DataSource source = data.source();
+            return run.spec(source);
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
         }
@@ -219,7 +196,7 @@ final class TrainCommand implements Callable<Integer> {
         return new ParameterException(spec.commandLine(), message);
     }
 
-    /** --save and --plot can be written (folder, permissions, not a special file, room), checked before training. */
+    /** --save, --plot and --checkpoint can be written (folder, permissions, not a special file, room), checked first. */
     private void checkOutputs(long modelBytes) throws IOException {
         if (save != null) {
             AtomicFile.checkWritable(save, modelBytes, "--save");
@@ -230,22 +207,5 @@ final class TrainCommand implements Callable<Integer> {
         if (checkpoint != null) {
             AtomicFile.checkWritable(checkpoint, 3 * modelBytes, "--checkpoint");
         }
-    }
-
-    private LrSchedule schedule(int batchesPerEpoch) {
-        long total = (long) batchesPerEpoch * epochs;
-        return switch (schedule) {
-            case "constant" -> LrSchedule.constant(lr);
-            case "cosine" -> LrSchedule.cosineWithWarmup(lr, 0, total, 0);
-            default -> throw new IllegalArgumentException("unknown --schedule '" + schedule + "' (expected constant or cosine)");
-        };
-    }
-
-    private Optimizer optimizer(Sequential model) {
-        return switch (optimizer) {
-            case sgd -> new Sgd(model.parameters(), lr).momentum(0.9);
-            case adam -> new Adam(model.parameters(), lr);
-            case adamw -> new AdamW(model.parameters(), lr);
-        };
     }
 }

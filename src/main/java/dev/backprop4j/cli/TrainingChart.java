@@ -1,6 +1,10 @@
 package dev.backprop4j.cli;
 
+import com.google.gson.Gson;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonParser;
 import dev.backprop4j.io.AtomicFile;
+import dev.backprop4j.io.CheckpointException;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
@@ -12,8 +16,10 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /** Loss and accuracy per epoch as a two-panel image (XChart) in the format of the file's extension, written atomically. */
 final class TrainingChart {
@@ -22,6 +28,27 @@ final class TrainingChart {
 
     /** One epoch's numbers. */
     record Point(int epoch, double trainLoss, double testLoss, double trainAccuracy, double testAccuracy) {
+    }
+
+    /** The metadata key of a --checkpoint file's history, which --resume reads back for --plot. */
+    static final String HISTORY = "backprop4j.run.history";
+
+    /** The points as JSON, for {@link #HISTORY}. */
+    static String toJson(List<Point> points) {
+        return new Gson().toJson(points);
+    }
+
+    /** The points of a --checkpoint file's metadata (none when absent). */
+    static List<Point> history(Map<String, String> meta, Path file) {
+        try {
+            List<Point> points = new ArrayList<>();
+            for (JsonElement p : JsonParser.parseString(meta.getOrDefault(HISTORY, "[]")).getAsJsonArray()) {
+                points.add(new Gson().fromJson(p, Point.class));
+            }
+            return points;
+        } catch (RuntimeException e) {
+            throw new CheckpointException(file + ": malformed " + HISTORY + " (" + e.getMessage() + ")");
+        }
     }
 
     /**

@@ -51,9 +51,18 @@ public final class SparkTrain {
             cl.usage(System.out);
             return;
         }
+        try {
+            o.job(); // the options' errors before Spark starts
+        } catch (IllegalArgumentException e) {
+            System.err.println("error: " + e.getMessage());
+            System.exit(2);
+        }
         SparkSession spark = SparkSession.builder().appName("backprop4j data-parallel training").getOrCreate();
         try {
             run(spark, o).forEach(System.out::println);
+        } catch (IllegalArgumentException e) {
+            System.err.println("error: " + e.getMessage());
+            System.exit(2);
         } finally {
             spark.stop();
         }
@@ -61,17 +70,18 @@ public final class SparkTrain {
 
     /** Runs the training as one barrier stage on {@code spark}; returns rank 0's report lines. */
     public static List<String> run(SparkSession spark, SparkTrainOptions o) {
+        SparkTrainOptions.Job job = o.job();
         int n = o.workers != null ? o.workers : spark.sparkContext().defaultParallelism();
-        if (n < 1 || o.epochs < 1 || o.batch < n) {
-            throw new IllegalArgumentException("need --workers >= 1, --epochs >= 1 and --batch >= --workers; got "
-                    + n + ", " + o.epochs + ", " + o.batch);
+        if (n < 1 || job.spec().batch() < n) {
+            throw new IllegalArgumentException("need --workers >= 1 and --batch >= --workers; got " + n + " and "
+                    + job.spec().batch());
         }
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         List<Integer> ranks = IntStream.range(0, n).boxed().toList();
         // The barrier stage feeds a shuffle (repartition): Spark restarts a failed barrier stage only when it is a
         // shuffle-map stage; a failed barrier result stage aborts the job.
         Object lines = jsc.parallelize(ranks, n).rdd().barrier()
-                .mapPartitions(new RankTask(o), false, ClassTag$.MODULE$.apply(String.class))
+                .mapPartitions(new RankTask(job), false, ClassTag$.MODULE$.apply(String.class))
                 .repartition(1, scala.math.Ordering.String$.MODULE$).collect();
         return new ArrayList<>(Arrays.asList((String[]) lines));
     }
@@ -80,10 +90,10 @@ public final class SparkTrain {
     private static final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<String>>
             implements Serializable {
         private static final long serialVersionUID = 1L;
-        private final SparkTrainOptions o;
+        private final SparkTrainOptions.Job job;
 
-        RankTask(SparkTrainOptions o) {
-            this.o = o;
+        RankTask(SparkTrainOptions.Job job) {
+            this.job = job;
         }
 
         @Override
@@ -100,8 +110,8 @@ public final class SparkTrain {
                     addresses.add(new InetSocketAddress(a.substring(0, colon), Integer.parseInt(a.substring(colon + 1))));
                 }
                 try (RingCollective ring = RingCollective.connect(rank, addresses, listener,
-                        Duration.ofSeconds(o.timeoutSeconds))) {
-                    List<String> out = RankTraining.run(o, ring, device(ctx), ctx.stageAttemptNumber());
+                        Duration.ofSeconds(job.timeoutSeconds()))) {
+                    List<String> out = RankTraining.run(job, ring, device(ctx), ctx.stageAttemptNumber());
                     return CollectionConverters.asScala(out.iterator());
                 }
             } catch (IOException e) {

@@ -1,61 +1,40 @@
 package dev.backprop4j.spark;
 
+import dev.backprop4j.cli.DataOptions;
+import dev.backprop4j.cli.TrainingOptions;
+import dev.backprop4j.train.RunSpec;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.Serializable;
 import java.nio.file.Path;
 
 /**
- * The options of {@link SparkTrain}, shipped to every task: the data, the model, the optimizer and the run. The batch
- * is the global one: each of the {@code --workers} tasks trains on its share of every batch.
+ * The options of {@link SparkTrain}: the data and the run from the {@code train} command's own option groups
+ * ({@link DataOptions}, {@link TrainingOptions}), and what only Spark needs. The batch is the global one: each of the
+ * {@code --workers} tasks trains on its share of every batch. Parsed on the driver, which ships a {@link Job} to
+ * the tasks.
  */
 @Command(name = "backprop4j-spark", mixinStandardHelpOptions = true,
         description = "Data-parallel training of an MLP classifier in one Spark barrier stage.")
-public final class SparkTrainOptions implements Serializable {
-    private static final long serialVersionUID = 1L;
+public final class SparkTrainOptions {
+
+    @Mixin
+    DataOptions data = new DataOptions();
+
+    @Mixin
+    TrainingOptions training = new TrainingOptions();
 
     @Option(names = "--workers", description = "Ranks, one barrier task each (default: Spark's default parallelism).")
     Integer workers;
 
-    @Option(names = "--data", paramLabel = "DIR", description = "MNIST files (standard names, plain or .gz), on a path "
-            + "every executor can read.")
-    String data;
-
-    @Option(names = "--csv", paramLabel = "FILE", description = "A CSV of numeric features and an integer label "
-            + "(80/20 split by --seed), on a path every executor can read.")
-    String csv;
-
-    @Option(names = "--label-column", defaultValue = "-1", description = "The CSV's label column (default: the last).")
-    int labelColumn;
-
-    @Option(names = "--layers", defaultValue = "256,128", description = "Hidden layer sizes (default: ${DEFAULT-VALUE}).")
-    String layers;
-
-    @Option(names = "--activation", defaultValue = "relu", description = "relu, leaky_relu, sigmoid, tanh or gelu.")
-    String activation;
-
-    @Option(names = "--epochs", defaultValue = "10", description = "Epochs (default: ${DEFAULT-VALUE}).")
-    int epochs;
-
-    @Option(names = "--batch", defaultValue = "64", description = "Global batch size (default: ${DEFAULT-VALUE}).")
-    int batch;
-
-    @Option(names = "--lr", defaultValue = "0.001", description = "Learning rate (default: ${DEFAULT-VALUE}).")
-    double lr;
-
-    @Option(names = "--optimizer", defaultValue = "adam", description = "sgd (momentum 0.9), adam or adamw.")
-    String optimizer;
-
-    @Option(names = "--seed", defaultValue = "42", description = "Seed of initialisation, shuffling and the split.")
-    long seed;
-
     @Option(names = "--checkpoint", paramLabel = "FILE", description = "Written by rank 0 after every epoch and read "
             + "by every rank when the stage starts again (after a failure): a path on storage all executors share.")
-    String checkpoint;
+    Path checkpoint;
 
     @Option(names = "--save", paramLabel = "FILE", description = "The trained model, written by rank 0.")
-    String save;
+    Path save;
 
     @Option(names = "--check-every", defaultValue = "50", description = "Steps between checks that the ranks agree.")
     int checkEvery;
@@ -67,7 +46,25 @@ public final class SparkTrainOptions implements Serializable {
             description = "Fault injection for tests: this rank fails at this step in the stage's first attempt.")
     String failAt;
 
-    Path checkpointPath() {
-        return checkpoint == null ? null : Path.of(checkpoint);
+    /**
+     * What every task needs, made on the driver: the run (its data source and output paths absolute, as the driver
+     * sees them) and the Spark settings.
+     */
+    public record Job(RunSpec spec, String checkpoint, String save, int checkEvery, int timeoutSeconds, String failAt)
+            implements Serializable {
+    }
+
+    /**
+     * The job these options describe.
+     *
+     * @throws IllegalArgumentException naming the option whose value is wrong
+     */
+    Job job() {
+        return new Job(training.spec(data.source().absolute()), absolute(checkpoint), absolute(save), checkEvery,
+                timeoutSeconds, failAt);
+    }
+
+    private static String absolute(Path p) {
+        return p == null ? null : p.toAbsolutePath().normalize().toString();
     }
 }

@@ -53,11 +53,17 @@ class CommandLineTest {
         }
         Path f = dir.resolve("xor.csv");
         Files.writeString(f, csv);
+        Path model = dir.resolve("xor.safetensors");
         CliRun r = CliRun.of("train", "--csv", f.toString(), "--layers", "16,16", "--epochs", "30", "--lr", "0.01",
-                "--batch", "32", "--device", "cpu");
+                "--batch", "32", "--device", "cpu", "--save", model.toString());
         assertEquals(0, r.code(), r.err());
         Matcher m = Pattern.compile("done: test accuracy ([0-9.]+)%").matcher(r.out());
         assertTrue(m.find() && Double.parseDouble(m.group(1)) >= 90, r.out());
+        // the model file holds its run: evaluate finds the CSV, its label column and its split without being told
+        CliRun eval = CliRun.of("evaluate", "--model", model.toString(), "--device", "cpu");
+        assertEquals(0, eval.code(), eval.err());
+        assertTrue(eval.out().contains("on " + f + ": ") && eval.out().contains("accuracy " + m.group(1) + "%"),
+                eval.out() + r.out());
     }
 
     @Test
@@ -88,7 +94,8 @@ class CommandLineTest {
 
         Path model = dir.resolve("small.safetensors");
         dev.backprop4j.io.Checkpoint.save(dev.backprop4j.nn.Mlp.of(784, 8, 10).build(), model,
-                new ModelSpec(new int[]{784, 16, 10}, dev.backprop4j.nn.Activation.RELU, 42).metadata());
+                java.util.Map.of(dev.backprop4j.train.RunMetadata.LAYERS, "784,16,10",
+                        dev.backprop4j.train.RunMetadata.ACTIVATION, "relu"));
         byte[] before = Files.readAllBytes(model);
         CliRun misfit = CliRun.of("evaluate", "--model", model.toString(), "--device", "cpu");
         assertEquals(1, misfit.code());

@@ -1,8 +1,8 @@
 package dev.backprop4j.cli;
 
 import dev.backprop4j.io.Checkpoint;
-import dev.backprop4j.nn.Activation;
 import dev.backprop4j.nn.Mlp;
+import dev.backprop4j.train.RunMetadata;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -202,9 +202,7 @@ class ReliabilityTest {
     @Test
     void aModelSavedBeforeTheSplitSeedWasStoredStillLoads() throws Exception {
         Path model = dir.resolve("old.safetensors");
-        Map<String, String> meta = new java.util.LinkedHashMap<>(new ModelSpec(new int[]{784, 8, 10}, Activation.RELU, 42)
-                .metadata());
-        meta.remove(ModelSpec.SPLIT_SEED);
+        Map<String, String> meta = Map.of(RunMetadata.LAYERS, "784,8,10", RunMetadata.ACTIVATION, "relu");
         Checkpoint.save(Mlp.of(784, 8, 10).build(), model, meta);
         Run r = run("evaluate", "--model", model.toString(), "--device", "cpu");
         assertEquals(0, r.code, r.err);

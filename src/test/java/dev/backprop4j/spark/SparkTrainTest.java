@@ -73,7 +73,7 @@ class SparkTrainTest {
         List<String> all = new java.util.ArrayList<>(List.of("--csv", csv().toString(), "--layers", "16", "--epochs",
                 "3", "--batch", "32", "--optimizer", "sgd", "--lr", "0.05", "--check-every", "5"));
         all.addAll(List.of(args));
-        new CommandLine(o).parseArgs(all.toArray(new String[0]));
+        new CommandLine(o).setOverwrittenOptionsAllowed(true).parseArgs(all.toArray(new String[0]));
         return o;
     }
 
@@ -88,7 +88,7 @@ class SparkTrainTest {
         List<String> report = SparkTrain.run(spark, options("--workers", "2", "--save", two.toString()));
         assertTrue(report.stream().anyMatch(l -> l.startsWith("epoch  3/3") && l.contains("2 ranks")), report.toString());
         assertTrue(report.stream().anyMatch(l -> l.startsWith("done: test accuracy")), report.toString());
-        RankTraining.run(options("--save", one.toString()), InProcessCollective.group(1).get(0), Device.CPU, 0);
+        RankTraining.run(options("--save", one.toString()).job(), InProcessCollective.group(1).get(0), Device.CPU, 0);
         Map<String, Tensor> a = saved(one);
         Map<String, Tensor> b = saved(two);
         assertEquals(a.keySet(), b.keySet());
@@ -103,8 +103,7 @@ class SparkTrainTest {
 
     @Test
     void aBatchSmallerThanTheRanksIsRefusedBeforeAnyTaskStarts() throws Exception {
-        SparkTrainOptions o = options("--workers", "2");
-        o.batch = 1;
+        SparkTrainOptions o = options("--workers", "2", "--batch", "1");
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> SparkTrain.run(spark, o));
         assertTrue(e.getMessage().contains("--batch >= --workers"), e.getMessage());

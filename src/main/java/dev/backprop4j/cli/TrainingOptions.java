@@ -1,0 +1,84 @@
+package dev.backprop4j.cli;
+
+import dev.backprop4j.data.DataSource;
+import dev.backprop4j.nn.Activation;
+import dev.backprop4j.train.RunSpec;
+import picocli.CommandLine.Option;
+
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * The options that define a training run, one picocli option group shared by {@code train} and the Spark entry
+ * point ({@code @Mixin}): the model, the optimizer and its settings, the schedule, the batch, the epochs, the seed
+ * and a row limit. {@link #spec} makes them a {@link RunSpec}.
+ */
+public final class TrainingOptions {
+    @Option(names = "--layers", paramLabel = "SIZES", defaultValue = "256,128",
+            description = "Hidden layer sizes (default: ${DEFAULT-VALUE}).")
+    String layers;
+
+    @Option(names = "--activation", defaultValue = "relu",
+            description = "relu, leaky_relu, sigmoid, tanh or gelu (tanh form) (default: ${DEFAULT-VALUE}).")
+    String activation;
+
+    @Option(names = "--epochs", defaultValue = "10", description = "Epochs (default: ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--batch", defaultValue = "64", description = "Batch size (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--lr", defaultValue = "0.001", description = "Learning rate (default: ${DEFAULT-VALUE}).")
+    double lr;
+
+    @Option(names = "--optimizer", defaultValue = "adam",
+            description = "sgd (with --momentum), adam or adamw (default: ${DEFAULT-VALUE}).")
+    String optimizer;
+
+    @Option(names = "--momentum", defaultValue = "0.9", description = "SGD's momentum (default: ${DEFAULT-VALUE}).")
+    double momentum;
+
+    @Option(names = "--weight-decay", paramLabel = "WD",
+            description = "Weight decay (default: 0, for adamw 0.01 as PyTorch; adamw decouples it).")
+    Double weightDecay;
+
+    @Option(names = "--schedule", defaultValue = "cosine", description = "Learning-rate schedule: constant, or "
+            + "cosine (decay from --lr to 0 over the run) (default: ${DEFAULT-VALUE}).")
+    String schedule;
+
+    @Option(names = "--seed", defaultValue = "42",
+            description = "Seed of initialisation, shuffling and the --csv split (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--limit", paramLabel = "N", description = "Use only the first N training samples.")
+    Integer limit;
+
+    /**
+     * The run these options describe on {@code data}.
+     *
+     * @throws IllegalArgumentException naming the option whose value is wrong
+     */
+    public RunSpec spec(DataSource data) {
+        RunSpec.Builder b = RunSpec.builder().data(data).layers(layers).activation(Activation.parse(activation))
+                .optimizer(choice(RunSpec.OptimizerKind.class, "--optimizer", optimizer)).lr(lr).momentum(momentum)
+                .schedule(choice(RunSpec.Schedule.class, "--schedule", schedule)).batch(batch).epochs(epochs)
+                .seed(seed).limit(limit == null ? 0 : limit);
+        if (limit != null && limit <= 0) {
+            throw new IllegalArgumentException("--limit must be at least 1, got " + limit);
+        }
+        if (weightDecay != null) {
+            b.weightDecay(weightDecay);
+        }
+        return b.build();
+    }
+
+    private static <E extends Enum<E>> E choice(Class<E> type, String option, String text) {
+        for (E e : type.getEnumConstants()) {
+            if (e.name().equalsIgnoreCase(text)) {
+                return e;
+            }
+        }
+        throw new IllegalArgumentException(option + " must be one of " + Arrays.stream(type.getEnumConstants())
+                .map(e -> e.name().toLowerCase(Locale.ROOT)).toList() + ", got '" + text + "'");
+    }
+}

@@ -1,0 +1,70 @@
+package dev.backprop4j.data;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.nio.file.Path;
+
+/**
+ * Where a classification data set comes from, as a value that can be stored and shipped (to Spark's tasks, into a
+ * checkpoint's run description): the 10,000-digit MNIST subset embedded in the jar, a folder of the standard MNIST
+ * files, or a CSV file of numeric features with an integer label column (negative counts from the end). {@link #load}
+ * reads it as a train/test split: MNIST's own, or the CSV's rows shuffled with the split seed, 80% for training.
+ */
+public record DataSource(Kind kind, String path, int labelColumn) implements Serializable {
+
+    /** The kinds of source. */
+    public enum Kind { EMBEDDED_MNIST, MNIST, CSV }
+
+    /** The share of a CSV's rows that {@link #load} puts in the training set. */
+    public static final double CSV_TRAIN_FRACTION = 0.8;
+
+    public DataSource {
+        if (kind == null || (kind == Kind.EMBEDDED_MNIST) != (path == null)) {
+            throw new IllegalArgumentException("DataSource: " + kind + " with path " + path);
+        }
+    }
+
+    /** The MNIST subset embedded in the jar. */
+    public static DataSource embeddedMnist() {
+        return new DataSource(Kind.EMBEDDED_MNIST, null, 0);
+    }
+
+    /** A folder of the four standard MNIST files (plain or .gz). */
+    public static DataSource mnist(Path dir) {
+        return new DataSource(Kind.MNIST, dir.toString(), 0);
+    }
+
+    /** A CSV file of numeric features and an integer label in column {@code labelColumn} (-1: the last). */
+    public static DataSource csv(Path file, int labelColumn) {
+        return new DataSource(Kind.CSV, file.toString(), labelColumn);
+    }
+
+    /** The same source with its path absolute (as this process resolves it), for processes elsewhere. */
+    public DataSource absolute() {
+        return path == null ? this : new DataSource(kind, Path.of(path).toAbsolutePath().normalize().toString(),
+                labelColumn);
+    }
+
+    /** Whether the rows are MNIST's 28 x 28 images (which can be drawn). */
+    public boolean isMnist() {
+        return kind != Kind.CSV;
+    }
+
+    /** The train and test sets; a CSV's split is drawn from {@code splitSeed}. */
+    public Dataset.Split load(long splitSeed) throws IOException {
+        return switch (kind) {
+            case EMBEDDED_MNIST -> Mnist.embedded();
+            case MNIST -> Mnist.load(Path.of(path));
+            case CSV -> Csv.read(Path.of(path), labelColumn).split(CSV_TRAIN_FRACTION, splitSeed, path);
+        };
+    }
+
+    /** "embedded MNIST subset", the folder, or the CSV file with its label column. */
+    public String describe() {
+        return switch (kind) {
+            case EMBEDDED_MNIST -> "embedded MNIST subset";
+            case MNIST -> path;
+            case CSV -> labelColumn == -1 ? path : path + " (label column " + labelColumn + ")";
+        };
+    }
+}

@@ -1,0 +1,91 @@
+package dev.backprop4j.train;
+
+import dev.backprop4j.data.DataSource;
+import dev.backprop4j.io.CheckpointException;
+import dev.backprop4j.nn.Activation;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * A {@link RunSpec} in a safetensors file's metadata, written into every model and checkpoint file by
+ * {@code train --save}, {@code --checkpoint} and the Spark entry point, and read back by {@code evaluate},
+ * {@code predict} and {@code --resume}. The model's description has three keys that any model file needs, one
+ * written by PyTorch too: {@value #LAYERS} (every layer's width, "784,256,128,10"), {@value #ACTIVATION} ("relu",
+ * "gelu"...) and {@value #SPLIT_SEED} (the seed of a CSV's train/test split; 42 when absent). The run's options
+ * follow under {@value #RUN}, by their command-line names ({@code backprop4j.run.batch} = "64"), with the data source
+ * as {@code backprop4j.run.data-kind} and {@code backprop4j.run.data-path}.
+ */
+public final class RunMetadata {
+    public static final String LAYERS = "backprop4j.layers";
+    public static final String ACTIVATION = "backprop4j.activation";
+    public static final String SPLIT_SEED = "backprop4j.split_seed";
+    public static final String RUN = "backprop4j.run.";
+    private static final String DATA_KIND = RUN + "data-kind";
+    private static final String DATA_PATH = RUN + "data-path";
+
+    private RunMetadata() {
+    }
+
+    /** The metadata describing {@code spec} (fitted to its data): the model's description and the run's options. */
+    public static Map<String, String> of(RunSpec spec) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("format", "pt");
+        m.put(LAYERS, Arrays.stream(spec.sizes()).mapToObj(Integer::toString).collect(Collectors.joining(",")));
+        m.put(ACTIVATION, spec.activation().label());
+        m.put(SPLIT_SEED, Long.toString(spec.seed()));
+        DataSource data = spec.data();
+        if (data != null) {
+            m.put(DATA_KIND, data.kind().name());
+            if (data.path() != null) {
+                m.put(DATA_PATH, data.path());
+            }
+            spec.options().forEach((k, v) -> m.put(RUN + k, v));
+            m.put(RUN + "epochs", Integer.toString(spec.epochs()));
+        }
+        return m;
+    }
+
+    /**
+     * The run a file's metadata describes: the model always (its absence is an error naming the file and the keys a
+     * model from elsewhere must add), the options when the file holds them (else the defaults, and a null
+     * {@link RunSpec#data()}).
+     *
+     * @throws CheckpointException naming the file and the key that is missing or malformed
+     */
+    public static RunSpec read(Map<String, String> meta, Path file) {
+        String layers = meta.get(LAYERS);
+        String act = meta.get(ACTIVATION);
+        if (layers == null || act == null) {
+            throw new CheckpointException(file + ": no model description in its metadata; a model file needs "
+                    + LAYERS + " (every layer's width, e.g. 784,256,128,10) and " + ACTIVATION + " (e.g. relu)");
+        }
+        String key = LAYERS;
+        try {
+            RunSpec.Builder b = RunSpec.builder().sizes(RunSpec.parseSizes(layers, LAYERS));
+            key = ACTIVATION;
+            b.activation(Activation.parse(act));
+            key = SPLIT_SEED;
+            b.seed(meta.containsKey(SPLIT_SEED) ? Long.parseLong(meta.get(SPLIT_SEED)) : RunSpec.DEFAULT_SEED);
+            b.data(null);
+            if (meta.containsKey(DATA_KIND)) {
+                key = DATA_KIND;
+                b.data(new DataSource(DataSource.Kind.valueOf(meta.get(DATA_KIND)), meta.get(DATA_PATH),
+                        Integer.parseInt(meta.getOrDefault(RUN + "label-column", "-1"))));
+                for (String option : new String[] {"optimizer", "lr", "momentum", "weight-decay", "schedule", "batch",
+                    "epochs", "limit"}) {
+                    key = RUN + option;
+                    if (meta.containsKey(key)) {
+                        b.option(option, meta.get(key));
+                    }
+                }
+            }
+            return b.build();
+        } catch (RuntimeException e) {
+            throw new CheckpointException(file + ": metadata " + key + " is malformed (" + e.getMessage() + ")");
+        }
+    }
+}

@@ -1,0 +1,395 @@
+package dev.backprop4j.train;
+
+import dev.backprop4j.core.Device;
+import dev.backprop4j.data.DataSource;
+import dev.backprop4j.data.Dataset;
+import dev.backprop4j.nn.Activation;
+import dev.backprop4j.nn.Mlp;
+import dev.backprop4j.nn.Module;
+import dev.backprop4j.nn.Sequential;
+import dev.backprop4j.optim.Adam;
+import dev.backprop4j.optim.AdamW;
+import dev.backprop4j.optim.LrSchedule;
+import dev.backprop4j.optim.Optimizer;
+import dev.backprop4j.optim.Sgd;
+
+import java.io.Serializable;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Everything that defines a training run of an MLP classifier, as one value: the data (a {@link DataSource}), the
+ * model (hidden layer sizes and activation; the input and output widths come from the data, {@link #fittedTo}), the
+ * optimizer and its settings, the learning-rate schedule, the batch size, the epochs, the seed (of initialisation,
+ * shuffling and a CSV's split) and a row limit. The {@code train} command and the Spark entry point build it from the
+ * same command-line option groups, and it builds the model, optimizer and schedule of the run. {@link RunMetadata}
+ * writes it into every model and checkpoint file and reads it back for {@code evaluate}, {@code predict} (which
+ * rebuild the model and score it on the same test rows) and {@code --resume} (which refuses a run that differs,
+ * naming the option: {@link #differenceFrom}). Build one with {@link #builder()}.
+ */
+public final class RunSpec implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    /** The default seed (of files written before the split seed was stored, too). */
+    static final long DEFAULT_SEED = 42;
+
+    /** The optimizers a run can use: SGD with momentum, Adam, AdamW (decoupled weight decay). */
+    public enum OptimizerKind { SGD, ADAM, ADAMW }
+
+    /** The learning rate over the run: constant, or cosine decay from lr to 0 over all its steps. */
+    public enum Schedule { CONSTANT, COSINE }
+
+    private final DataSource data;
+    private final int inputs;
+    private final int[] hidden;
+    private final int classes;
+    private final Activation activation;
+    private final OptimizerKind optimizer;
+    private final double lr;
+    private final double momentum;
+    private final double weightDecay;
+    private final Schedule schedule;
+    private final int batch;
+    private final int epochs;
+    private final long seed;
+    private final int limit;
+
+    private RunSpec(Builder b) {
+        this.data = b.data;
+        this.inputs = b.inputs;
+        this.hidden = b.hidden.clone();
+        this.classes = b.classes;
+        this.activation = b.activation;
+        this.optimizer = b.optimizer;
+        this.lr = b.lr;
+        this.momentum = b.momentum;
+        this.weightDecay = Double.isNaN(b.weightDecay) ? (b.optimizer == OptimizerKind.ADAMW ? 0.01 : 0)
+                : b.weightDecay;
+        this.schedule = b.schedule;
+        this.batch = b.batch;
+        this.epochs = b.epochs;
+        this.seed = b.seed;
+        this.limit = b.limit;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this run's values, to change some of them. */
+    public Builder toBuilder() {
+        Builder b = new Builder().data(data).hidden(hidden).activation(activation).optimizer(optimizer).lr(lr)
+                .momentum(momentum).weightDecay(weightDecay).schedule(schedule).batch(batch).epochs(epochs)
+                .seed(seed).limit(limit);
+        b.inputs = inputs;
+        b.classes = classes;
+        return b;
+    }
+
+    /** This run with the input width and the number of classes of {@code split}. */
+    public RunSpec fittedTo(Dataset.Split split) {
+        Builder b = toBuilder();
+        b.inputs = split.train().features();
+        b.classes = Math.max(split.train().classes(), split.test().classes());
+        return b.build();
+    }
+
+    // ---- what it is ------------------------------------------------------------------------------------
+
+    /** The data, or null for a model file that does not say. */
+    public DataSource data() {
+        return data;
+    }
+
+    /** Every layer's width, input first, classes last. */
+    public int[] sizes() {
+        if (inputs == 0) {
+            throw new IllegalStateException("RunSpec: the input width and classes come from the data; call fittedTo");
+        }
+        int[] s = new int[hidden.length + 2];
+        s[0] = inputs;
+        System.arraycopy(hidden, 0, s, 1, hidden.length);
+        s[s.length - 1] = classes;
+        return s;
+    }
+
+    public int[] hidden() {
+        return hidden.clone();
+    }
+
+    public Activation activation() {
+        return activation;
+    }
+
+    public OptimizerKind optimizer() {
+        return optimizer;
+    }
+
+    public double lr() {
+        return lr;
+    }
+
+    public double momentum() {
+        return momentum;
+    }
+
+    public double weightDecay() {
+        return weightDecay;
+    }
+
+    public Schedule schedule() {
+        return schedule;
+    }
+
+    public int batch() {
+        return batch;
+    }
+
+    public int epochs() {
+        return epochs;
+    }
+
+    /** The seed of initialisation, shuffling and a CSV's train/test split. */
+    public long seed() {
+        return seed;
+    }
+
+    /** The training rows used (the first ones), 0 for all. */
+    public int limit() {
+        return limit;
+    }
+
+    /** "784-256-128-10". */
+    public String layersText() {
+        return Arrays.stream(sizes()).mapToObj(Integer::toString).collect(Collectors.joining("-"));
+    }
+
+    // ---- what it builds ------------------------------------------------------------------------------------
+
+    /** The model, initialised from the seed, on {@code device}. */
+    public Sequential newModel(Device device) {
+        return Mlp.of(sizes()).activation(activation).seed(seed).device(device).build();
+    }
+
+    /** The optimizer of {@code model}'s parameters. */
+    public Optimizer newOptimizer(Module model) {
+        return switch (optimizer) {
+            case SGD -> new Sgd(model.parameters(), lr).momentum(momentum).weightDecay(weightDecay);
+            case ADAM -> new Adam(model.parameters(), lr).weightDecay(weightDecay);
+            case ADAMW -> new AdamW(model.parameters(), lr).weightDecay(weightDecay);
+        };
+    }
+
+    /** The learning rate of every step, for epochs of {@code batchesPerEpoch} batches. */
+    public LrSchedule lrSchedule(int batchesPerEpoch) {
+        return switch (schedule) {
+            case CONSTANT -> LrSchedule.constant(lr);
+            case COSINE -> LrSchedule.cosineWithWarmup(lr, 0, Math.max(1, (long) batchesPerEpoch * epochs), 0);
+        };
+    }
+
+    /** The model's parameters: weights and biases of every layer. */
+    public long parameterCount() {
+        int[] s = sizes();
+        long n = 0;
+        for (int i = 0; i + 1 < s.length; i++) {
+            n = Math.addExact(n, Math.addExact(Math.multiplyExact((long) s[i], s[i + 1]), s[i + 1]));
+        }
+        return n;
+    }
+
+    /** The options a resumed run must share, by command-line name, as {@link RunMetadata} writes them. */
+    Map<String, String> options() {
+        Map<String, String> o = new LinkedHashMap<>();
+        o.put("data", data == null ? "unknown" : data.describe());
+        o.put("label-column", Integer.toString(data == null ? -1 : data.labelColumn()));
+        o.put("layers", Arrays.stream(hidden).mapToObj(Integer::toString).collect(Collectors.joining(",")));
+        o.put("activation", activation.label());
+        o.put("optimizer", label(optimizer));
+        o.put("lr", Double.toString(lr));
+        o.put("momentum", Double.toString(momentum));
+        o.put("weight-decay", Double.toString(weightDecay));
+        o.put("schedule", label(schedule));
+        o.put("batch", Integer.toString(batch));
+        o.put("seed", Long.toString(seed));
+        o.put("limit", limit == 0 ? "none" : Integer.toString(limit));
+        return o;
+    }
+
+    /**
+     * Null when a run of this spec continues {@code saved}'s (everything but the epochs equal), else what differs,
+     * as "--batch 64, and this one has 32" (or "data ...").
+     */
+    public String differenceFrom(RunSpec saved) {
+        Map<String, String> theirs = saved.options();
+        for (Map.Entry<String, String> e : options().entrySet()) {
+            if (!e.getValue().equals(theirs.get(e.getKey()))) {
+                return (e.getKey().equals("data") ? "data " : "--" + e.getKey() + " ") + theirs.get(e.getKey())
+                        + ", and this one has " + e.getValue();
+            }
+        }
+        return null;
+    }
+
+    static String label(Enum<?> e) {
+        return e.name().toLowerCase(Locale.ROOT);
+    }
+
+    @Override
+    public String toString() {
+        return "RunSpec" + options() + (inputs == 0 ? "" : " " + layersText());
+    }
+
+    /** Builds a {@link RunSpec}; every value has the {@code train} command's default. */
+    public static final class Builder {
+        private DataSource data = DataSource.embeddedMnist();
+        private int inputs;
+        private int[] hidden = {256, 128};
+        private int classes;
+        private Activation activation = Activation.RELU;
+        private OptimizerKind optimizer = OptimizerKind.ADAM;
+        private double lr = 1e-3;
+        private double momentum = 0.9;
+        private double weightDecay = Double.NaN;
+        private Schedule schedule = Schedule.COSINE;
+        private int batch = 64;
+        private int epochs = 10;
+        private long seed = DEFAULT_SEED;
+        private int limit;
+
+        private Builder() {
+        }
+
+        public Builder data(DataSource d) {
+            this.data = d;
+            return this;
+        }
+
+        public Builder hidden(int... sizes) {
+            for (int s : sizes) {
+                require(s > 0, "layers", Arrays.toString(sizes), "positive sizes");
+            }
+            this.hidden = sizes.clone();
+            return this;
+        }
+
+        /** Hidden sizes as the command line gives them: "256,128". */
+        public Builder layers(String text) {
+            return hidden(parseSizes(text, "--layers"));
+        }
+
+        /** The model's sizes from the input's to the classes' (a model file's description). */
+        Builder sizes(int[] all) {
+            if (all.length < 2) {
+                throw new IllegalArgumentException(Arrays.toString(all) + " needs at least an input and an output");
+            }
+            hidden(Arrays.copyOfRange(all, 1, all.length - 1));
+            inputs = all[0];
+            classes = all[all.length - 1];
+            return this;
+        }
+
+        public Builder activation(Activation a) {
+            this.activation = a;
+            return this;
+        }
+
+        public Builder optimizer(OptimizerKind o) {
+            this.optimizer = o;
+            return this;
+        }
+
+        public Builder lr(double v) {
+            require(v > 0 && Double.isFinite(v), "lr", v, "a positive finite number");
+            this.lr = v;
+            return this;
+        }
+
+        /** SGD's momentum (default 0.9). */
+        public Builder momentum(double v) {
+            require(v >= 0 && v < 1, "momentum", v, "in [0, 1)");
+            this.momentum = v;
+            return this;
+        }
+
+        /** Weight decay (default 0, for AdamW 0.01, PyTorch's). */
+        public Builder weightDecay(double v) {
+            require(v >= 0 && Double.isFinite(v), "weight-decay", v, "a finite number >= 0");
+            this.weightDecay = v;
+            return this;
+        }
+
+        public Builder schedule(Schedule s) {
+            this.schedule = s;
+            return this;
+        }
+
+        public Builder batch(int v) {
+            require(v >= 1, "batch", v, "at least 1");
+            this.batch = v;
+            return this;
+        }
+
+        public Builder epochs(int v) {
+            require(v >= 1, "epochs", v, "at least 1");
+            this.epochs = v;
+            return this;
+        }
+
+        public Builder seed(long v) {
+            this.seed = v;
+            return this;
+        }
+
+        /** Use only the first {@code n} training rows (0: all). */
+        public Builder limit(int n) {
+            require(n >= 0, "limit", n, "at least 1");
+            this.limit = n;
+            return this;
+        }
+
+        /** Sets an option from its command-line name and text, as {@link #metadata} writes it. */
+        Builder option(String name, String text) {
+            switch (name) {
+                case "optimizer" -> optimizer(OptimizerKind.valueOf(text.toUpperCase(Locale.ROOT)));
+                case "schedule" -> schedule(Schedule.valueOf(text.toUpperCase(Locale.ROOT)));
+                case "lr" -> lr(Double.parseDouble(text));
+                case "momentum" -> momentum(Double.parseDouble(text));
+                case "weight-decay" -> weightDecay(Double.parseDouble(text));
+                case "batch" -> batch(Integer.parseInt(text));
+                case "epochs" -> epochs(Integer.parseInt(text));
+                case "limit" -> limit(text.equals("none") ? 0 : Integer.parseInt(text));
+                default -> throw new IllegalArgumentException("unknown option " + name);
+            }
+            return this;
+        }
+
+        private static void require(boolean valid, String option, Object value, String what) {
+            if (!valid) {
+                throw new IllegalArgumentException("--" + option + " must be " + what + ", got " + value);
+            }
+        }
+
+        public RunSpec build() {
+            return new RunSpec(this);
+        }
+    }
+
+    /** Positive sizes separated by commas: "256,128"; nothing else (no empty entries, signs or spaces inside). */
+    public static int[] parseSizes(String text, String what) {
+        String[] parts = text.split(",", -1);
+        int[] s = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            String p = parts[i].trim();
+            s[i] = p.matches("[0-9]{1,9}") ? Integer.parseInt(p) : -1;
+            if (s[i] <= 0) {
+                throw new IllegalArgumentException(what + ": '" + text + "' is not a list of positive sizes like "
+                        + "256,128");
+            }
+        }
+        return s;
+    }
+}

@@ -1,0 +1,110 @@
+package dev.backprop4j.train;
+
+import dev.backprop4j.data.DataSource;
+import dev.backprop4j.data.Dataset;
+import dev.backprop4j.io.CheckpointException;
+import dev.backprop4j.nn.Activation;
+import dev.backprop4j.optim.AdamW;
+import dev.backprop4j.optim.Sgd;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The run description: what it builds, its round trip through a file's metadata and through Java serialization (to
+ * Spark's tasks), the option a resumed run differs in, and a model file from elsewhere.
+ */
+class RunSpecTest {
+    private static final Path FILE = Path.of("run.safetensors");
+
+    private static RunSpec spec() {
+        Dataset.Split split = new Dataset.Split(new Dataset(new float[12], new int[] {0, 1, 2, 3}, 3, 5),
+                new Dataset(new float[3], new int[] {6}, 3, 7));
+        return RunSpec.builder().data(DataSource.csv(Path.of("d.csv"), 2)).layers("8,4").activation(Activation.GELU)
+                .optimizer(RunSpec.OptimizerKind.SGD).lr(0.05).momentum(0.5).weightDecay(1e-4)
+                .schedule(RunSpec.Schedule.CONSTANT).batch(16).epochs(3).seed(7).limit(100).build().fittedTo(split);
+    }
+
+    @Test
+    void itBuildsTheModelTheOptimizerAndTheSchedule() {
+        RunSpec s = spec();
+        assertArrayEquals(new int[] {3, 8, 4, 7}, s.sizes(), "input width and classes from the data");
+        assertEquals("3-8-4-7", s.layersText());
+        assertEquals(3 * 8 + 8 + 8 * 4 + 4 + 4 * 7 + 7, s.parameterCount());
+        try (var model = s.newModel(dev.backprop4j.core.Device.CPU); var opt = s.newOptimizer(model)) {
+            assertInstanceOf(Sgd.class, opt);
+            assertEquals(0.05, opt.lr());
+            assertEquals(s.parameterCount(), model.parameterCount());
+        }
+        assertEquals(0.05, s.lrSchedule(10).at(29));
+        RunSpec adamw = RunSpec.builder().optimizer(RunSpec.OptimizerKind.ADAMW).build();
+        assertEquals(0.01, adamw.weightDecay(), "AdamW's default, PyTorch's");
+        assertEquals(0.0, RunSpec.builder().build().weightDecay());
+        assertEquals(RunSpec.Schedule.COSINE, RunSpec.builder().build().schedule(), "the train command's default");
+    }
+
+    @Test
+    void itRoundTripsThroughMetadataAndSerialization() throws Exception {
+        RunSpec s = spec();
+        Map<String, String> meta = RunMetadata.of(s);
+        assertEquals("3,8,4,7", meta.get(RunMetadata.LAYERS));
+        assertEquals("gelu", meta.get(RunMetadata.ACTIVATION));
+        RunSpec back = RunMetadata.read(meta, FILE);
+        assertNull(back.differenceFrom(s));
+        assertEquals(s.data(), back.data());
+        assertArrayEquals(s.sizes(), back.sizes());
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+            out.writeObject(s);
+        }
+        RunSpec shipped = (RunSpec) new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray())).readObject();
+        assertNull(shipped.differenceFrom(s));
+    }
+
+    @Test
+    void aResumedRunMayOnlyAddEpochs() {
+        RunSpec s = spec();
+        assertNull(s.toBuilder().epochs(9).build().differenceFrom(s));
+        assertEquals("--batch 16, and this one has 32", s.toBuilder().batch(32).build().differenceFrom(s));
+        assertEquals("--momentum 0.5, and this one has 0.9", s.toBuilder().momentum(0.9).build().differenceFrom(s));
+        assertTrue(s.toBuilder().data(DataSource.embeddedMnist()).build().differenceFrom(s).startsWith("data d.csv"));
+    }
+
+    @Test
+    void aModelFromElsewhereNeedsItsLayersAndActivation() {
+        RunSpec foreign = RunMetadata.read(Map.of(RunMetadata.LAYERS, "4,2", RunMetadata.ACTIVATION, "tanh"), FILE);
+        assertArrayEquals(new int[] {4, 2}, foreign.sizes());
+        assertNull(foreign.data(), "a model file that does not say where its data came from");
+        assertEquals(42, foreign.seed(), "the split seed of files that do not store one");
+        CheckpointException none = assertThrows(CheckpointException.class, () -> RunMetadata.read(Map.of(), FILE));
+        assertTrue(none.getMessage().contains(RunMetadata.LAYERS) && none.getMessage().contains("784,256,128,10"),
+                none.getMessage());
+        Map<String, String> bad = new HashMap<>(RunMetadata.of(spec()));
+        bad.put(RunMetadata.RUN + "batch", "-3");
+        CheckpointException wrong = assertThrows(CheckpointException.class, () -> RunMetadata.read(bad, FILE));
+        assertTrue(wrong.getMessage().contains("backprop4j.run.batch is malformed (--batch must be at least 1"),
+                wrong.getMessage());
+    }
+
+    @Test
+    void optimizersFromTheSpecAreThoseOfTheirKind() {
+        RunSpec s = RunSpec.builder().optimizer(RunSpec.OptimizerKind.ADAMW).build().fittedTo(new Dataset.Split(
+                new Dataset(new float[2], new int[] {0}, 2, 2), new Dataset(new float[2], new int[] {1}, 2, 2)));
+        try (var model = s.newModel(dev.backprop4j.core.Device.CPU); var opt = s.newOptimizer(model)) {
+            assertInstanceOf(AdamW.class, opt);
+        }
+    }
+}
