@@ -3,7 +3,8 @@ package dev.backprop4j.cli;
 import dev.backprop4j.backend.Backend;
 import dev.backprop4j.backend.Buffer;
 import dev.backprop4j.backend.UnaryOp;
-import dev.backprop4j.backend.cpu.CpuParity;
+import dev.backprop4j.backend.conformance.Conformance;
+import dev.backprop4j.backend.conformance.ParityResult;
 import dev.backprop4j.backend.cuda.Cuda;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
@@ -26,7 +27,7 @@ import java.util.concurrent.Callable;
  * {@code doctor}: what a user whose GPU setup fails (or who suspects it) runs first, from the jar alone. One line per
  * finding, PASS, FAIL or INFO: the Java runtime, whether the Vector API is on, the CPU, the CUDA probe (driver,
  * device, compute capability, memory, which cuBLAS and whether through the shim), then, for a CUDA device, every
- * backend primitive checked against the CPU ({@link CpuParity}) and a short benchmark. Exit code 1 when any line
+ * backend primitive checked against the CPU ({@link Conformance}) and a short benchmark. Exit code 1 when any line
  * is FAIL.
  */
 @Command(name = "doctor", mixinStandardHelpOptions = true,
@@ -69,7 +70,7 @@ final class DoctorCommand implements Callable<Integer> {
         }
         if (target.isCuda() && reason == null) {
             Backend backend = Backends.of(target);
-            for (CpuParity.Result r : CpuParity.run(backend)) {
+            for (ParityResult r : Conformance.run(backend)) {
                 line(r.passed(), "parity " + r.check(), r.passed() ? "matches the cpu at n = 1, 7, 1023, 1025"
                         : r.detail());
             }

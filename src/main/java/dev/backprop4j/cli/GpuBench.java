@@ -10,6 +10,7 @@ import dev.backprop4j.core.Shape;
 import dev.backprop4j.nn.Activation;
 import dev.backprop4j.nn.Mlp;
 import dev.backprop4j.nn.Sequential;
+import dev.backprop4j.ops.Pointwise;
 import dev.backprop4j.optim.Sgd;
 import dev.backprop4j.tensor.GradMode;
 import dev.backprop4j.tensor.Tensor;
@@ -106,10 +107,10 @@ final class GpuBench {
                 UnaryOp.GELU}) {
                 double p1 = op == UnaryOp.LEAKY_RELU ? 0.01 : 0;
                 rows.put("activation " + op.opName() + " forward " + n,
-                        new Row(timed(() -> b.unary(op, x.buffer(), y.buffer(), p1, 0), b), 0));
-                b.unary(op, x.buffer(), y.buffer(), p1, 0);
-                rows.put("activation " + op.opName() + " backward " + n, new Row(timed(() -> b.unaryBackward(op,
-                        x.buffer(), y.buffer(), dy.buffer(), dx.buffer(), p1, 0), b), 0));
+                        new Row(timed(() -> Pointwise.into(op, x, y, p1, 0), b), 0));
+                Pointwise.into(op, x, y, p1, 0);
+                rows.put("activation " + op.opName() + " backward " + n, new Row(timed(() -> Pointwise.gradientInto(op,
+                        x, y, dy, dx, p1, 0), b), 0));
             }
         }
     }

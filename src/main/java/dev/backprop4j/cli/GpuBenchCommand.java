@@ -121,8 +121,4 @@ final class GpuBenchCommand implements Callable<Integer> {
             Files.deleteIfExists(script);
         }
     }
-
-    static String ms(double ms) {
-        return ms >= 1 ? String.format(Locale.ROOT, "%.2f ms", ms) : String.format(Locale.ROOT, "%.1f us", ms * 1000);
-    }
 }

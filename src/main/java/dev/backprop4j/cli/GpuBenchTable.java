@@ -50,8 +50,8 @@ final class GpuBenchTable {
                         ? String.format(Locale.ROOT, "; PyTorch runs %.0f kernels and copies per step",
                         kernels.get("ms").getAsDouble()) : "");
             }
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s |%n", key, GpuBenchCommand.ms(r.ms()),
-                    t == null ? "-" : GpuBenchCommand.ms(tms), t == null ? "-" : String.format(Locale.ROOT, "%.2fx",
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s |%n", key, ms(r.ms()),
+                    t == null ? "-" : ms(tms), t == null ? "-" : String.format(Locale.ROOT, "%.2fx",
                             r.ms() / tms), notes));
         }
         return sb.toString();
@@ -71,5 +71,9 @@ final class GpuBenchTable {
 
     private static String mib(long bytes) {
         return bytes <= 0 ? "-" : String.format(Locale.ROOT, "%.1f MiB", bytes / (double) (1 << 20));
+    }
+
+    static String ms(double ms) {
+        return ms >= 1 ? String.format(Locale.ROOT, "%.2f ms", ms) : String.format(Locale.ROOT, "%.1f us", ms * 1000);
     }
 }

@@ -6,6 +6,7 @@ import dev.backprop4j.core.Shape;
 import dev.backprop4j.data.DataSource;
 import dev.backprop4j.io.Checkpoint;
 import dev.backprop4j.io.Safetensors;
+import dev.backprop4j.io.SafetensorsHeader;
 import dev.backprop4j.nn.Sequential;
 import dev.backprop4j.tensor.Backends;
 import dev.backprop4j.train.RunMetadata;
@@ -30,7 +31,7 @@ final class SavedModelOptions {
     @Option(names = "--device", defaultValue = "auto", description = "cpu, cuda, cuda:N or auto (default: ${DEFAULT-VALUE}).")
     String device;
 
-    private Safetensors.Header header;
+    private SafetensorsHeader header;
     private RunSpec spec;
 
     Device device() {

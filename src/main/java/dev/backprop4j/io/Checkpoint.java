@@ -51,7 +51,7 @@ public final class Checkpoint {
     }
 
     /** {@link #load(Module, Path)} with the file's header already read ({@link Safetensors#header}). */
-    public static Map<String, String> load(Module model, Path file, Safetensors.Header h) throws IOException {
+    public static Map<String, String> load(Module model, Path file, SafetensorsHeader h) throws IOException {
         Map<String, Tensor> params = model.namedParameters();
         Map<String, Expected> expected = new LinkedHashMap<>();
         params.forEach((name, p) -> expected.put(name, new Expected(p.shape(), p.dtype())));
@@ -64,7 +64,7 @@ public final class Checkpoint {
      * Reads each of the model's parameters from the file into it, one tensor at a time, after the caller has checked
      * them ({@link #requireFits}); the file may hold other tensors too (a training checkpoint's optimizer state).
      */
-    public static void readParameters(Module model, Path file, Safetensors.Header h) throws IOException {
+    public static void readParameters(Module model, Path file, SafetensorsHeader h) throws IOException {
         for (String name : model.namedParameters().keySet()) {
             try (Tensor stored = Safetensors.readTensor(file, h, name)) {
                 model.setParameter(name, stored);
@@ -76,7 +76,7 @@ public final class Checkpoint {
      * Fails, listing every missing, unexpected or differently shaped tensor, unless the file's tensors are exactly
      * {@code expected}; reads no data, so a model can be checked before it is built.
      */
-    public static void requireFits(Path file, Safetensors.Header h, Map<String, Expected> expected) {
+    public static void requireFits(Path file, SafetensorsHeader h, Map<String, Expected> expected) {
         List<String> problems = new ArrayList<>();
         TreeSet<String> missing = new TreeSet<>(expected.keySet());
         missing.removeAll(h.tensors().keySet());
@@ -89,7 +89,7 @@ public final class Checkpoint {
             problems.add("unexpected " + unexpected);
         }
         for (Map.Entry<String, Expected> e : expected.entrySet()) {
-            Safetensors.TensorInfo stored = h.tensors().get(e.getKey());
+            SafetensorsHeader.TensorInfo stored = h.tensors().get(e.getKey());
             Expected p = e.getValue();
             if (stored != null && (!stored.shape().equals(p.shape()) || stored.dtype() != p.dtype())) {
                 problems.add("'" + e.getKey() + "' is " + stored.shape() + " " + stored.dtype() + " in the file but "

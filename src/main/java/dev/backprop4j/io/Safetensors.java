@@ -33,14 +33,6 @@ public final class Safetensors {
     /** Bytes moved per read or write call; tests lower it to cross chunk boundaries with small tensors. */
     static int chunkBytes = 64 << 20;
 
-    /** Where one tensor lies: its dtype, shape and byte range [begin, end) in the data section. */
-    public record TensorInfo(DType dtype, Shape shape, long begin, long end) {
-    }
-
-    /** A file's tensors (in file order) and string metadata, and where the data section starts. */
-    public record Header(Map<String, TensorInfo> tensors, Map<String, String> metadata, long dataStart) {
-    }
-
     /** What a file holds: tensors by name in file order, and the string metadata. */
     public record Contents(Map<String, Tensor> tensors, Map<String, String> metadata) {
     }
@@ -48,32 +40,14 @@ public final class Safetensors {
     private Safetensors() {
     }
 
-    static String code(DType d) {
-        return switch (d) {
-            case FLOAT32 -> "F32";
-            case FLOAT64 -> "F64";
-            case INT32 -> "I32";
-        };
-    }
-
-    static DType dtype(String code, Path file, String name) {
-        return switch (code) {
-            case "F32" -> DType.FLOAT32;
-            case "F64" -> DType.FLOAT64;
-            case "I32" -> DType.INT32;
-            default -> throw new CheckpointException(file + ": tensor '" + name + "' has dtype " + code
-                    + ", which backprop4j does not read (F32, F64, I32)");
-        };
-    }
-
     /** The header alone: every tensor's dtype, shape and place, and the metadata; checked, no data read. */
-    public static Header header(Path file) throws IOException {
+    public static SafetensorsHeader header(Path file) throws IOException {
         return SafetensorsHeader.read(file);
     }
 
     /** Reads every tensor (onto the CPU) and the metadata. */
     public static Contents read(Path file) throws IOException {
-        Header h = header(file);
+        SafetensorsHeader h = header(file);
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             for (String name : h.tensors().keySet()) {
@@ -84,14 +58,14 @@ public final class Safetensors {
     }
 
     /** Reads tensor {@code name} of a file whose header is {@code h} onto the CPU. */
-    public static Tensor readTensor(Path file, Header h, String name) throws IOException {
+    public static Tensor readTensor(Path file, SafetensorsHeader h, String name) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             return readTensor(ch, file, h, name);
         }
     }
 
-    private static Tensor readTensor(FileChannel ch, Path file, Header h, String name) throws IOException {
-        TensorInfo info = h.tensors().get(name);
+    private static Tensor readTensor(FileChannel ch, Path file, SafetensorsHeader h, String name) throws IOException {
+        SafetensorsHeader.TensorInfo info = h.tensors().get(name);
         if (info == null) {
             throw new CheckpointException(file + ": no tensor '" + name + "'");
         }
@@ -154,7 +128,7 @@ public final class Safetensors {
             Tensor t = e.getValue();
             long bytes = Math.multiplyExact(t.size(), (long) t.dtype().bytes());
             JsonObject entry = new JsonObject();
-            entry.addProperty("dtype", code(t.dtype()));
+            entry.addProperty("dtype", SafetensorsHeader.code(t.dtype()));
             JsonArray shape = new JsonArray();
             for (int d : t.shape().dims()) {
                 shape.add(d);

@@ -26,21 +26,45 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * Reads and checks the header of a safetensors file as strictly as the reference implementation: an 8-byte
+ * The header of a safetensors file: every tensor's dtype, shape and place in the data section (in file order), the
+ * string metadata, and where the data section starts. {@link #read} reads and checks it as strictly as the reference implementation: an 8-byte
  * little-endian size of at most 100 MiB that fits the file, strict UTF-8, strict JSON (no comments, unquoted keys,
  * trailing commas or duplicate names), one object per tensor with a known dtype, a shape of non-negative integers
  * and exactly two non-negative integer data offsets, element and byte counts computed without overflow, and
  * offsets that tile the data section from byte 0 to its end without gaps or overlaps. Metadata values must be
  * strings. Every failure is a {@link CheckpointException} naming the file (and the tensor).
  */
-final class SafetensorsHeader {
+public record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, String> metadata, long dataStart) {
+
+    /** Where one tensor lies: its dtype, shape and byte range [begin, end) in the data section. */
+    public record TensorInfo(DType dtype, Shape shape, long begin, long end) {
+    }
+
     static final long MAX_HEADER = 100L << 20;
     private static final Pattern UNSIGNED = Pattern.compile("0|[1-9][0-9]*");
 
-    private SafetensorsHeader() {
+    /** The header's code of a dtype: F32, F64, I32. */
+    static String code(DType d) {
+        return switch (d) {
+            case FLOAT32 -> "F32";
+            case FLOAT64 -> "F64";
+            case INT32 -> "I32";
+        };
     }
 
-    static Safetensors.Header read(Path file) throws IOException {
+    /** The dtype of a header's code, or an error naming the file and tensor. */
+    static DType dtype(String code, Path file, String name) {
+        return switch (code) {
+            case "F32" -> DType.FLOAT32;
+            case "F64" -> DType.FLOAT64;
+            case "I32" -> DType.INT32;
+            default -> throw new CheckpointException(file + ": tensor '" + name + "' has dtype " + code
+                    + ", which backprop4j does not read (F32, F64, I32)");
+        };
+    }
+
+
+    static SafetensorsHeader read(Path file) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size < 8) {
@@ -78,8 +102,8 @@ final class SafetensorsHeader {
         }
     }
 
-    private static Safetensors.Header parse(String text, Path file, long dataStart, long dataLength) {
-        Map<String, Safetensors.TensorInfo> tensors = new LinkedHashMap<>();
+    private static SafetensorsHeader parse(String text, Path file, long dataStart, long dataLength) {
+        Map<String, TensorInfo> tensors = new LinkedHashMap<>();
         Map<String, String> metadata = new LinkedHashMap<>();
         try (JsonReader r = new JsonReader(new StringReader(text))) {
             r.setStrictness(Strictness.STRICT);
@@ -108,7 +132,7 @@ final class SafetensorsHeader {
             throw new CheckpointException(file + ": header cannot be read (" + e.getMessage() + ")");
         }
         checkTiling(tensors, file, dataLength);
-        return new Safetensors.Header(tensors, metadata, dataStart);
+        return new SafetensorsHeader(tensors, metadata, dataStart);
     }
 
     private static void readMetadata(JsonReader r, Path file, Map<String, String> metadata) throws IOException {
@@ -128,7 +152,7 @@ final class SafetensorsHeader {
         r.endObject();
     }
 
-    private static Safetensors.TensorInfo readTensor(JsonReader r, Path file, String name) throws IOException {
+    private static TensorInfo readTensor(JsonReader r, Path file, String name) throws IOException {
         if (r.peek() != JsonToken.BEGIN_OBJECT) {
             throw new CheckpointException(file + ": tensor '" + name + "' is not an object");
         }
@@ -159,7 +183,7 @@ final class SafetensorsHeader {
             throw new CheckpointException(file + ": tensor '" + name + "' has " + offsets.size()
                     + " data_offsets, not 2 (begin, end)");
         }
-        DType type = Safetensors.dtype(dtype, file, name);
+        DType type = dtype(dtype, file, name);
         long elements = 1;
         int[] dims = new int[shape.size()];
         for (int i = 0; i < dims.length; i++) {
@@ -188,7 +212,7 @@ final class SafetensorsHeader {
             throw new CheckpointException(file + ": tensor '" + name + "' " + shape + " " + type + " needs " + bytes
                     + " bytes but its data_offsets are [" + begin + ", " + end + "]");
         }
-        return new Safetensors.TensorInfo(type, Shape.of(dims), begin, end);
+        return new TensorInfo(type, Shape.of(dims), begin, end);
     }
 
     /** A JSON array of integers in [0, 2^63): no strings, fractions, signs or exponents. */
@@ -216,9 +240,9 @@ final class SafetensorsHeader {
     }
 
     /** Sorted by begin, the tensors start at 0, each where the previous ends, and the last ends at the file's end. */
-    private static void checkTiling(Map<String, Safetensors.TensorInfo> tensors, Path file, long dataLength) {
+    private static void checkTiling(Map<String, TensorInfo> tensors, Path file, long dataLength) {
         long expect = 0;
-        for (Map.Entry<String, Safetensors.TensorInfo> e : tensors.entrySet().stream()
+        for (Map.Entry<String, TensorInfo> e : tensors.entrySet().stream()
                 .sorted(Comparator.comparingLong(x -> x.getValue().begin())).toList()) {
             if (e.getValue().begin() != expect) {
                 throw new CheckpointException(file + ": tensor '" + e.getKey() + "' starts at data byte "

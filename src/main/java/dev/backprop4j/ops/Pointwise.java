@@ -28,4 +28,30 @@ public final class Pointwise {
             return new Tensor[]{dx};
         }, x);
     }
+
+    /**
+     * out = f(x; p1, p2) into a given tensor, unrecorded: the backend primitive alone, as benchmarks of the kernels
+     * time it (x and out of one shape, dtype and device; out may be x).
+     */
+    public static void into(UnaryOp op, Tensor x, Tensor out, double p1, double p2) {
+        OpSupport.floating(op.opName(), x);
+        OpSupport.compatible(op.opName(), x, out);
+        requireSameShape(op, x, out);
+        x.backend().unary(op, x.buffer(), out.buffer(), p1, p2);
+    }
+
+    /** dx = dy f'(x) into a given tensor, unrecorded: the backward primitive alone (x or y as f' reads them). */
+    public static void gradientInto(UnaryOp op, Tensor x, Tensor y, Tensor dy, Tensor dx, double p1, double p2) {
+        OpSupport.compatible(op.opName(), dy, dx);
+        requireSameShape(op, dy, dx);
+        dy.backend().unaryBackward(op, x == null ? null : x.buffer(), y == null ? null : y.buffer(), dy.buffer(),
+                dx.buffer(), p1, p2);
+    }
+
+    private static void requireSameShape(UnaryOp op, Tensor a, Tensor b) {
+        if (!a.shape().equals(b.shape())) {
+            throw new IllegalArgumentException(op.opName() + ": " + a.describe() + " and " + b.describe()
+                    + " must have one shape");
+        }
+    }
 }

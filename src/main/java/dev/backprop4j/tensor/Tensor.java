@@ -32,7 +32,7 @@ public final class Tensor extends TensorOps implements AutoCloseable {
     private boolean requiresGrad;
     private boolean retainGrad;
     private Tensor grad;
-    private Node gradFn;
+    private Tape.Node gradFn;
     private boolean closed;
     /** Where the Scope that closed this tensor was opened ("Trainer.java:61"), for the error on later use. */
     private String closedByScope;
@@ -220,7 +220,7 @@ public final class Tensor extends TensorOps implements AutoCloseable {
     }
 
     /** The recorded op that produced this tensor, or null for a leaf or a tensor made without grad. */
-    Node gradFn() {
+    Tape.Node gradFn() {
         return gradFn;
     }
 
@@ -229,7 +229,7 @@ public final class Tensor extends TensorOps implements AutoCloseable {
     }
 
     /** For {@link Tape}: makes this tensor the output of a recorded node. */
-    void attachGradFn(Node node) {
+    void attachGradFn(Tape.Node node) {
         this.gradFn = node;
         this.requiresGrad = true;
     }
@@ -365,6 +365,7 @@ public final class Tensor extends TensorOps implements AutoCloseable {
             return "Tensor(" + describe() + ", closed)";
         }
         return "Tensor(shape=" + shape + ", dtype=" + dtype() + ", device=" + device()
-                + (requiresGrad ? ", requiresGrad" : "") + ")\n" + TensorFormat.values(this);
+                + (requiresGrad ? ", requiresGrad" : "") + ")\n" + TensorFormat.values(toDoubleArray(), shape.dims(),
+                dtype() == DType.INT32);
     }
 }

@@ -1,7 +1,5 @@
 package dev.backprop4j.tensor;
 
-import dev.backprop4j.core.DType;
-
 import java.util.Locale;
 
 /** Prints tensor values as nested brackets, eliding the middle of dimensions longer than 6. */
@@ -11,11 +9,10 @@ final class TensorFormat {
     private TensorFormat() {
     }
 
-    static String values(Tensor t) {
-        double[] v = t.toDoubleArray();
-        boolean ints = t.dtype() == DType.INT32;
+    /** Values {@code v} of a tensor of shape {@code dims}, as integers when {@code ints}. */
+    static String values(double[] v, int[] dims, boolean ints) {
         StringBuilder sb = new StringBuilder();
-        append(sb, v, t.shape().dims(), 0, 0, ints);
+        append(sb, v, dims, 0, 0, ints);
         return sb.toString();
     }
 

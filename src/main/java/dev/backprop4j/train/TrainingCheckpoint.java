@@ -7,6 +7,7 @@ import dev.backprop4j.core.Generator;
 import dev.backprop4j.io.Checkpoint;
 import dev.backprop4j.io.CheckpointException;
 import dev.backprop4j.io.Safetensors;
+import dev.backprop4j.io.SafetensorsHeader;
 import dev.backprop4j.nn.Module;
 import dev.backprop4j.optim.Optimizer;
 import dev.backprop4j.tensor.Tensor;
@@ -97,7 +98,7 @@ public final class TrainingCheckpoint {
     public static int restore(Path file, Trainer trainer) throws IOException {
         Module model = trainer.model();
         Optimizer optimizer = trainer.optimizer();
-        Safetensors.Header h = Safetensors.header(file);
+        SafetensorsHeader h = Safetensors.header(file);
         Map<String, String> meta = h.metadata();
         if (!isResumable(meta)) {
             throw new CheckpointException(file + ": not a training checkpoint (no " + EPOCHS_DONE

@@ -123,7 +123,7 @@ class SafetensorsStrictTest {
             ch.write(ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putDouble(0, 1.5).putDouble(8, -3),
                     8 + h.length + big);
         }
-        Safetensors.Header header = Safetensors.header(f);
+        SafetensorsHeader header = Safetensors.header(f);
         assertEquals(big, header.tensors().get("tail").begin());
         try (Tensor tail = Safetensors.readTensor(f, header, "tail")) {
             assertArrayEquals(new double[]{1.5, -3}, tail.toDoubleArray());

@@ -1,5 +1,6 @@
 package dev.backprop4j.backend.cpu;
 
+import dev.backprop4j.backend.Backend;
 import dev.backprop4j.backend.BinaryOp;
 import dev.backprop4j.backend.Buffer;
 import dev.backprop4j.backend.ReduceOp;
@@ -13,7 +14,7 @@ import dev.backprop4j.core.Shape;
  * decides which runs: the fast path when the dtype is float32 and the shapes fit it (and, for the Vector API
  * kernels, when the {@code jdk.incubator.vector} module is present: {@link #VECTOR_API}), the reference's loop
  * ({@code super}) otherwise. Every fast path computes what the reference computes, up to float32 rounding;
- * {@code CpuParity} checks them against it.
+ * the conformance checks ({@code backend.conformance}) hold them to it.
  * <ul>
  *   <li>GEMM: {@link VectorGemm} (packed, cache-blocked, all cores), or C2-vectorised float loops without the Vector
  *       API ({@link FloatKernels#sgemm});</li>
@@ -42,6 +43,11 @@ public final class CpuBackend extends CpuReference {
                     + "matrix products and activations on the CPU use the scalar fallback, several times slower; start "
                     + "Java with --add-modules jdk.incubator.vector");
         }
+    }
+
+    /** The executable specification alone, without the fast paths: what every backend is checked against. */
+    public static Backend reference() {
+        return CpuReference.INSTANCE;
     }
 
     /** Whether the fast float32 matrix multiply of the Vector API is in use (false: the slower scalar one). */

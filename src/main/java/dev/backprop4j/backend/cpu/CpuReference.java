@@ -20,7 +20,7 @@ import java.util.function.DoubleUnaryOperator;
  * as doubles ({@link CpuBuffer#get}, {@link CpuBuffer#set}), so float32 and float64 go through the same code and
  * float32 results are the exact results rounded. Every other implementation is tested against these loops: the
  * CPU's own fast float32 paths ({@link CpuBackend}, which extends this class and overrides only them) and the
- * CUDA kernels ({@link CpuParity}). Large loops use all cores ({@link Parallel}); the formulas of the elementwise
+ * CUDA kernels (the conformance checks, {@code backend.conformance}). Large loops use all cores ({@link Parallel}); the formulas of the elementwise
  * functions and their derivatives stand side by side in {@link CpuMath}.
  */
 class CpuReference implements Backend {

@@ -1,5 +1,7 @@
 package dev.backprop4j.backend.cuda;
 
+import dev.backprop4j.backend.DeviceOutOfMemoryException;
+import dev.backprop4j.backend.MemoryStats;
 import dev.backprop4j.core.DType;
 
 import java.util.ArrayDeque;
@@ -37,7 +39,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * <p><b>Out of memory.</b> When the driver has no room, the cache is emptied and the allocation retried; then a
  * garbage collection is run, the Cleaner's queue waited for with a bounded backoff (at most about a second in all),
  * drained, the cache emptied and the allocation retried once more. If that fails too,
- * {@link Cuda.OutOfMemoryException} names the bytes requested and the bytes the device has free.
+ * {@link DeviceOutOfMemoryException} names the bytes requested and the bytes the device has free.
  *
  * <p><b>Private pools.</b> While a CUDA graph is captured ({@link #beginCapture}), every allocation comes from that
  * graph's own {@link Pool} and every block freed that the pool handed out goes back to it, never to the shared free
@@ -47,7 +49,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  *
  * <p>Thread-safe: the methods synchronise on the allocator; {@link #reclaimLater} is lock-free.
  */
-final class CudaAllocator {
+final class CudaAllocator implements CudaBuffer.Blocks {
 
     static final long SMALL_ROUND = 512;
     static final long LARGE_THRESHOLD = 1L << 20;
@@ -96,7 +98,7 @@ final class CudaAllocator {
     /**
      * A new buffer of {@code length} elements, its contents undefined.
      *
-     * @throws OutOfMemoryException when the device has no room even after the cache is emptied
+     * @throws DeviceOutOfMemoryException when the device has no room even after the cache is emptied
      */
     public synchronized CudaBuffer allocate(DType dtype, long length) {
         if (length < 0) {
@@ -116,7 +118,7 @@ final class CudaAllocator {
             address = memory.allocate(size);
             if (address == 0 && capturing != null) {
                 // emptying the cache would wait for the device, which a capture cannot
-                throw new Cuda.OutOfMemoryException(deviceIndex, bytes, size, memory.freeBytes(), memory.totalBytes(),
+                throw new DeviceOutOfMemoryException("cuda:" + deviceIndex, bytes, size, memory.freeBytes(), memory.totalBytes(),
                         inUse);
             }
             if (address == 0) {
@@ -129,7 +131,7 @@ final class CudaAllocator {
                 address = memory.allocate(size);
             }
             if (address == 0) {
-                throw new Cuda.OutOfMemoryException(deviceIndex, bytes, size, memory.freeBytes(), memory.totalBytes(),
+                throw new DeviceOutOfMemoryException("cuda:" + deviceIndex, bytes, size, memory.freeBytes(), memory.totalBytes(),
                         inUse);
             }
             deviceAllocations++;
@@ -194,9 +196,9 @@ final class CudaAllocator {
     }
 
     /** A snapshot of the counters. */
-    public synchronized Cuda.MemoryStats stats() {
+    public synchronized MemoryStats stats() {
         drainPending();
-        return new Cuda.MemoryStats(inUse, cached, peak, deviceAllocations, deviceFrees, requests, cacheHits, reclaimedByCleaner,
+        return new MemoryStats(inUse, cached, peak, deviceAllocations, deviceFrees, requests, cacheHits, reclaimedByCleaner,
                 gcNudges);
     }
 
@@ -207,7 +209,8 @@ final class CudaAllocator {
     }
 
     /** Returns a block to its free list, its pool's while that is open (explicit release, on the releasing thread). */
-    synchronized void release(long address, long size) {
+    @Override
+    public synchronized void release(long address, long size) {
         bytesSinceReturn = 0;
         inUse -= size;
         cached += size;
@@ -258,7 +261,8 @@ final class CudaAllocator {
     }
 
     /** Queues a block from the Cleaner's thread; taken back by the next call on this allocator. */
-    void reclaimLater(long address, long size) {
+    @Override
+    public void reclaimLater(long address, long size) {
         pending.add(new long[] {address, size});
     }
 
@@ -288,19 +292,4 @@ final class CudaAllocator {
     public String toString() {
         return "CudaAllocator[cuda:" + deviceIndex + ", " + stats() + "]";
     }
-
-    static String bytes(long n) {
-        if (n < 1024) {
-            return n + " B";
-        }
-        String[] units = {"KiB", "MiB", "GiB", "TiB"};
-        double v = n;
-        int u = -1;
-        while (v >= 1024 && u < units.length - 1) {
-            v /= 1024;
-            u++;
-        }
-        return String.format(Locale.ROOT, "%.2f %s", v, units[u]);
-    }
-
 }

@@ -4,6 +4,7 @@ import dev.backprop4j.backend.Backend;
 import dev.backprop4j.backend.BinaryOp;
 import dev.backprop4j.backend.Buffer;
 import dev.backprop4j.backend.Conversions;
+import dev.backprop4j.backend.MemoryStats;
 import dev.backprop4j.backend.PendingRead;
 import dev.backprop4j.backend.ReduceOp;
 import dev.backprop4j.backend.UnaryOp;
@@ -59,7 +60,7 @@ final class CudaBackend implements Backend {
     }
 
     /** Allocator statistics of this device (bytes in use, cached, peak, allocations). */
-    Cuda.MemoryStats memoryStats() {
+    MemoryStats memoryStats() {
         return ctx.allocator().stats();
     }
 

@@ -10,7 +10,7 @@ import java.lang.ref.Reference;
 
 /**
  * A buffer in CUDA device memory: {@link #length()} elements of its dtype at a device address, inside a block of
- * {@link #blockBytes()} bytes owned by the device's {@link CudaAllocator}.
+ * {@link #blockBytes()} bytes owned by the device's allocator ({@link Blocks}).
  *
  * <p>The last {@link #release()} returns the block to the allocator's cache at once. A buffer that becomes
  * unreachable without being released is caught by a {@link Cleaner}: its action (which holds the allocator and the
@@ -19,6 +19,15 @@ import java.lang.ref.Reference;
  * the explicit free goes through it, so a block can never be returned twice.
  */
 final class CudaBuffer extends Buffer {
+
+    /** Where a buffer's block goes back to: the device's caching allocator. */
+    interface Blocks {
+        /** Takes the block back at once (on a thread that may call CUDA). */
+        void release(long address, long bytes);
+
+        /** Queues the block, from the Cleaner's thread, for the allocator's next call to take back. */
+        void reclaimLater(long address, long bytes);
+    }
 
     private static final Cleaner CLEANER = Cleaner.create();
 
@@ -29,7 +38,7 @@ final class CudaBuffer extends Buffer {
     private final Cleaner.Cleanable cleanable;
     private final CUdeviceptr pointer;
 
-    CudaBuffer(CudaAllocator allocator, int deviceIndex, DType dtype, long length, long address, long blockBytes) {
+    CudaBuffer(Blocks allocator, int deviceIndex, DType dtype, long length, long address, long blockBytes) {
         super(dtype, length);
         this.deviceIndex = deviceIndex;
         this.address = address;
@@ -97,13 +106,13 @@ final class CudaBuffer extends Buffer {
 
     /** The Cleaner's state: everything needed to give the block back, and no reference to the buffer. */
     private static final class Reclaim implements Runnable {
-        private final CudaAllocator allocator;
+        private final Blocks allocator;
         private final long address;
         private final long bytes;
         /** Set by {@link CudaBuffer#free()} before {@code clean()}, on the same thread that then runs {@link #run}. */
         boolean explicit;
 
-        Reclaim(CudaAllocator allocator, long address, long bytes) {
+        Reclaim(Blocks allocator, long address, long bytes) {
             this.allocator = allocator;
             this.address = address;
             this.bytes = bytes;

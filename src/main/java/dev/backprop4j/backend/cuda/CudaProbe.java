@@ -12,6 +12,11 @@ import java.util.Locale;
  */
 final class CudaProbe {
 
+    /** What detection found: reason null when CUDA is usable; emulated when the devices are the CUDA emulator. */
+    record Result(String reason, int devices, String description, boolean emulated) {
+    }
+
+
     /**
      * The oldest driver that can load our kernels: their PTX is ISA 9.0 (nvcc 13), which needs a driver for
      * CUDA 13.0 (release 580 or newer). {@code cuDriverGetVersion} reports 1000 major + 10 minor.
@@ -29,7 +34,7 @@ final class CudaProbe {
     private CudaProbe() {
     }
 
-    static Cuda.Probe run() {
+    static Result run() {
         try {
             return detect();
         } catch (Throwable t) {
@@ -37,7 +42,7 @@ final class CudaProbe {
         }
     }
 
-    private static Cuda.Probe detect() {
+    private static Result detect() {
         try {
             CudaContext.initDriver();
         } catch (LinkageError e) {
@@ -72,7 +77,7 @@ final class CudaProbe {
                 + (devices > 1 ? " and " + (devices - 1) + " more device(s)" : "")
                 + ", driver " + (kernelDriver != null ? kernelDriver + " " : "") + "(CUDA " + cudaVersion(driver) + ")"
                 + ", cuBLAS " + cublas + " (" + CublasLoader.source() + ")";
-        return new Cuda.Probe(null, devices, description, CudaContext.isEmulator(0));
+        return new Result(null, devices, description, CudaContext.isEmulator(0));
     }
 
     /** Why device {@code index} cannot run the kernels (compute capability below 8.0), or null when it can. */
@@ -138,7 +143,7 @@ final class CudaProbe {
         return sb.toString();
     }
 
-    private static Cuda.Probe fail(String reason) {
-        return new Cuda.Probe(reason.replace('\n', ' ').trim(), 0, null, false);
+    private static Result fail(String reason) {
+        return new Result(reason.replace('\n', ' ').trim(), 0, null, false);
     }
 }

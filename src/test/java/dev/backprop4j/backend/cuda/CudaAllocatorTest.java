@@ -109,7 +109,7 @@ class CudaAllocatorTest {
         assertNotEquals(address, c.address());
         assertEquals(2, mem.count("allocate"));
 
-        Cuda.MemoryStats s = alloc.stats();
+        dev.backprop4j.backend.MemoryStats s = alloc.stats();
         assertEquals(3, s.requests());
         assertEquals(1, s.cacheHits());
         assertEquals(2, s.deviceAllocations());
@@ -129,7 +129,7 @@ class CudaAllocatorTest {
         for (int i = 0; i < 200; i++) {
             alloc.allocate(DType.FLOAT32, 16 * MIB / 4); // 16 MiB, dropped without release
         }
-        Cuda.MemoryStats s = alloc.stats();
+        dev.backprop4j.backend.MemoryStats s = alloc.stats();
         assertTrue(s.reclaimedByCleaner() > 0, s.toString());
         assertTrue(mem.used <= 256 * MIB, s.toString());
     }
@@ -142,7 +142,7 @@ class CudaAllocatorTest {
         CudaBuffer b = alloc.allocate(DType.FLOAT32, 48 * MIB / 4);
         assertEquals(1, alloc.stats().reclaimedByCleaner(), "the unreachable block was taken back and reused");
         assertEquals(48 * MIB, alloc.stats().bytesInUse());
-        Cuda.OutOfMemoryException e = assertThrows(Cuda.OutOfMemoryException.class,
+        dev.backprop4j.backend.DeviceOutOfMemoryException e = assertThrows(dev.backprop4j.backend.DeviceOutOfMemoryException.class,
                 () -> alloc.allocate(DType.FLOAT32, 32 * MIB / 4));
         assertEquals(32 * MIB, e.requestedBytes());
         assertEquals(16 * MIB, e.freeBytes());
@@ -157,7 +157,7 @@ class CudaAllocatorTest {
         CudaBuffer small = alloc.allocate(DType.FLOAT32, 1);            // 512 B
         assertEquals(4 * MIB + 512, alloc.stats().bytesInUse());
         big.release();
-        Cuda.MemoryStats s = alloc.stats();
+        dev.backprop4j.backend.MemoryStats s = alloc.stats();
         assertEquals(512, s.bytesInUse());
         assertEquals(4 * MIB, s.bytesCached());
         assertEquals(4 * MIB + 512, s.peakBytesInUse());
@@ -205,7 +205,7 @@ class CudaAllocatorTest {
         alloc.emptyCache();
         assertEquals(List.of("allocate 512", "allocate 512", "allocate 4194304", "synchronize", "free", "free"),
                 mem.calls.subList(0, 6).stream().map(c -> c.startsWith("free") ? "free" : c).toList());
-        Cuda.MemoryStats s = alloc.stats();
+        dev.backprop4j.backend.MemoryStats s = alloc.stats();
         assertEquals(0, s.bytesCached());
         assertEquals(512, s.bytesInUse());
         assertEquals(2, s.deviceFrees());
@@ -222,7 +222,7 @@ class CudaAllocatorTest {
         alloc.allocate(DType.FLOAT32, MIB / 4).release();                  // 1 MiB -> 2 MiB block, cached
         CudaBuffer big = alloc.allocate(DType.FLOAT32, 3 * MIB / 4 + 1);   // 4 MiB block: fits only after emptying
         assertEquals(4 * MIB, big.blockBytes());
-        Cuda.MemoryStats s = alloc.stats();
+        dev.backprop4j.backend.MemoryStats s = alloc.stats();
         assertEquals(1, s.deviceFrees());
         assertEquals(0, s.bytesCached());
         assertEquals(List.of("allocate 2097152", "allocate 4194304", "synchronize", "free", "allocate 4194304"),
@@ -235,7 +235,7 @@ class CudaAllocatorTest {
         CudaAllocator alloc = new CudaAllocator(0, mem);
         CudaBuffer held = alloc.allocate(DType.FLOAT32, MIB / 2);          // 2 MiB held
         long request = 5 * MIB;
-        Cuda.OutOfMemoryException e = assertThrows(Cuda.OutOfMemoryException.class,
+        dev.backprop4j.backend.DeviceOutOfMemoryException e = assertThrows(dev.backprop4j.backend.DeviceOutOfMemoryException.class,
                 () -> alloc.allocate(DType.FLOAT64, request / 8));
         assertTrue(e instanceof IllegalStateException);
         assertEquals(request, e.requestedBytes());
@@ -254,7 +254,7 @@ class CudaAllocatorTest {
         CudaAllocator alloc = new CudaAllocator(0, mem);
         long address = leak(alloc);
         long deadline = System.nanoTime() + 10_000_000_000L;
-        Cuda.MemoryStats s = alloc.stats();
+        dev.backprop4j.backend.MemoryStats s = alloc.stats();
         while (s.reclaimedByCleaner() == 0 && System.nanoTime() < deadline) {
             System.gc();
             Thread.sleep(20);
@@ -278,7 +278,7 @@ class CudaAllocatorTest {
             System.gc();
             Thread.sleep(20);
         }
-        Cuda.MemoryStats s = alloc.stats();
+        dev.backprop4j.backend.MemoryStats s = alloc.stats();
         assertEquals(0, s.reclaimedByCleaner());
         assertEquals(512, s.bytesCached());
         assertEquals(0, s.bytesInUse());

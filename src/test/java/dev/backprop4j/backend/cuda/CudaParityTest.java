@@ -2,6 +2,8 @@ package dev.backprop4j.backend.cuda;
 
 import dev.backprop4j.backend.Backend;
 import dev.backprop4j.backend.Buffer;
+import dev.backprop4j.backend.conformance.Conformance;
+import dev.backprop4j.backend.conformance.ParityResult;
 import dev.backprop4j.backend.UnaryOp;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
@@ -21,7 +23,9 @@ import dev.backprop4j.tensor.Tensor;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -293,12 +297,14 @@ class CudaParityTest {
         }
     }
 
-    /** The checks {@code doctor} runs: every primitive in float32 and float64 at odd sizes, one result each. */
-    @Test
-    void everyPrimitivePassesTheDoctorsChecks() {
-        for (dev.backprop4j.backend.cpu.CpuParity.Result r : dev.backprop4j.backend.cpu.CpuParity.run(Backends.of(GPU))) {
+    /** The checks {@code doctor} runs, one test each: every primitive in every dtype it takes, at odd sizes. */
+    @TestFactory
+    java.util.stream.Stream<DynamicTest> everyPrimitivePassesItsConformanceCheck() {
+        Assumptions.assumeTrue(Cuda.isAvailable(), () -> "CUDA unavailable: " + Cuda.unavailableReason());
+        return Conformance.checks(Backends.of(GPU)).stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> {
+            ParityResult r = c.run();
             assertTrue(r.passed(), r.toString());
-        }
+        }));
     }
 
     @Test
@@ -345,27 +351,31 @@ class CudaParityTest {
         // tensors other tests left unclosed come back through the Cleaner: take them back now, not during the steps
         CudaContext.get(0).allocator().reclaimUnreachable(2000);
         Sequential model = Mlp.of(64, 128, 10).seed(1).device(GPU).build();
-        for (Object opt : new Object[]{new Sgd(model.parameters(), 0.01).momentum(0.9), new Adam(model.parameters(), 1e-3)}) {
-            dev.backprop4j.optim.Optimizer o = (dev.backprop4j.optim.Optimizer) opt;
-            dev.backprop4j.train.Trainer trainer = new dev.backprop4j.train.Trainer(model, o);
-            for (boolean varying : new boolean[]{false, true}) {
-                long afterFirst = -1;
-                for (int step = 0; step < 200; step++) {
-                    int batch = varying ? 1 + (step * 37) % 64 : 32;
-                    try (Scope s = Scope.open()) {
-                        Tensor x = Tensor.randn(GEN, Shape.of(batch, 64), DType.FLOAT32, GPU);
-                        int[] l = new int[batch];
-                        Tensor y = Tensor.of(l, batch).to(GPU);
-                        trainer.step(x, y);
+        List<java.util.function.Supplier<dev.backprop4j.optim.Optimizer>> optimizers = List.of(
+                () -> new Sgd(model.parameters(), 0.01).momentum(0.9), () -> new Adam(model.parameters(), 1e-3));
+        for (var optimizer : optimizers) { // each closed after its steps, so nothing of it is left to the Cleaner
+            try (dev.backprop4j.optim.Optimizer o = optimizer.get();
+                 dev.backprop4j.train.Trainer trainer = new dev.backprop4j.train.Trainer(model, o)) {
+                for (boolean varying : new boolean[]{false, true}) {
+                    long afterFirst = -1;
+                    for (int step = 0; step < 200; step++) {
+                        int batch = varying ? 1 + (step * 37) % 64 : 32;
+                        try (Scope s = Scope.open()) {
+                            Tensor x = Tensor.randn(GEN, Shape.of(batch, 64), DType.FLOAT32, GPU);
+                            int[] l = new int[batch];
+                            Tensor y = Tensor.of(l, batch).to(GPU);
+                            trainer.step(x, y);
+                        }
+                        long inUse = backend.memoryStats().bytesInUse();
+                        if (step == 0) {
+                            afterFirst = inUse;
+                        }
+                        assertTrue(inUse <= afterFirst, "step " + step + (varying ? " (varying batch)" : "") + ": "
+                                + inUse + " bytes in use, " + afterFirst + " after the first step");
                     }
-                    long inUse = backend.memoryStats().bytesInUse();
-                    if (step == 0) {
-                        afterFirst = inUse;
-                    }
-                    assertTrue(inUse <= afterFirst, "step " + step + (varying ? " (varying batch)" : "") + ": "
-                            + inUse + " bytes in use, " + afterFirst + " after the first step");
+                    assertEquals(afterFirst, backend.memoryStats().bytesInUse(),
+                            "bytes in use back to the first step's level");
                 }
-                assertEquals(afterFirst, backend.memoryStats().bytesInUse(), "bytes in use back to the first step's level");
             }
         }
     }

@@ -42,7 +42,7 @@ class CudaProbeTest {
     @Test
     void probeNeverThrowsAndReportsOneLine() {
         for (int i = 0; i < 2; i++) { // the second run meets JCuda's classes in whatever state the first left them
-            Cuda.Probe p = assertDoesNotThrow(CudaProbe::run);
+            CudaProbe.Result p = assertDoesNotThrow(CudaProbe::run);
             if (p.reason() == null) {
                 assertTrue(p.devices() > 0, "usable CUDA with no device");
                 assertNotNull(p.description());
@@ -178,7 +178,7 @@ class CudaProbeTest {
     public static final class StandInCheck {
         public static void main(String[] args) {
             try {
-                Cuda.Probe probe = CudaProbe.run();
+                CudaProbe.Result probe = CudaProbe.run();
                 System.out.println("PROBE " + probe.reason() + " | " + probe.devices() + " | " + probe.description());
                 System.out.println("AUTO " + Cuda.autoDevice());
                 if (args[0].equals("chain")) {
@@ -237,7 +237,7 @@ class CudaProbeTest {
             try {
                 alloc.allocate(dev.backprop4j.core.DType.FLOAT32, 300L << 20);
                 System.out.println("OOM none");
-            } catch (Cuda.OutOfMemoryException e) {
+            } catch (dev.backprop4j.backend.DeviceOutOfMemoryException e) {
                 System.out.println("OOM " + e.getMessage());
             }
             alloc.emptyCache();

@@ -1,21 +1,25 @@
-package dev.backprop4j.backend.cpu;
+package dev.backprop4j.backend.conformance;
 
 import dev.backprop4j.backend.Backend;
 import dev.backprop4j.backend.Buffer;
 import dev.backprop4j.backend.UnaryOp;
+import dev.backprop4j.backend.cpu.CpuBackend;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Distribution;
 
 import java.util.Locale;
 
 /**
- * The machinery of {@link CpuParity}: runs a computation on the reference and on the backend under test from the
+ * The machinery of the checks ({@link Conformance}): runs a computation on the reference and on the backend under test from the
  * same inputs (drawn on the CPU from the same seeds and copied over) and compares every output, with the
- * tolerances CpuParity states; a mismatch names the computation, the size, the element and both values.
+ * tolerances Conformance states; a mismatch names the computation, the size, the element and both values.
  */
 abstract class ParityHarness {
 
-    final Backend cpu = CpuReference.INSTANCE;
+    /** Sizes every check runs at. */
+    static final int[] SIZES = {1, 7, 1023, 1025};
+
+    final Backend cpu = CpuBackend.reference();
     final Backend device;
     long seed = 1;
 
@@ -36,27 +40,14 @@ abstract class ParityHarness {
         void at(DType t, int n);
     }
 
-    /** A mismatch or error, with its description. */
-    static final class Mismatch extends RuntimeException {
-        private static final long serialVersionUID = 1L;
 
-        Mismatch(String message) {
-            super(message, null, false, false);
-        }
-    }
-
-    CpuParity.Result check(String name, DType t, SizedCheck c) {
-        String label = name + " " + t.toString().toLowerCase(Locale.ROOT);
-        try {
-            for (int n : CpuParity.SIZES) {
+    /** The check of {@code c} in dtype t at every size of {@link #SIZES}, run when asked. */
+    ParityCheck check(String name, DType t, SizedCheck c) {
+        return new ParityCheck(name + " " + t.toString().toLowerCase(Locale.ROOT), () -> {
+            for (int n : SIZES) {
                 c.at(t, n);
             }
-            return new CpuParity.Result(label, true, "");
-        } catch (Mismatch m) {
-            return new CpuParity.Result(label, false, m.getMessage());
-        } catch (RuntimeException e) {
-            return new CpuParity.Result(label, false, e.getClass().getSimpleName() + ": " + e.getMessage());
-        }
+        });
     }
 
     /**
@@ -79,7 +70,7 @@ abstract class ParityHarness {
         double[] e = cpu.readDoubles(expected);
         double[] a = device.readDoubles(actual);
         if (e.length != a.length) {
-            throw new Mismatch(what + ": " + e.length + " elements on the cpu, " + a.length + " on " + device.device());
+            throw new ParityCheck.Mismatch(what + ": " + e.length + " elements on the cpu, " + a.length + " on " + device.device());
         }
         double scale = 0;
         for (double v : e) {
@@ -93,7 +84,7 @@ abstract class ParityHarness {
             };
             boolean same = Double.isNaN(e[i]) ? Double.isNaN(a[i]) : Math.abs(e[i] - a[i]) <= tol || e[i] == a[i];
             if (!same) {
-                throw new Mismatch(String.format(Locale.ROOT, "%s element %d: cpu %s, %s %s", what, i, e[i],
+                throw new ParityCheck.Mismatch(String.format(Locale.ROOT, "%s element %d: cpu %s, %s %s", what, i, e[i],
                         device.device(), a[i]));
             }
         }

@@ -1,4 +1,4 @@
-package dev.backprop4j.backend.cpu;
+package dev.backprop4j.backend.conformance;
 
 import dev.backprop4j.backend.Backend;
 import dev.backprop4j.backend.BinaryOp;
@@ -12,44 +12,15 @@ import dev.backprop4j.core.Shape;
 import java.util.ArrayList;
 import java.util.List;
 
-/**
- * Checks every primitive of a backend against the executable specification ({@link CpuReference}, the CPU's plain
- * loops): the same inputs (random,
- * made on the CPU and copied over), the same call on both, the outputs compared element by element. Float64 must
- * agree within 1e-9 of the result's scale (transcendental functions differ in the last bits between libraries), float32
- * within 64 units of float32 roundoff (2^-24) of the element's magnitude plus the result's scale, integer outputs
- * exactly. Sizes are small and odd (1, 7, 1023, 1025), plus one long reduction that a device splits over many blocks.
- *
- * <p>One {@link Result} per primitive and dtype; {@code java -jar backprop4j.jar doctor} prints them, and the
- * parity tests run them on every change, for the CUDA backend (on the CUDA emulator in CI) and for the CPU
- * backend's own fast float32 paths.
- */
-public final class CpuParity extends ParityHarness {
+/** The checks of the primitives outside a training step's fused ones, each in every dtype it takes. */
+final class PrimitiveParity extends ParityHarness {
 
-    /** Sizes every check runs at. */
-    public static final int[] SIZES = {1, 7, 1023, 1025};
-
-    /** The outcome of one primitive in one dtype: passed, or the first mismatch or error. */
-    public record Result(String check, boolean passed, String detail) {
-        @Override
-        public String toString() {
-            return (passed ? "PASS " : "FAIL ") + check + (detail.isEmpty() ? "" : ": " + detail);
-        }
-    }
-
-    private CpuParity(Backend device) {
+    PrimitiveParity(Backend device) {
         super(device);
     }
 
-    /** Runs every check of {@code device} against the CPU reference. */
-    public static List<Result> run(Backend device) {
-        List<Result> out = new CpuParity(device).all();
-        out.addAll(new FusedParity(device).all());
-        return out;
-    }
-
-    private List<Result> all() {
-        List<Result> out = new ArrayList<>();
+    List<ParityCheck> all() {
+        List<ParityCheck> out = new ArrayList<>();
         out.add(check("write and read", DType.INT32, this::transfer));
         out.add(check("copy", DType.INT32, this::copy));
         out.add(check("cast", DType.INT32, this::cast));
@@ -114,7 +85,7 @@ public final class CpuParity extends ParityHarness {
         long actual = device.countEqual(a, b, n);
         release(cpuIn[0], cpuIn[1], a, b);
         if (expected != actual) {
-            throw new Mismatch("n=" + n + ": cpu " + expected + ", " + device.device() + " " + actual);
+            throw new ParityCheck.Mismatch("n=" + n + ": cpu " + expected + ", " + device.device() + " " + actual);
         }
     }
 
@@ -230,7 +201,7 @@ public final class CpuParity extends ParityHarness {
         for (ReduceOp op : ReduceOp.values()) {
             compare(op + " last axis", n, b -> reduce(b, t, op, 3, n, 1));
             compare(op + " middle axis", n, b -> reduce(b, t, op, 2, n, 5));
-            if (n == SIZES[SIZES.length - 1]) { // long axes, split over many blocks on a GPU
+            if (n == ParityHarness.SIZES[ParityHarness.SIZES.length - 1]) { // long axes, split over many blocks on a GPU
                 compare(op + " one long row", 300_000, b -> reduce(b, t, op, 1, 300_000, 1));
                 compare(op + " long columns", 50_000, b -> reduce(b, t, op, 1, 50_000, 3));
             }

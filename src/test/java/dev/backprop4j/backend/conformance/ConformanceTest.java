@@ -1,23 +1,30 @@
-package dev.backprop4j.backend.cpu;
+package dev.backprop4j.backend.conformance;
 
 import dev.backprop4j.backend.Backend;
 import dev.backprop4j.backend.Buffer;
 import dev.backprop4j.backend.UnaryOp;
+import dev.backprop4j.backend.cpu.CpuBackend;
+import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.util.List;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The primitive checks behind {@code doctor} and the parity tests find a wrong primitive, and only that one. */
-class CpuParityTest {
+/**
+ * The conformance checks behind {@code doctor} and the parity tests find a wrong primitive, and only that one; and
+ * the CPU backend's fast float32 paths pass every check against its reference loops, one test per check.
+ */
+class ConformanceTest {
 
     /** The CPU reference with one primitive wrong: sigmoid's output is off by one part in a thousand. */
     private static Backend cpuWithWrongSigmoid() {
-        Backend cpu = CpuReference.INSTANCE;
+        Backend cpu = CpuBackend.reference();
         return (Backend) Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class},
                 (proxy, method, args) -> {
                     Object result;
@@ -50,9 +57,9 @@ class CpuParityTest {
 
     @Test
     void aWrongPrimitiveFailsItsOwnChecksAndNoOthers() {
-        List<CpuParity.Result> results = CpuParity.run(cpuWithWrongSigmoid());
+        List<ParityResult> results = Conformance.run(cpuWithWrongSigmoid());
         assertTrue(results.size() > 40, results.toString());
-        for (CpuParity.Result r : results) {
+        for (ParityResult r : results) {
             // the backward check runs from each backend's own forward output, so it sees the wrong sigmoid too
             boolean usesSigmoid = r.check().startsWith("unary float") || r.check().startsWith("unaryBackward float");
             assertEquals(!usesSigmoid, r.passed(), r.toString());
@@ -63,10 +70,11 @@ class CpuParityTest {
     }
 
     /** The CPU backend's fast float32 paths (Vector API, float loops) against its reference loops. */
-    @Test
-    void theCpuFastPathsMatchTheReference() {
-        for (CpuParity.Result r : CpuParity.run(CpuBackend.INSTANCE)) {
+    @TestFactory
+    Stream<DynamicTest> theCpuFastPathsMatchTheReference() {
+        return Conformance.checks(CpuBackend.INSTANCE).stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> {
+            ParityResult r = c.run();
             assertTrue(r.passed(), r.toString());
-        }
+        }));
     }
 }

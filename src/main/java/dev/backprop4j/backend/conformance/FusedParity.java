@@ -1,4 +1,4 @@
-package dev.backprop4j.backend.cpu;
+package dev.backprop4j.backend.conformance;
 
 import dev.backprop4j.backend.Backend;
 import dev.backprop4j.backend.Buffer;
@@ -11,7 +11,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The parity checks of the fused primitives, those a training step is made of (see {@link CpuParity} for the
+ * The parity checks of the fused primitives, those a training step is made of (see {@link Conformance} for the
  * method and tolerances): cross-entropy (scaled, with a per-row or a shared gradient), the running metrics, the dense
  * layer's epilogue and its backward (with the column sums split over row chunks at the larger sizes), the
  * multi-tensor optimizer updates reading their learning rate from device memory and counting their steps there,
@@ -27,8 +27,8 @@ final class FusedParity extends ParityHarness {
         super(device);
     }
 
-    List<CpuParity.Result> all() {
-        List<CpuParity.Result> out = new ArrayList<>();
+    List<ParityCheck> all() {
+        List<ParityCheck> out = new ArrayList<>();
         out.add(check("accumulateMetrics", DType.INT32, this::accumulateMetrics));
         for (DType t : List.of(DType.FLOAT32, DType.FLOAT64)) {
             out.add(check("crossEntropy", t, this::crossEntropy));
