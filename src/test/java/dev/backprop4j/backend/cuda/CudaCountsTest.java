@@ -1,5 +1,6 @@
 package dev.backprop4j.backend.cuda;
 
+import dev.backprop4j.ScopePerTest;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
 import dev.backprop4j.core.Generator;
@@ -16,11 +17,13 @@ import dev.backprop4j.tensor.Tensor;
 import dev.backprop4j.train.Trainer;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
 
+import static dev.backprop4j.ScopePerTest.closeAfter;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -30,6 +33,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * so they are what CI can hold the GPU path to. Runs only on the emulator (the counters are its own).
  */
 @Tag("gpu")
+@ExtendWith(ScopePerTest.class)
 class CudaCountsTest {
     private static final Device GPU = Device.cuda(0);
 
@@ -67,9 +71,9 @@ class CudaCountsTest {
 
     /** What a steady training step does on the device, counted between two reads of the running totals. */
     private static CudaEmulator.Counters steadyStep(int[] sizes, int batch, boolean adam) {
-        Sequential model = Mlp.of(sizes).activation(Activation.RELU).seed(1).device(GPU).build();
-        Optimizer opt = adam ? new Adam(model.parameters(), 1e-3) : new Sgd(model.parameters(), 0.01);
-        Trainer trainer = new Trainer(model, opt).readEvery(4);
+        Sequential model = closeAfter(Mlp.of(sizes).activation(Activation.RELU).seed(1).device(GPU).build());
+        Optimizer opt = closeAfter(adam ? new Adam(model.parameters(), 1e-3) : new Sgd(model.parameters(), 0.01));
+        Trainer trainer = closeAfter(new Trainer(model, opt).readEvery(4));
         int rows = batch * 13;
         java.util.Random random = new java.util.Random(3);
         float[] x = new float[rows * sizes[0]];

@@ -1,5 +1,6 @@
 package dev.backprop4j.backend.cuda;
 
+import dev.backprop4j.ScopePerTest;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
 import dev.backprop4j.core.Generator;
@@ -19,6 +20,7 @@ import dev.backprop4j.tensor.Tensor;
 import dev.backprop4j.train.Trainer;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -27,6 +29,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.function.Function;
 
+import static dev.backprop4j.ScopePerTest.closeAfter;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -39,6 +42,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * partial last batch run eagerly, and one launch per replayed step. Runs on the emulator in CI and on a GPU.
  */
 @Tag("gpu")
+@ExtendWith(ScopePerTest.class)
 class CudaGraphTest {
     private static final Device GPU = Device.cuda(0);
 
@@ -75,9 +79,10 @@ class CudaGraphTest {
      */
     private static List<float[]> train(boolean graph, Function<Sequential, Optimizer> optimizer, LrSchedule schedule,
                                        double dropout, double clip, boolean hook) {
-        Sequential model = Mlp.of(12, 16, 8, 3).activation(Activation.TANH).dropout(dropout).seed(4).device(GPU)
-                .build();
-        Trainer trainer = new Trainer(model, optimizer.apply(model)).cudaGraph(graph).readEvery(2).clipNorm(clip);
+        Sequential model = closeAfter(Mlp.of(12, 16, 8, 3).activation(Activation.TANH).dropout(dropout).seed(4)
+                .device(GPU).build());
+        Trainer trainer = closeAfter(new Trainer(model, closeAfter(optimizer.apply(model)))).cudaGraph(graph)
+                .readEvery(2).clipNorm(clip);
         if (schedule != null) {
             trainer.schedule(schedule);
         }
@@ -130,8 +135,10 @@ class CudaGraphTest {
     @Test
     void aReplayedMnistStepIsOneLaunch() {
         assumeTrue(CudaEmulator.counters() != null, "counts need the CUDA emulator");
-        Sequential model = Mlp.of(784, 256, 128, 10).activation(Activation.RELU).seed(1).device(GPU).build();
-        Trainer trainer = new Trainer(model, new Adam(model.parameters(), 1e-3)).cudaGraph(true).readEvery(4);
+        Sequential model = closeAfter(Mlp.of(784, 256, 128, 10).activation(Activation.RELU).seed(1).device(GPU)
+                .build());
+        Trainer trainer = closeAfter(new Trainer(model, closeAfter(new Adam(model.parameters(), 1e-3))))
+                .cudaGraph(true).readEvery(4);
         DataLoader data = loader(64 * 13, 784, 10, 64);
         List<CudaEmulator.Counters> atReads = new ArrayList<>();
         List<Integer> batches = new ArrayList<>();
@@ -173,8 +180,8 @@ class CudaGraphTest {
 
     @Test
     void graphsNeedACudaDevice() {
-        Sequential cpuModel = Mlp.of(4, 3).seed(1).build();
-        Trainer onCpu = new Trainer(cpuModel, new Sgd(cpuModel.parameters(), 0.1)).cudaGraph(true);
+        Sequential cpuModel = closeAfter(Mlp.of(4, 3).seed(1).build());
+        Trainer onCpu = closeAfter(new Trainer(cpuModel, new Sgd(cpuModel.parameters(), 0.1))).cudaGraph(true);
         DataLoader cpuData = new DataLoader(new Dataset(new float[8], new int[2], 4, 3), 2, false, 1, false, Device.CPU);
         assertTrue(assertThrows(IllegalStateException.class, () -> onCpu.epoch(cpuData, 1, null)).getMessage()
                 .contains("CUDA graphs need a CUDA device"));
@@ -209,10 +216,10 @@ class CudaGraphTest {
     @Test
     void aReplayedMnistStepWithClippingAndDropoutIsOneLaunch() {
         assumeTrue(CudaEmulator.counters() != null, "counts need the CUDA emulator");
-        Sequential model = Mlp.of(784, 256, 128, 10).activation(Activation.RELU).dropout(0.1).seed(1).device(GPU)
-                .build();
-        Trainer trainer = new Trainer(model, new Adam(model.parameters(), 1e-3)).cudaGraph(true).readEvery(4)
-                .clipNorm(1.0);
+        Sequential model = closeAfter(Mlp.of(784, 256, 128, 10).activation(Activation.RELU).dropout(0.1).seed(1)
+                .device(GPU).build());
+        Trainer trainer = closeAfter(new Trainer(model, closeAfter(new Adam(model.parameters(), 1e-3))))
+                .cudaGraph(true).readEvery(4).clipNorm(1.0);
         DataLoader data = loader(64 * 13, 784, 10, 64);
         List<CudaEmulator.Counters> atReads = new ArrayList<>();
         trainer.epoch(data, 1, (i, n, loss, acc, samples) -> atReads.add(CudaEmulator.counters()));

@@ -1,5 +1,6 @@
 package dev.backprop4j.backend.cuda;
 
+import dev.backprop4j.ScopePerTest;
 import dev.backprop4j.backend.Backend;
 import dev.backprop4j.backend.Buffer;
 import dev.backprop4j.backend.conformance.Conformance;
@@ -23,6 +24,7 @@ import dev.backprop4j.tensor.Tensor;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
@@ -35,6 +37,7 @@ import java.util.List;
 import java.util.function.Function;
 import java.util.stream.Stream;
 
+import static dev.backprop4j.ScopePerTest.closeAfter;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -48,6 +51,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * run on the CUDA emulator by every build where g++ exists (tag "gpu", see the pom).
  */
 @Tag("gpu")
+@ExtendWith(ScopePerTest.class)
 class CudaParityTest {
     static final Device GPU = Device.cuda(0);
     private static final Generator GEN = new Generator(17);
@@ -329,8 +333,10 @@ class CudaParityTest {
     void mixedGraphGradientsMatchTheAllCpuRun() {
         Tensor x = randn(8, 5);
         Tensor target = randn(8, 2);
-        Sequential cpuModel = Mlp.of(5, 7, 2).activation(Activation.TANH).dtype(DType.FLOAT64).seed(3).build();
-        Sequential gpuModel = Mlp.of(5, 7, 2).activation(Activation.TANH).dtype(DType.FLOAT64).seed(3).device(GPU).build();
+        Sequential cpuModel = closeAfter(Mlp.of(5, 7, 2).activation(Activation.TANH).dtype(DType.FLOAT64).seed(3)
+                .build());
+        Sequential gpuModel = closeAfter(Mlp.of(5, 7, 2).activation(Activation.TANH).dtype(DType.FLOAT64).seed(3)
+                .device(GPU).build());
         Tensor xin = x.detach().requiresGrad(true);
         Losses.mse(cpuModel.forward(xin), target).backward();
         Tensor xin2 = x.detach().requiresGrad(true);
@@ -350,7 +356,7 @@ class CudaParityTest {
         CudaBackend backend = (CudaBackend) Backends.of(GPU);
         // tensors other tests left unclosed come back through the Cleaner: take them back now, not during the steps
         CudaContext.get(0).allocator().reclaimUnreachable(2000);
-        Sequential model = Mlp.of(64, 128, 10).seed(1).device(GPU).build();
+        Sequential model = closeAfter(Mlp.of(64, 128, 10).seed(1).device(GPU).build());
         List<java.util.function.Supplier<dev.backprop4j.optim.Optimizer>> optimizers = List.of(
                 () -> new Sgd(model.parameters(), 0.01).momentum(0.9), () -> new Adam(model.parameters(), 1e-3));
         for (var optimizer : optimizers) { // each closed after its steps, so nothing of it is left to the Cleaner
