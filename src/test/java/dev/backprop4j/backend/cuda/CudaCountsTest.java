@@ -71,9 +71,14 @@ class CudaCountsTest {
 
     /** What a steady training step does on the device, counted between two reads of the running totals. */
     private static CudaEmulator.Counters steadyStep(int[] sizes, int batch, boolean adam) {
+        return steadyStep(sizes, batch, adam, 0);
+    }
+
+    /** {@link #steadyStep(int[], int, boolean)} with gradient clipping to {@code clip} (0: none). */
+    private static CudaEmulator.Counters steadyStep(int[] sizes, int batch, boolean adam, double clip) {
         Sequential model = closeAfter(Mlp.of(sizes).activation(Activation.RELU).seed(1).device(GPU).build());
         Optimizer opt = closeAfter(adam ? new Adam(model.parameters(), 1e-3) : new Sgd(model.parameters(), 0.01));
-        Trainer trainer = closeAfter(new Trainer(model, opt).readEvery(4));
+        Trainer trainer = closeAfter(new Trainer(model, opt).readEvery(4).clipNorm(clip));
         int rows = batch * 13;
         java.util.Random random = new java.util.Random(3);
         float[] x = new float[rows * sizes[0]];
@@ -118,6 +123,19 @@ class CudaCountsTest {
         // backward, 3 bias-gradient passes, one Adam launch for all 6 parameters
         assertEquals(4 * 11, four.launches(), four.toString());
         assertEquals(4 * 8, four.cublasCalls(), "3 forward GEMMs, 5 backward (none for the input): " + four);
+    }
+
+    /**
+     * Clipping by global norm computes and applies the norm on the device: two launches more per step (the norm,
+     * its partial sums finished by the launch's last block, and the scaling), still no wait and no allocation.
+     */
+    @Test
+    void aClippedMnistStepNeverWaitsEither() {
+        CudaEmulator.Counters four = steadyStep(new int[] {784, 256, 128, 10}, 64, true, 1.0);
+        System.out.println("CudaCountsTest: 4 clipped MNIST steps (784-256-128-10, batch 64, Adam): " + four);
+        assertEquals(0, four.hostWaits(), four.toString());
+        assertEquals(0, four.allocations(), four.toString());
+        assertEquals(4 * 13, four.launches(), four.toString());
     }
 
     /** The wide model (1024-1024-1024-1024-10 ReLU, SGD) at batch 256: the same shape of step, one layer more. */
