@@ -15,11 +15,13 @@ final class VectorKernels {
     private VectorKernels() {
     }
 
-    /** y = max(x, 0) on [lo, hi). */
+    /** y = x > 0 ? x : 0 on [lo, hi) (NaN gives 0, as the reference and the CUDA kernel do). */
     static void relu(float[] x, float[] y, int lo, int hi) {
         int i = lo;
+        FloatVector zero = FloatVector.zero(S);
         for (int bound = lo + S.loopBound(hi - lo); i < bound; i += S.length()) {
-            FloatVector.fromArray(S, x, i).max(0f).intoArray(y, i);
+            FloatVector v = FloatVector.fromArray(S, x, i);
+            zero.blend(v, v.compare(VectorOperators.GT, 0f)).intoArray(y, i);
         }
         for (; i < hi; i++) {
             y[i] = x[i] > 0 ? x[i] : 0f;
@@ -51,92 +53,79 @@ final class VectorKernels {
     }
 
     /**
-     * y = f(x) on [lo, hi) for LEAKY_RELU (slope p1), SIGMOID, TANH and GELU, with the JDK's vector math
-     * (SVML on x86); returns false for other ops.
+     * y = f(x) on [lo, hi) for LEAKY_RELU (slope p1), SIGMOID, TANH and GELU, with {@link VectorMath}'s e^x and
+     * tanh; returns false for other ops. The last, partial vector is masked, not a scalar loop, so every element goes
+     * through the same lane arithmetic wherever a range ends: the bits do not depend on how the work was split over
+     * threads, nor on the JIT tier.
      */
     static boolean unary(dev.backprop4j.backend.UnaryOp op, float[] x, float[] y, float p1, int lo, int hi) {
-        int i = lo;
-        int bound = lo + S.loopBound(hi - lo);
-        switch (op) {
-            case LEAKY_RELU -> {
-                for (; i < bound; i += S.length()) {
-                    FloatVector v = FloatVector.fromArray(S, x, i);
-                    v.mul(p1).blend(v, v.compare(VectorOperators.GT, 0f)).intoArray(y, i);
-                }
-            }
-            case SIGMOID -> {
-                for (; i < bound; i += S.length()) {
-                    FloatVector v = FloatVector.fromArray(S, x, i);
-                    FloatVector.broadcast(S, 1f).div(v.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(y, i);
-                }
-            }
-            case TANH -> {
-                for (; i < bound; i += S.length()) {
-                    FloatVector.fromArray(S, x, i).lanewise(VectorOperators.TANH).intoArray(y, i);
-                }
-            }
-            case GELU -> {
-                for (; i < bound; i += S.length()) {
-                    FloatVector v = FloatVector.fromArray(S, x, i);
-                    FloatVector inner = v.mul(v).mul(v).mul(GELU_K).add(v).mul(GELU_C);
-                    inner.lanewise(VectorOperators.TANH).add(1f).mul(v).mul(0.5f).intoArray(y, i);
-                }
-            }
-            default -> {
-                return false;
-            }
+        if (!takes(op)) {
+            return false;
         }
-        java.util.function.DoubleUnaryOperator f = CpuMath.forward(op, p1, 0);
-        for (; i < hi; i++) {
-            y[i] = (float) f.applyAsDouble(x[i]);
+        int i = lo;
+        for (int bound = lo + S.loopBound(hi - lo); i < bound; i += S.length()) {
+            forward(op, FloatVector.fromArray(S, x, i), p1).intoArray(y, i);
+        }
+        if (i < hi) {
+            VectorMask<Float> m = S.indexInRange(i, hi);
+            forward(op, FloatVector.fromArray(S, x, i, m), p1).intoArray(y, i, m);
         }
         return true;
     }
 
-    /** dx = dy f'(x) on [lo, hi) for LEAKY_RELU, SIGMOID and TANH (from y) and GELU; false for other ops. */
+    private static FloatVector forward(dev.backprop4j.backend.UnaryOp op, FloatVector v, float p1) {
+        return switch (op) {
+            case LEAKY_RELU -> v.mul(p1).blend(v, v.compare(VectorOperators.GT, 0f));
+            case SIGMOID -> FloatVector.broadcast(S, 1f).div(VectorMath.exp(v.neg()).add(1f));
+            case TANH -> VectorMath.tanh(v);
+            default -> VectorMath.tanh(v.mul(v).mul(v).mul(GELU_K).add(v).mul(GELU_C)).add(1f).mul(v).mul(0.5f);
+        };
+    }
+
+    /**
+     * dx = dy f'(x) on [lo, hi) for LEAKY_RELU, SIGMOID and TANH (from y) and GELU; false for other ops. Masked at
+     * the end as {@link #unary} is.
+     */
     static boolean unaryBackward(dev.backprop4j.backend.UnaryOp op, float[] x, float[] y, float[] dy, float[] dx,
                                  float p1, int lo, int hi) {
-        int i = lo;
-        int bound = lo + S.loopBound(hi - lo);
-        switch (op) {
-            case LEAKY_RELU -> {
-                for (; i < bound; i += S.length()) {
-                    FloatVector g = FloatVector.fromArray(S, dy, i);
-                    g.mul(p1).blend(g, FloatVector.fromArray(S, x, i).compare(VectorOperators.GT, 0f)).intoArray(dx, i);
-                }
-            }
-            case SIGMOID -> {
-                for (; i < bound; i += S.length()) {
-                    FloatVector v = FloatVector.fromArray(S, y, i);
-                    FloatVector.fromArray(S, dy, i).mul(v).mul(v.neg().add(1f)).intoArray(dx, i);
-                }
-            }
-            case TANH -> {
-                for (; i < bound; i += S.length()) {
-                    FloatVector v = FloatVector.fromArray(S, y, i);
-                    FloatVector.fromArray(S, dy, i).mul(v.mul(v).neg().add(1f)).intoArray(dx, i);
-                }
-            }
-            case GELU -> {
-                for (; i < bound; i += S.length()) {
-                    // beyond |x| = 10, tanh is exactly +-1 in float and the derivative is 1 or 0: clamping keeps x^3 finite
-                    FloatVector v = FloatVector.fromArray(S, x, i).max(-10f).min(10f);
-                    FloatVector x2 = v.mul(v);
-                    FloatVector t = x2.mul(v).mul(GELU_K).add(v).mul(GELU_C).lanewise(VectorOperators.TANH);
-                    FloatVector du = x2.mul(3 * GELU_K).add(1f).mul(GELU_C);
-                    FloatVector local = t.add(1f).mul(0.5f).add(v.mul(0.5f).mul(t.mul(t).neg().add(1f)).mul(du));
-                    FloatVector.fromArray(S, dy, i).mul(local).intoArray(dx, i);
-                }
-            }
-            default -> {
-                return false;
-            }
+        if (!takes(op)) {
+            return false;
         }
-        CpuMath.LocalGrad f = CpuMath.derivative(op, p1, 0);
-        for (; i < hi; i++) {
-            dx[i] = (float) f.apply(x == null ? 0 : x[i], y == null ? 0 : y[i], dy[i]);
+        int i = lo;
+        VectorMask<Float> all = S.maskAll(true);
+        for (int bound = lo + S.loopBound(hi - lo); i < bound; i += S.length()) {
+            backward(op, x, y, dy, i, all, p1).intoArray(dx, i);
+        }
+        if (i < hi) {
+            VectorMask<Float> m = S.indexInRange(i, hi);
+            backward(op, x, y, dy, i, m, p1).intoArray(dx, i, m);
         }
         return true;
+    }
+
+    /** dy f'(x) of the lanes at i under mask m (see {@link #unaryBackward}). */
+    private static FloatVector backward(dev.backprop4j.backend.UnaryOp op, float[] x, float[] y, float[] dy, int i,
+                                        VectorMask<Float> m, float p1) {
+        FloatVector g = FloatVector.fromArray(S, dy, i, m);
+        return switch (op) {
+            case LEAKY_RELU -> g.mul(p1).blend(g, FloatVector.fromArray(S, x, i, m).compare(VectorOperators.GT, 0f));
+            case SIGMOID -> {
+                FloatVector v = FloatVector.fromArray(S, y, i, m);
+                yield g.mul(v).mul(v.neg().add(1f));
+            }
+            case TANH -> {
+                FloatVector v = FloatVector.fromArray(S, y, i, m);
+                yield g.mul(v.mul(v).neg().add(1f));
+            }
+            default -> {
+                // beyond |x| = 10, tanh is exactly +-1 in float and the derivative is 1 or 0: clamping keeps x^3 finite
+                FloatVector v = FloatVector.fromArray(S, x, i, m).max(-10f).min(10f);
+                FloatVector x2 = v.mul(v);
+                FloatVector t = VectorMath.tanh(x2.mul(v).mul(GELU_K).add(v).mul(GELU_C));
+                FloatVector du = x2.mul(3 * GELU_K).add(1f).mul(GELU_C);
+                yield g.mul(t.add(1f).mul(0.5f).add(v.mul(0.5f).mul(t.mul(t).neg().add(1f)).mul(du)));
+            }
+        };
     }
 
     /** Max-shifted e^(x - max) of row [base, base + n) into out; returns {max, sum of the exponentials}. */
@@ -153,11 +142,11 @@ final class VectorKernels {
         }
         FloatVector sv = FloatVector.zero(S);
         for (c = 0; c < bound; c += S.length()) {
-            FloatVector e = FloatVector.fromArray(S, x, base + c).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(S, x, base + c).sub(max));
             e.intoArray(out, base + c);
             sv = sv.add(e);
         }
-        double sum = sv.reduceLanes(VectorOperators.ADD);
+        double sum = VectorMath.sum(sv);
         for (; c < n; c++) {
             float e = (float) Math.exp(x[base + c] - max);
             out[base + c] = e;
