@@ -6,6 +6,7 @@ import dev.backprop4j.data.DataSource;
 import dev.backprop4j.data.Dataset;
 import dev.backprop4j.io.AtomicFile;
 import dev.backprop4j.io.Checkpoint;
+import dev.backprop4j.io.RunLock;
 import dev.backprop4j.io.Safetensors;
 import dev.backprop4j.nn.Sequential;
 import dev.backprop4j.optim.Optimizer;
@@ -89,7 +90,8 @@ final class TrainCommand implements Callable<Integer> {
                 + ", batch " + runSpec.batch() + ")",
                 MemoryBudget.bytesNeeded(runSpec, true, Math.max(runSpec.batch(), 1000)), dev);
         checkOutputs(4 * runSpec.parameterCount()); // before hours of training, not after
-        try (Sequential model = runSpec.newModel(dev); Optimizer opt = runSpec.newOptimizer(model);
+        try (RunLock lock = checkpoint == null ? null : RunLock.acquire(checkpoint, "--checkpoint");
+             Sequential model = runSpec.newModel(dev); Optimizer opt = runSpec.newOptimizer(model);
              Trainer trainer = new Trainer(model, opt)) {
             out.printf(Locale.ROOT, "training %s %s on %s (%,d train / %,d test samples), %s lr %s, batch %d, device %s, %,d parameters%n",
                     runSpec.layersText(), runSpec.activation().label(), runSpec.data().describe(), train.size(),
@@ -185,10 +187,29 @@ final class TrainCommand implements Callable<Integer> {
             if (plot != null) {
                 TrainingChart.format(plot);
             }
+            distinctOutputs();
             DataSource source = data.source();
             return run.spec(source);
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
+        }
+    }
+
+    /** --save, --plot and --checkpoint name three different files (a chart written over the model would lose it). */
+    private void distinctOutputs() {
+        Map<Path, String> seen = new LinkedHashMap<>();
+        Map<String, Path> outputs = new LinkedHashMap<>();
+        outputs.put("--save", save);
+        outputs.put("--plot", plot);
+        outputs.put("--checkpoint", checkpoint);
+        for (Map.Entry<String, Path> e : outputs.entrySet()) {
+            if (e.getValue() != null) {
+                String before = seen.put(e.getValue().toAbsolutePath().normalize(), e.getKey());
+                if (before != null) {
+                    throw new IllegalArgumentException(before + " and " + e.getKey() + " name the same file, "
+                            + e.getValue() + "; give each its own");
+                }
+            }
         }
     }
 
@@ -205,7 +226,7 @@ final class TrainCommand implements Callable<Integer> {
             AtomicFile.checkWritable(plot, 1L << 20, "--plot");
         }
         if (checkpoint != null) {
-            AtomicFile.checkWritable(checkpoint, 3 * modelBytes, "--checkpoint");
+            AtomicFile.checkWritable(checkpoint, 3 * modelBytes, "--checkpoint", true);
         }
     }
 }

@@ -42,6 +42,15 @@ public final class AtomicFile {
      * messages ("--save").
      */
     public static void checkWritable(Path path, long bytes, String what) throws IOException {
+        checkWritable(path, bytes, what, false);
+    }
+
+    /**
+     * {@link #checkWritable(Path, long, String)} for a file that will be replaced again and again (a checkpoint after
+     * every epoch) when {@code replaced}: each replacement writes the new file beside the old one, so the room needed
+     * is two copies, less what the file there now already takes.
+     */
+    public static void checkWritable(Path path, long bytes, String what, boolean replaced) throws IOException {
         Path target = target(path);
         if (Files.exists(target) && !Files.isRegularFile(target)) {
             throw new IllegalArgumentException(what + " " + path + ": " + kind(target) + ", not a regular file");
@@ -67,9 +76,12 @@ public final class AtomicFile {
                     + (e.getReason() != null ? e.getReason() : e.getClass().getSimpleName()) + ")");
         }
         long free = Files.getFileStore(dir).getUsableSpace();
-        if (bytes > free) {
-            throw new IllegalArgumentException(what + " " + path + ": needs about " + bytes + " bytes but "
-                    + dir + " has " + free + " bytes free");
+        long existing = Files.isRegularFile(target) ? Files.size(target) : 0;
+        long needed = replaced ? Math.max(0, 2 * bytes - existing) : Math.max(0, bytes - existing);
+        if (needed > free) {
+            throw new IllegalArgumentException(what + " " + path + ": needs about " + needed + " bytes"
+                    + (replaced ? " (each replacement writes the new file beside the old one: two copies of about "
+                    + bytes + " bytes)" : "") + " but " + dir + " has " + free + " bytes free");
         }
     }
 
@@ -96,6 +108,13 @@ public final class AtomicFile {
             } catch (AtomicMoveNotSupportedException e) {
                 Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
             }
+        } catch (IOException e) {
+            if (e.getMessage() != null && e.getMessage().contains(path.toString())) {
+                throw e;
+            }
+            // "No space left on device" names no file: say which, and that nothing was lost
+            throw new IOException("writing " + path + ": " + (e.getMessage() != null ? e.getMessage()
+                    : e.getClass().getSimpleName()) + " (the previous file, if any, is intact)", e);
         } finally {
             Files.deleteIfExists(tmp);
         }
