@@ -63,8 +63,15 @@ public final class Checkpoint {
     /**
      * Reads each of the model's parameters from the file into it, one tensor at a time, after the caller has checked
      * them ({@link #requireFits}); the file may hold other tensors too (a training checkpoint's optimizer state).
+     * Every parameter is first checked for NaN and infinities, so a file that fails changes nothing.
+     *
+     * @throws CheckpointException naming the tensor when it holds a NaN or an infinity (a run that diverged): such a
+     *                             model can neither be scored nor trained on
      */
     public static void readParameters(Module model, Path file, SafetensorsHeader h) throws IOException {
+        for (String name : model.namedParameters().keySet()) {
+            Safetensors.requireFinite(file, h, name);
+        }
         for (String name : model.namedParameters().keySet()) {
             try (Tensor stored = Safetensors.readTensor(file, h, name)) {
                 model.setParameter(name, stored);

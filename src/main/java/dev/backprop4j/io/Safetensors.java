@@ -96,6 +96,44 @@ public final class Safetensors {
         return t.name(name);
     }
 
+    /**
+     * Fails, naming the file and the tensor, when a floating-point tensor of the file holds a NaN or an infinity;
+     * reads it in chunks without keeping it, so a whole file can be checked before anything is loaded.
+     */
+    public static void requireFinite(Path file, SafetensorsHeader h, String name) throws IOException {
+        SafetensorsHeader.TensorInfo info = h.tensors().get(name);
+        if (info == null || !info.dtype().isFloating()) {
+            return;
+        }
+        long n = info.shape().size();
+        int width = info.dtype().bytes();
+        long[] found = {0, -1};
+        double[] firstValue = new double[1];
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long perChunk = Math.max(1, chunkBytes / width);
+            for (long done = 0; done < n; done += perChunk) {
+                int len = (int) Math.min(perChunk, n - done);
+                long base = done;
+                read(ch, file, h.dataStart() + info.begin() + done * width, width, len, (b, at, count) -> {
+                    for (int i = 0; i < count; i++) {
+                        double v = width == 4 ? b.getFloat(i * 4) : b.getDouble(i * 8);
+                        if (!Double.isFinite(v)) {
+                            if (found[0]++ == 0) {
+                                found[1] = base + at + i;
+                                firstValue[0] = v;
+                            }
+                        }
+                    }
+                });
+            }
+        }
+        if (found[0] > 0) {
+            throw new CheckpointException(file + ": tensor '" + name + "' holds " + found[0] + " NaN or infinite "
+                    + "value" + (found[0] == 1 ? "" : "s") + " (the first at element " + found[1] + ": " + firstValue[0]
+                    + "); the run that wrote it diverged, so it can be neither scored nor trained on");
+        }
+    }
+
     /** Takes elements [at, at + len) of the array being filled from a little-endian buffer. */
     @FunctionalInterface
     private interface Sink {

@@ -151,6 +151,12 @@ public final class TrainingCheckpoint {
             throw new CheckpointException(file + ": saved random generators " + positions.keySet()
                     + ", the model has " + generators.keySet());
         }
+        for (String k : mine.tensors().keySet()) {
+            Safetensors.requireFinite(file, h, STATE + k);
+        }
+        for (String k : named.keySet()) {
+            Safetensors.requireFinite(file, h, k);
+        }
         Map<String, Tensor> stateTensors = new LinkedHashMap<>();
         try {
             for (String k : mine.tensors().keySet()) {

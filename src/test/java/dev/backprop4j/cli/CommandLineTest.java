@@ -102,6 +102,20 @@ class CommandLineTest {
         assertOneLineError(misfit.err(), "does not fit the model");
         assertTrue(java.util.Arrays.equals(before, Files.readAllBytes(model)));
 
+        dev.backprop4j.nn.Sequential diverged = dev.backprop4j.nn.Mlp.of(784, 16, 10).build();
+        float[] w = diverged.parameters().get(0).toFloatArray();
+        w[5] = Float.NaN;
+        diverged.parameters().get(0).copyFrom(w);
+        Path nan = dir.resolve("nan.safetensors");
+        dev.backprop4j.io.Checkpoint.save(diverged, nan, java.util.Map.of(dev.backprop4j.train.RunMetadata.LAYERS,
+                "784,16,10", dev.backprop4j.train.RunMetadata.ACTIVATION, "relu"));
+        for (String command : new String[] {"evaluate", "predict"}) {
+            CliRun r = command.equals("evaluate") ? CliRun.of("evaluate", "--model", nan.toString(), "--device", "cpu")
+                    : CliRun.of("predict", "--model", nan.toString(), "--image", "0", "--device", "cpu");
+            assertEquals(1, r.code(), r.err());
+            assertOneLineError(r.err(), "tensor '0.weight' holds 1 NaN or infinite value (the first at element 5");
+        }
+
         if (!dev.backprop4j.backend.cuda.Cuda.isAvailable()) {
             CliRun cuda = CliRun.of("train", "--device", "cuda", "--epochs", "1");
             assertEquals(1, cuda.code());
