@@ -39,7 +39,7 @@ public final class Main implements Runnable {
         cl.setOut(out);
         cl.setErr(err);
         cl.setParameterExceptionHandler((ex, a) -> {
-            err.println("error: " + ex.getMessage() + " (see 'backprop4j " + commandName(ex) + "--help')");
+            err.println("error: " + printable(ex.getMessage()) + " (see 'backprop4j " + commandName(ex) + "--help')");
             return 2;
         });
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
@@ -73,12 +73,44 @@ public final class Main implements Runnable {
 
     static String message(Throwable t) {
         if (t instanceof java.nio.file.NoSuchFileException) {
-            return "file not found: " + t.getMessage();
+            return "file not found: " + printable(t.getMessage());
         }
         if (t instanceof java.nio.file.AccessDeniedException) {
-            return "permission denied: " + t.getMessage();
+            return "permission denied: " + printable(t.getMessage());
         }
         String m = t.getMessage();
-        return m == null ? t.getClass().getSimpleName() : m;
+        return m == null ? t.getClass().getSimpleName() : printable(m);
+    }
+
+    /**
+     * A message made safe for the terminal, whatever a file put in it: control characters escaped, and any run of
+     * over 200 characters without a space cut (the messages quote file contents through Excerpt already; this is
+     * the net).
+     */
+    static String printable(String message) {
+        if (message == null) {
+            return "";
+        }
+        StringBuilder sb = new StringBuilder();
+        int run = 0;
+        for (int i = 0; i < message.length(); i++) {
+            char c = message.charAt(i);
+            run = Character.isWhitespace(c) ? 0 : run + 1;
+            if (run == 200) {
+                int next = i;
+                while (next < message.length() && !Character.isWhitespace(message.charAt(next))) {
+                    next++;
+                }
+                sb.append("... (").append(next - i).append(" more characters)");
+                i = next - 1;
+                continue;
+            }
+            if (Character.isISOControl(c) || Character.getType(c) == Character.FORMAT) {
+                sb.append(String.format("\\u%04x", (int) c));
+            } else {
+                sb.append(c);
+            }
+        }
+        return sb.toString();
     }
 }

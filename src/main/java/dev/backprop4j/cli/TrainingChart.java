@@ -3,6 +3,7 @@ package dev.backprop4j.cli;
 import com.google.gson.Gson;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonParser;
+import dev.backprop4j.core.Excerpt;
 import dev.backprop4j.io.AtomicFile;
 import dev.backprop4j.io.CheckpointException;
 import org.knowm.xchart.BitmapEncoder;
@@ -47,7 +48,7 @@ final class TrainingChart {
             }
             return points;
         } catch (RuntimeException e) {
-            throw new CheckpointException(file + ": malformed " + HISTORY + " (" + e.getMessage() + ")");
+            throw new CheckpointException(file + ": malformed " + HISTORY + " (" + Excerpt.of(e.getMessage()) + ")");
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.backprop4j.data;
 
+import dev.backprop4j.core.Excerpt;
+
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
@@ -12,8 +14,10 @@ import java.util.List;
 /**
  * Reads a comma-separated file of numeric feature columns and one integer class-label column (labels
  * 0..k-1). The first non-blank line is a header when its label cell is not a number ("label"), so a
- * mistyped feature there is still reported. Empty lines and a UTF-8 byte order mark are skipped.
- * A cell that is not a number fails with the file, line and column (1-based) in the message.
+ * mistyped feature there is still reported, or when its cells are the column numbers 0, 1, 2, ... (or 1, 2, 3, ...),
+ * as a table exported with numbered columns has. A cell may be quoted ({@code "2.119"}, as spreadsheets export
+ * numbers); a quoted cell cannot hold a comma. Empty lines and a UTF-8 byte order mark are skipped. A cell that is
+ * not a number fails with the file, line and column (1-based) and an excerpt of the cell in the message.
  */
 public final class Csv {
     /** The largest class label taken: a model gets one output per class, so a label near 2^31 is a data error. */
@@ -44,11 +48,14 @@ public final class Csv {
                     continue;
                 }
                 String[] cells = line.split(",", -1);
+                for (int c = 0; c < cells.length; c++) {
+                    cells[c] = unquote(cells[c].trim());
+                }
                 if (first) {
                     first = false;
                     int lc = labelColumn < 0 ? cells.length + labelColumn : labelColumn;
-                    if (lc >= 0 && lc < cells.length && !isNumber(cells[lc])) {
-                        continue;   // a header: its label cell is a name, not a class index
+                    if (lc >= 0 && lc < cells.length && !isNumber(cells[lc]) || columnNumbers(cells)) {
+                        continue;   // a header: its label cell is a name, or the cells number the columns
                     }
                 }
                 if (columns < 0) {
@@ -68,7 +75,7 @@ public final class Csv {
                 }
                 float[] features = new float[columns - 1];
                 for (int c = 0, f = 0; c < columns; c++) {
-                    String cell = cells[c].trim();
+                    String cell = cells[c];
                     if (c == label) {
                         int y = parseLabel(cell, file, lineNo, c);
                         labels.add(y);
@@ -121,6 +128,29 @@ public final class Csv {
         }
     }
 
+    /** The cell without one pair of surrounding double quotes, as spreadsheets quote numbers. */
+    private static String unquote(String cell) {
+        return cell.length() >= 2 && cell.startsWith("\"") && cell.endsWith("\"")
+                ? cell.substring(1, cell.length() - 1).trim() : cell;
+    }
+
+    /** Whether the cells are 0, 1, 2, ... or 1, 2, 3, ...: the header of a table with numbered columns. */
+    private static boolean columnNumbers(String[] cells) {
+        if (cells.length < 2) {
+            return false;
+        }
+        for (int from : new int[] {0, 1}) {
+            boolean all = true;
+            for (int c = 0; c < cells.length && all; c++) {
+                all = cells[c].equals(Integer.toString(from + c));
+            }
+            if (all) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static boolean isNumber(String cell) {
         try {
             return Double.isFinite(Double.parseDouble(cell.trim()));
@@ -137,8 +167,8 @@ public final class Csv {
             }
             return v;
         } catch (NumberFormatException e) {
-            throw new DataFormatException(file + ": line " + line + ", column " + (col + 1) + ": '" + cell
-                    + "' is not a finite number");
+            throw new DataFormatException(file + ": line " + line + ", column " + (col + 1) + ": '"
+                    + Excerpt.of(cell) + "' is not a finite number");
         }
     }
 
@@ -150,8 +180,8 @@ public final class Csv {
             }
             return (int) v;
         } catch (NumberFormatException e) {
-            throw new DataFormatException(file + ": line " + line + ", column " + (col + 1) + ": label '" + cell
-                    + "' is not a class index (an integer from 0 to " + MAX_LABEL + ")");
+            throw new DataFormatException(file + ": line " + line + ", column " + (col + 1) + ": label '"
+                    + Excerpt.of(cell) + "' is not a class index (an integer from 0 to " + MAX_LABEL + ")");
         }
     }
 }

@@ -1,5 +1,7 @@
 package dev.backprop4j.data;
 
+import dev.backprop4j.core.Excerpt;
+
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -34,6 +36,9 @@ public final class Idx {
         }
     }
 
+    /** The most values (bytes) an IDX file may hold here, unpacked: 1 GiB (MNIST's largest file is 47 MB). */
+    static int maxBytes = 1 << 30; // tests lower it
+
     private Idx() {
     }
 
@@ -46,9 +51,17 @@ public final class Idx {
         byte[] raw = in.readAllBytes();
         if (raw.length >= 2 && (raw[0] & 0xff) == 0x1f && (raw[1] & 0xff) == 0x8b) {
             try (InputStream gz = new GZIPInputStream(new ByteArrayInputStream(raw))) {
-                raw = gz.readAllBytes();
+                raw = gz.readNBytes(maxBytes);
+                if (gz.read() >= 0) {
+                    throw new DataFormatException(source + ": the gzip data unpacks to more than " + maxBytes
+                            + " bytes, more than an IDX file this reader takes (MNIST's largest is 47 MB); is it a "
+                            + "gzip bomb?");
+                }
+            } catch (java.io.EOFException e) {
+                throw new DataFormatException(source + ": corrupt gzip data (it ends early)");
             } catch (IOException e) {
-                throw new DataFormatException(source + ": corrupt gzip data (" + e.getMessage() + ")");
+                throw new DataFormatException(source + ": corrupt gzip data (" + (e.getMessage() != null
+                        ? Excerpt.of(e.getMessage()) : e.getClass().getSimpleName()) + ")");
             }
         }
         if (raw.length < 4) {
@@ -71,7 +84,20 @@ public final class Idx {
             if (dims[i] < 0) {
                 throw new DataFormatException(source + ": negative dimension " + dims[i]);
             }
-            count *= dims[i];
+            count *= dims[i]; // no overflow: count is at most maxBytes here, dims[i] below 2^31
+            if (count > maxBytes) {
+                throw new DataFormatException(source + ": header " + Arrays.toString(Arrays.copyOf(dims, i + 1))
+                        + (i + 1 < ndims ? "..." : "") + " announces more values than an IDX file this reader takes "
+                        + "(at most " + maxBytes + ")");
+            }
+        }
+        long item = 1;
+        for (int i = 1; i < ndims; i++) {
+            item *= dims[i];
+            if (item > maxBytes) {
+                throw new DataFormatException(source + ": header " + Arrays.toString(dims) + " announces items of more "
+                        + "than " + maxBytes + " values");
+            }
         }
         long present = raw.length - 4L - 4L * ndims;
         if (present != count) {

@@ -73,7 +73,9 @@ public final class AtomicFile {
                     + " (permission denied)");
         } catch (FileSystemException e) {
             throw new IllegalArgumentException(what + " " + path + ": cannot create files in " + dir + " ("
-                    + (e.getReason() != null ? e.getReason() : e.getClass().getSimpleName()) + ")");
+                    + (e.getReason() != null ? e.getReason() : e instanceof java.nio.file.NoSuchFileException
+                    ? "no such folder" : e instanceof java.nio.file.FileAlreadyExistsException ? "a file is in the way"
+                    : "the file system refused") + ")");
         }
         long free = Files.getFileStore(dir).getUsableSpace();
         long existing = Files.isRegularFile(target) ? Files.size(target) : 0;

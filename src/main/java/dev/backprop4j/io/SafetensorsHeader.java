@@ -5,6 +5,7 @@ import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
 import com.google.gson.stream.MalformedJsonException;
 import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Excerpt;
 import dev.backprop4j.core.Shape;
 
 import java.io.EOFException;
@@ -58,8 +59,8 @@ public record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, Str
             case "F32" -> DType.FLOAT32;
             case "F64" -> DType.FLOAT64;
             case "I32" -> DType.INT32;
-            default -> throw new CheckpointException(file + ": tensor '" + name + "' has dtype " + code
-                    + ", which backprop4j does not read (F32, F64, I32)");
+            default -> throw new CheckpointException(file + ": tensor '" + Excerpt.of(name) + "' has dtype "
+                    + Excerpt.of(code) + ", which backprop4j does not read (F32, F64, I32)");
         };
     }
 
@@ -114,7 +115,7 @@ public record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, Str
             while (r.hasNext()) {
                 String name = r.nextName();
                 if (tensors.containsKey(name) || (name.equals("__metadata__") && !metadata.isEmpty())) {
-                    throw new CheckpointException(file + ": the header names '" + name + "' twice");
+                    throw new CheckpointException(file + ": the header names '" + Excerpt.of(name) + "' twice");
                 }
                 if (name.equals("__metadata__")) {
                     readMetadata(r, file, metadata);
@@ -129,7 +130,7 @@ public record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, Str
         } catch (MalformedJsonException | EOFException | IllegalStateException e) {
             throw new CheckpointException(file + ": header is not valid JSON (" + firstClause(e.getMessage()) + ")");
         } catch (IOException e) {
-            throw new CheckpointException(file + ": header cannot be read (" + e.getMessage() + ")");
+            throw new CheckpointException(file + ": header cannot be read (" + firstClause(e.getMessage()) + ")");
         }
         checkTiling(tensors, file, dataLength);
         return new SafetensorsHeader(tensors, metadata, dataStart);
@@ -143,10 +144,10 @@ public record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, Str
         while (r.hasNext()) {
             String key = r.nextName();
             if (r.peek() != JsonToken.STRING) {
-                throw new CheckpointException(file + ": metadata '" + key + "' is not a string");
+                throw new CheckpointException(file + ": metadata '" + Excerpt.of(key) + "' is not a string");
             }
             if (metadata.put(key, r.nextString()) != null) {
-                throw new CheckpointException(file + ": metadata '" + key + "' is given twice");
+                throw new CheckpointException(file + ": metadata '" + Excerpt.of(key) + "' is given twice");
             }
         }
         r.endObject();
@@ -154,7 +155,7 @@ public record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, Str
 
     private static TensorInfo readTensor(JsonReader r, Path file, String name) throws IOException {
         if (r.peek() != JsonToken.BEGIN_OBJECT) {
-            throw new CheckpointException(file + ": tensor '" + name + "' is not an object");
+            throw new CheckpointException(file + ": tensor '" + Excerpt.of(name) + "' is not an object");
         }
         String dtype = null;
         List<Long> shape = null;
@@ -165,7 +166,7 @@ public record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, Str
             switch (field) {
                 case "dtype" -> {
                     if (r.peek() != JsonToken.STRING) {
-                        throw new CheckpointException(file + ": tensor '" + name + "' has a dtype that is not a string");
+                        throw new CheckpointException(file + ": tensor '" + Excerpt.of(name) + "' has a dtype that is not a string");
                     }
                     dtype = r.nextString();
                 }
@@ -176,11 +177,11 @@ public record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, Str
         }
         r.endObject();
         if (dtype == null || shape == null || offsets == null) {
-            throw new CheckpointException(file + ": tensor '" + name + "' lacks " + (dtype == null ? "dtype"
+            throw new CheckpointException(file + ": tensor '" + Excerpt.of(name) + "' lacks " + (dtype == null ? "dtype"
                     : shape == null ? "shape" : "data_offsets"));
         }
         if (offsets.size() != 2) {
-            throw new CheckpointException(file + ": tensor '" + name + "' has " + offsets.size()
+            throw new CheckpointException(file + ": tensor '" + Excerpt.of(name) + "' has " + offsets.size()
                     + " data_offsets, not 2 (begin, end)");
         }
         DType type = dtype(dtype, file, name);
@@ -191,11 +192,11 @@ public record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, Str
             try {
                 elements = Math.multiplyExact(elements, d);
             } catch (ArithmeticException e) {
-                throw new CheckpointException(file + ": tensor '" + name + "' has shape " + shape
+                throw new CheckpointException(file + ": tensor '" + Excerpt.of(name) + "' has shape " + shape
                         + ", more elements than 64 bits count");
             }
             if (d > Integer.MAX_VALUE) {
-                throw new CheckpointException(file + ": tensor '" + name + "' has a dimension of " + d
+                throw new CheckpointException(file + ": tensor '" + Excerpt.of(name) + "' has a dimension of " + d
                         + ", more than backprop4j's 2^31 - 1");
             }
             dims[i] = (int) d;
@@ -206,10 +207,10 @@ public record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, Str
         try {
             bytes = Math.multiplyExact(elements, (long) type.bytes());
         } catch (ArithmeticException e) {
-            throw new CheckpointException(file + ": tensor '" + name + "' " + shape + " is too large to address");
+            throw new CheckpointException(file + ": tensor '" + Excerpt.of(name) + "' " + shape + " is too large to address");
         }
         if (end < begin || end - begin != bytes) {
-            throw new CheckpointException(file + ": tensor '" + name + "' " + shape + " " + type + " needs " + bytes
+            throw new CheckpointException(file + ": tensor '" + Excerpt.of(name) + "' " + shape + " " + type + " needs " + bytes
                     + " bytes but its data_offsets are [" + begin + ", " + end + "]");
         }
         return new TensorInfo(type, Shape.of(dims), begin, end);
@@ -218,20 +219,20 @@ public record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, Str
     /** A JSON array of integers in [0, 2^63): no strings, fractions, signs or exponents. */
     private static List<Long> unsignedList(JsonReader r, Path file, String name, String field) throws IOException {
         if (r.peek() != JsonToken.BEGIN_ARRAY) {
-            throw new CheckpointException(file + ": tensor '" + name + "' has a " + field + " that is not an array");
+            throw new CheckpointException(file + ": tensor '" + Excerpt.of(name) + "' has a " + field + " that is not an array");
         }
         List<Long> out = new ArrayList<>();
         r.beginArray();
         while (r.hasNext()) {
             String v = r.peek() == JsonToken.NUMBER ? r.nextString() : null;
             if (v == null || !UNSIGNED.matcher(v).matches() || v.length() > 19) {
-                throw new CheckpointException(file + ": tensor '" + name + "' has " + field + " entry "
+                throw new CheckpointException(file + ": tensor '" + Excerpt.of(name) + "' has " + field + " entry "
                         + (v == null ? "that is not a number" : v) + ", not an integer in [0, 2^63)");
             }
             try {
                 out.add(Long.parseLong(v));
             } catch (NumberFormatException e) {
-                throw new CheckpointException(file + ": tensor '" + name + "' has " + field + " entry " + v
+                throw new CheckpointException(file + ": tensor '" + Excerpt.of(name) + "' has " + field + " entry " + v
                         + ", not an integer in [0, 2^63)");
             }
         }
@@ -245,7 +246,7 @@ public record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, Str
         for (Map.Entry<String, TensorInfo> e : tensors.entrySet().stream()
                 .sorted(Comparator.comparingLong(x -> x.getValue().begin())).toList()) {
             if (e.getValue().begin() != expect) {
-                throw new CheckpointException(file + ": tensor '" + e.getKey() + "' starts at data byte "
+                throw new CheckpointException(file + ": tensor '" + Excerpt.of(e.getKey()) + "' starts at data byte "
                         + e.getValue().begin() + ", expected " + expect + " (overlapping or with gaps: corrupt header)");
             }
             expect = e.getValue().end();
@@ -256,13 +257,27 @@ public record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, Str
         }
     }
 
+    /**
+     * Gson's message without its advice to programmers ("Use JsonReader.setStrictness...", "See https://..."): what
+     * went wrong and where, as "malformed JSON at line 1 column 3".
+     */
     private static String firstClause(String message) {
         if (message == null) {
             return "unexpected end";
         }
-        int cut = message.indexOf("\nSee ");
-        String m = cut < 0 ? message : message.substring(0, cut);
-        cut = m.indexOf(" See https://");
-        return (cut < 0 ? m : m.substring(0, cut)).trim();
+        java.util.regex.Matcher where = Pattern.compile("at line (\\d+) column (\\d+)").matcher(message);
+        String m = message;
+        for (String advice : new String[] {"\nSee ", " See https://", "Use JsonReader.setStrictness"}) {
+            int cut = m.indexOf(advice);
+            m = cut < 0 ? m : m.substring(0, cut);
+        }
+        m = m.trim();
+        if (m.isEmpty() || m.endsWith(";")) {
+            m = (m.isEmpty() ? "malformed JSON" : m.substring(0, m.length() - 1));
+            if (where.find() && !m.contains(" at line ")) {
+                m += " at line " + where.group(1) + " column " + where.group(2);
+            }
+        }
+        return Excerpt.of(m);
     }
 }

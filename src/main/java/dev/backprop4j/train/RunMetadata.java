@@ -1,5 +1,6 @@
 package dev.backprop4j.train;
 
+import dev.backprop4j.core.Excerpt;
 import dev.backprop4j.data.DataSource;
 import dev.backprop4j.io.CheckpointException;
 import dev.backprop4j.nn.Activation;
@@ -85,7 +86,8 @@ public final class RunMetadata {
             }
             return b.build();
         } catch (RuntimeException e) {
-            throw new CheckpointException(file + ": metadata " + key + " is malformed (" + e.getMessage() + ")");
+            throw new CheckpointException(file + ": metadata " + key + " = '" + Excerpt.of(meta.get(key))
+                    + "' is malformed (" + Excerpt.of(e.getMessage()) + ")");
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.backprop4j.train;
 import com.google.gson.Gson;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.backprop4j.core.Excerpt;
 import dev.backprop4j.core.Generator;
 import dev.backprop4j.io.Checkpoint;
 import dev.backprop4j.io.CheckpointException;
@@ -130,7 +131,7 @@ public final class TrainingCheckpoint {
             epochs = Integer.parseInt(meta.get(EPOCHS_DONE));
             lr = Double.parseDouble(meta.get(LR));
         } catch (RuntimeException e) {
-            throw new CheckpointException(file + ": malformed resume metadata (" + e.getMessage() + ")");
+            throw new CheckpointException(file + ": malformed resume metadata (" + Excerpt.of(e.getMessage()) + ")");
         }
         if (!steps.keySet().containsAll(named.keySet())) {
             throw new CheckpointException(file + ": no step count for " + named.keySet().stream()

@@ -95,7 +95,7 @@ class RunSpecTest {
         Map<String, String> bad = new HashMap<>(RunMetadata.of(spec()));
         bad.put(RunMetadata.RUN + "batch", "-3");
         CheckpointException wrong = assertThrows(CheckpointException.class, () -> RunMetadata.read(bad, FILE));
-        assertTrue(wrong.getMessage().contains("backprop4j.run.batch is malformed (--batch must be at least 1"),
+        assertTrue(wrong.getMessage().contains("backprop4j.run.batch = '-3' is malformed (--batch must be at least 1"),
                 wrong.getMessage());
     }
 
