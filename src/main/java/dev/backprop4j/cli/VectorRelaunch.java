@@ -38,6 +38,9 @@ final class VectorRelaunch {
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("--add-modules");
         cmd.add(MODULE);
+        // the relaunched JVM runs from the class path, where the jar's Enable-Native-Access does not apply; every
+        // runtime this project supports knows the flag (Java 17 accepts it, 22 and later need it to stay quiet)
+        cmd.add("--enable-native-access=ALL-UNNAMED");
         cmd.add("-Dbackprop4j.relaunch=false");
         cmd.add("-D" + PARENT_PID + "=" + ProcessHandle.current().pid());
         cmd.add("-D" + ProgressDisplay.TERMINAL + "=" + ProgressDisplay.stderrIsTerminal());
@@ -57,7 +60,11 @@ final class VectorRelaunch {
             errPump.start();
             int code = p.waitFor();
             errPump.join(2000);
-            Runtime.getRuntime().removeShutdownHook(stopChild);
+            try {
+                Runtime.getRuntime().removeShutdownHook(stopChild);
+            } catch (IllegalStateException shuttingDown) {
+                // a signal stopped this JVM, and its hook stopped the child: nothing more to do or to say
+            }
             return code;
         } catch (IOException e) {
             System.err.println("error: cannot restart the JVM with --add-modules " + MODULE + ": " + e.getMessage()

@@ -28,12 +28,15 @@ class ProcessLifecycleTest {
     @TempDir
     Path dir;
 
-    /** Starts train without the Vector API module (so it relaunches), waits for training to start; the child too. */
-    private Process startTraining(Path save) throws Exception {
+    /**
+     * Starts train without the Vector API module (so it relaunches), waits for training to start; the child too.
+     * Standard error goes to {@code err}.
+     */
+    private Process startTraining(Path save, Path err) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), Main.class.getName(), "train", "--epochs", "200",
                 "--device", "cpu", "--save", save.toString()));
-        Process parent = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        Process parent = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
         BufferedReader out = new BufferedReader(new InputStreamReader(parent.getInputStream(), StandardCharsets.UTF_8));
         String first = out.readLine();
         assertTrue(first != null && first.startsWith("training "), "training started: " + first);
@@ -57,7 +60,8 @@ class ProcessLifecycleTest {
         Path save = dir.resolve("model.safetensors");
         Checkpoint.save(Mlp.of(3, 2).build(), save, Map.of("kept", "yes"));
         byte[] before = Files.readAllBytes(save);
-        Process parent = startTraining(save);
+        Path err = dir.resolve("stderr.txt");
+        Process parent = startTraining(save, err);
         ProcessHandle child = parent.toHandle().children().findFirst().orElseThrow();
         if (kill) {
             parent.destroyForcibly(); // SIGKILL: no shutdown hook runs in the parent
@@ -68,6 +72,8 @@ class ProcessLifecycleTest {
         child.onExit().get(15, TimeUnit.SECONDS);
         assertFalse(child.isAlive(), "the relaunched JVM ended with its parent");
         assertArrayEquals(before, Files.readAllBytes(save), "the checkpoint was not overwritten");
+        String errors = Files.readString(err);
+        assertFalse(errors.contains("Exception") || errors.contains("\tat "), "a stack trace on stopping:\n" + errors);
     }
 
     @Test
