@@ -38,7 +38,7 @@ final class DoctorCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--device", paramLabel = "DEVICE",
-            description = "Device to check: cuda, cuda:N, or auto (default: the GPU when one is usable).")
+            description = "Device to check: cpu, cuda, cuda:N, or auto (default: the GPU when one is usable).")
     String device = "auto";
 
     private PrintWriter out;
@@ -55,11 +55,11 @@ final class DoctorCommand implements Callable<Integer> {
                 + "jdk.incubator.vector, as java -jar does by itself)");
         info("cpu", cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores available");
         boolean explicit = !device.trim().equalsIgnoreCase("auto");
-        Device target = explicit ? Device.parse(device)
+        Device target = explicit ? DeviceOption.parse(spec, device)
                 : Cuda.isAvailable() && !Cuda.isEmulated() ? Device.cuda(0) : Device.CPU; // as auto, without its log line
         String reason = Cuda.unavailableReason();
         if (reason != null) {
-            if (explicit) {
+            if (target.isCuda()) { // asked for: a failure; else, as for the CPU, the reason is information
                 line(false, "cuda", "CUDA unavailable: " + reason);
             } else {
                 info("cuda", "CUDA unavailable: " + reason + " (the CPU backend is used)");

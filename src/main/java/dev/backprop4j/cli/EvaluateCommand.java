@@ -29,9 +29,10 @@ final class EvaluateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Device dev = saved.device();
+        Device dev = saved.device(spec);
         DataSource source = saved.data(data, spec);
         Dataset test = source.load(saved.spec().seed()).test();
+        saved.requireFits(test, source);
         try (Sequential net = saved.load(dev, 1000)) {
             Evaluation e = Evaluation.of(net, new DataLoader(test, 1000, false, 0, false, dev));
             spec.commandLine().getOut().printf(Locale.ROOT, "%s on %s: test loss %.4f, accuracy %.2f%% (%,d samples)%n",

@@ -58,7 +58,7 @@ final class GpuBenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter w = spec.commandLine().getOut();
-        Device dev = Backends.device(device);
+        Device dev = DeviceOption.parse(spec, device);
         Backends.of(dev); // fails now, with the reason, when CUDA is asked for and unusable
         if (out != null) {
             AtomicFile.checkWritable(out, 1 << 16, "the table");

@@ -39,9 +39,10 @@ final class PredictCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Device dev = saved.device();
+        Device dev = saved.device(spec);
         DataSource source = saved.data(data, spec);
         Dataset test = source.load(saved.spec().seed()).test();
+        saved.requireFits(test, source);
         if (image < 0 || image >= test.size()) {
             throw new IllegalArgumentException("--image " + image + " is outside the test set [0, " + test.size() + ")");
         }

@@ -3,7 +3,6 @@ package dev.backprop4j.cli;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -34,23 +33,61 @@ final class ProgressDisplay implements AutoCloseable {
         this.task = task;
         this.max = max;
         this.bar = stderrIsTerminal() ? new ProgressBarBuilder().setTaskName(task).setInitialMax(max)
-                .setUnit(" samples", 1).setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250)
+                .setUpdateIntervalMillis(250).setRenderer((state, width) -> render(state.getTaskName(),
+                        state.getCurrent(), state.getMax(), state.getTotalElapsed(), state.getExtraMessage(), width))
                 .setConsumer(new ConsoleProgressBarConsumer(err, columns() - 1)).build() : null;
     }
 
-    /** Shows {@code done} of the epoch's samples and a short status ("loss 0.41  acc 88.0%  9,000 samples/s"). */
-    void update(long done, String status) {
+    /**
+     * Shows {@code done} of the epoch's samples with the running loss and accuracy and the speed; in a terminal the
+     * line keeps the loss, the accuracy and the ETA at any width down to 80 columns, giving up the bar first and the
+     * speed next.
+     */
+    void update(long done, double loss, double accuracy, double samplesPerSecond) {
+        String status = String.format(Locale.ROOT, "loss %.4f  acc %.1f%%", loss, 100 * accuracy);
+        String speed = String.format(Locale.ROOT, "%,.0f samples/s", samplesPerSecond);
         if (bar != null) {
             bar.stepTo(done);
-            bar.setExtraMessage(" " + status);
+            bar.setExtraMessage(status + SPEED + speed);
             return;
         }
         int quarter = (int) (4 * done / Math.max(1, max));
         if (quarter > quartersShown && quarter < 4) {
             quartersShown = quarter;
-            err.printf(Locale.ROOT, "%s  %3d%%  %,d/%,d samples  %s%n", task, 25 * quarter, done, max, status);
+            err.printf(Locale.ROOT, "%s  %3d%%  %,d/%,d samples  %s  %s%n", task, 25 * quarter, done, max, status,
+                    speed);
             err.flush();
         }
+    }
+
+    /** Between the status a line must keep and the speed it may drop, in the bar's extra message. */
+    private static final String SPEED = "\u0000";
+
+    /**
+     * One frame of the bar, at most {@code width} characters: "epoch  1/10  42% [=====>    ] loss 0.4123  acc
+     * 88.1%  9,000 samples/s  ETA 0:02". The bar shrinks first (and goes below 5 characters), then the speed goes;
+     * the task, the percentage, the loss, the accuracy and the ETA stay.
+     */
+    static String render(String task, long done, long max, java.time.Duration elapsed, String extra, int width) {
+        String[] parts = (extra == null ? "" : extra).split(SPEED, 2);
+        String status = parts[0].trim();
+        String speed = parts.length > 1 ? parts[1] : "";
+        long pct = max <= 0 ? 100 : Math.min(100, 100 * done / max);
+        long etaSeconds = done <= 0 ? -1 : Math.round(elapsed.toMillis() / 1000.0 * (max - done) / done);
+        String eta = etaSeconds < 0 ? "ETA -:--" : String.format(Locale.ROOT, "ETA %d:%02d", etaSeconds / 60,
+                etaSeconds % 60);
+        String head = String.format(Locale.ROOT, "%s %3d%%", task, pct);
+        String tail = speed.isEmpty() ? status + "  " + eta : status + "  " + speed + "  " + eta;
+        int room = width - head.length() - tail.length() - 4; // " [" + "] "
+        if (room >= 5) {
+            int filled = (int) (room * pct / 100);
+            return head + " [" + "=".repeat(filled) + " ".repeat(room - filled) + "] " + tail;
+        }
+        String line = head + "  " + tail;
+        if (line.length() > width) {
+            line = head + "  " + status + "  " + eta;
+        }
+        return line.length() <= width ? line : line.substring(0, Math.max(0, width));
     }
 
     @Override

@@ -4,13 +4,14 @@ import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
 import dev.backprop4j.core.Shape;
 import dev.backprop4j.data.DataSource;
+import dev.backprop4j.data.Dataset;
 import dev.backprop4j.io.Checkpoint;
 import dev.backprop4j.io.Safetensors;
 import dev.backprop4j.io.SafetensorsHeader;
 import dev.backprop4j.nn.Sequential;
-import dev.backprop4j.tensor.Backends;
 import dev.backprop4j.train.RunMetadata;
 import dev.backprop4j.train.RunSpec;
+import dev.backprop4j.train.TrainingCheckpoint;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 
@@ -34,8 +35,8 @@ final class SavedModelOptions {
     private SafetensorsHeader header;
     private RunSpec spec;
 
-    Device device() {
-        return Backends.device(device);
+    Device device(CommandSpec cmd) {
+        return DeviceOption.parse(cmd, device);
     }
 
     /** The run the file describes (its model, split seed, data); reads the header once and checks its tensors. */
@@ -43,7 +44,9 @@ final class SavedModelOptions {
         if (spec == null) {
             header = Safetensors.header(model);
             RunSpec s = RunMetadata.read(header.metadata(), model);
-            Checkpoint.requireFits(model, header, parameters(s.sizes())); // before anything is allocated
+            // before anything is allocated; a --checkpoint file is a model file with the optimizer's state beside it
+            Checkpoint.requireFits(model, header, parameters(s.sizes()),
+                    TrainingCheckpoint.isResumable(header.metadata()) ? TrainingCheckpoint.STATE_PREFIX : null);
             spec = s;
         }
         return spec;
@@ -59,6 +62,25 @@ final class SavedModelOptions {
     }
 
     /**
+     * Fails, naming the model file and the data, unless {@code data}'s rows have the model's input width and its
+     * labels are among the model's classes.
+     */
+    void requireFits(Dataset data, DataSource source) throws IOException {
+        int[] sizes = spec().sizes();
+        if (data.features() != sizes[0]) {
+            throw new IllegalArgumentException("the model " + model + " takes " + sizes[0] + " features a row (its "
+                    + "first layer), and " + source.describe() + " has " + data.features()
+                    + (source.isMnist() ? "" : " (CSV columns other than the label)")
+                    + "; score it on the data it was trained on (--data or --csv)");
+        }
+        int classes = sizes[sizes.length - 1];
+        if (data.classes() > classes) {
+            throw new IllegalArgumentException("the model " + model + " tells " + classes + " classes apart, and "
+                    + source.describe() + " has labels up to " + (data.classes() - 1));
+        }
+    }
+
+    /**
      * Rebuilds the MLP the file describes on the device and loads its parameters: the file's tensors are checked
      * against the architecture, and its size against the device's free memory, before the model is allocated.
      */
@@ -68,7 +90,7 @@ final class SavedModelOptions {
                 dev);
         Sequential net = s.newModel(dev);
         try {
-            Checkpoint.load(net, model, header);
+            Checkpoint.readParameters(net, model, header); // checked against the file in spec()
         } catch (IOException | RuntimeException e) {
             net.close();
             throw e;

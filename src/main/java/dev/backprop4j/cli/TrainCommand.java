@@ -76,7 +76,7 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         RunSpec asked = checkOptions();
-        Device dev = Backends.device(device);
+        Device dev = DeviceOption.parse(spec, device);
         Backends.of(dev); // fails now, with the reason, when CUDA is asked for and unusable
         if (cudaGraph && !dev.isCuda()) {
             throw usage("--cuda-graph needs a CUDA device, and --device " + device + " is " + dev);
@@ -85,6 +85,10 @@ final class TrainCommand implements Callable<Integer> {
         RunSpec runSpec = asked.fittedTo(split);
         Dataset train = runSpec.limit() == 0 ? split.train() : split.train().head(runSpec.limit());
         Dataset test = split.test();
+        if (train.size() > 1 && train.distinctLabels() == 1) {
+            System.err.println("warning: every training row of " + runSpec.data().describe() + " has label "
+                    + train.label(0) + ": the model learns to answer that, and its accuracy says nothing");
+        }
         MemoryBudget.require("training " + runSpec.layersText() + " (" + String.format(Locale.ROOT, "%,d",
                 runSpec.parameterCount()) + " parameters, " + runSpec.optimizer().name().toLowerCase(Locale.ROOT)
                 + ", batch " + runSpec.batch() + ")",
@@ -157,6 +161,10 @@ final class TrainCommand implements Callable<Integer> {
         if (epochsDone >= mine.epochs()) {
             throw usage("--resume " + resume + " has " + epochsDone + " epochs done already; ask for more with --epochs");
         }
+        if (mine.schedule() == RunSpec.Schedule.COSINE && saved.epochs() != mine.epochs()) {
+            System.err.println("note: the run was started for " + saved.epochs() + " epochs and now runs " + mine.epochs()
+                    + ": its cosine schedule is stretched to the new length from the step it stopped at");
+        }
         List<TrainingChart.Point> points = TrainingChart.history(meta, resume);
         int done = TrainingCheckpoint.restore(resume, trainer);
         history.addAll(points);
@@ -175,8 +183,7 @@ final class TrainCommand implements Callable<Integer> {
                             + "%d (learning rate %s too high?); training stopped and nothing was saved", loss, e, i, lr));
                 }
                 double perSecond = done / Math.max(1e-9, (System.nanoTime() - epochStart) / 1e9);
-                progress.update(done, String.format(Locale.ROOT, "loss %.4f  acc %.1f%%  %,.0f samples/s",
-                        loss, 100 * acc, perSecond));
+                progress.update(done, loss, acc, perSecond);
             });
         }
     }

@@ -29,15 +29,15 @@ public record Device(Kind kind, int index) {
     }
 
     /**
-     * Parses "cpu", "cuda" (or "gpu": cuda:0) and "cuda:N". "auto" depends on the machine, so it is not a value
-     * to parse here: {@code Backends.device(text)} accepts it too.
+     * Parses "cpu", "cuda" (cuda:0) and "cuda:N" ("gpu" is refused with a hint, as PyTorch refuses it). "auto"
+     * depends on the machine, so it is not a value to parse here: {@code Backends.device(text)} accepts it too.
      */
     public static Device parse(String text) {
         String t = text.trim().toLowerCase(java.util.Locale.ROOT);
         if (t.equals("cpu")) {
             return CPU;
         }
-        if (t.equals("cuda") || t.equals("gpu")) {
+        if (t.equals("cuda")) {
             return cuda(0);
         }
         if (t.startsWith("cuda:")) {
@@ -48,7 +48,8 @@ public record Device(Kind kind, int index) {
             }
         }
         throw new IllegalArgumentException("unknown device '" + text + "' (expected cpu, cuda or cuda:N"
-                + (t.equals("auto") ? "; for auto use Backends.device(\"auto\")" : "") + ")");
+                + (t.equals("auto") ? "; for auto use Backends.device(\"auto\")" : "")
+                + (t.startsWith("gpu") ? "; a GPU is cuda, as in PyTorch" : "") + ")");
     }
 
     public boolean isCuda() {

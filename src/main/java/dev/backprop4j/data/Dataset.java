@@ -46,6 +46,11 @@ public final class Dataset {
         return classes;
     }
 
+    /** How many different labels the samples have. */
+    public int distinctLabels() {
+        return (int) Arrays.stream(y).distinct().count();
+    }
+
     /** Features of sample i (a copy). */
     public float[] sample(int i) {
         return Arrays.copyOfRange(x, i * features, (i + 1) * features);

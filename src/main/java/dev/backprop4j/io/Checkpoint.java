@@ -84,16 +84,28 @@ public final class Checkpoint {
      * {@code expected}; reads no data, so a model can be checked before it is built.
      */
     public static void requireFits(Path file, SafetensorsHeader h, Map<String, Expected> expected) {
+        requireFits(file, h, expected, null);
+    }
+
+    /**
+     * {@link #requireFits(Path, SafetensorsHeader, Map)} that passes over the file's tensors whose names start with
+     * {@code ignoredPrefix} (a training checkpoint's "optimizer." state, when only its model is read).
+     */
+    public static void requireFits(Path file, SafetensorsHeader h, Map<String, Expected> expected,
+                                   String ignoredPrefix) {
         List<String> problems = new ArrayList<>();
         TreeSet<String> missing = new TreeSet<>(expected.keySet());
         missing.removeAll(h.tensors().keySet());
         TreeSet<String> unexpected = new TreeSet<>(h.tensors().keySet());
         unexpected.removeAll(expected.keySet());
+        if (ignoredPrefix != null) {
+            unexpected.removeIf(name -> name.startsWith(ignoredPrefix));
+        }
         if (!missing.isEmpty()) {
             problems.add("missing " + missing);
         }
         if (!unexpected.isEmpty()) {
-            problems.add("unexpected " + unexpected);
+            problems.add("unexpected " + unexpected.stream().map(dev.backprop4j.core.Excerpt::of).toList());
         }
         for (Map.Entry<String, Expected> e : expected.entrySet()) {
             SafetensorsHeader.TensorInfo stored = h.tensors().get(e.getKey());

@@ -36,7 +36,9 @@ public final class TrainingCheckpoint {
     static final String TRAINER_STEP = PREFIX + "trainer_step";
     static final String EPOCHS_DONE = PREFIX + "epochs_done";
     static final String GENERATORS = PREFIX + "generators";
-    private static final String STATE = "optimizer.";
+    /** The prefix of the optimizer's state tensors: "optimizer.{parameter}.{state}". */
+    public static final String STATE_PREFIX = "optimizer.";
+    private static final String STATE = STATE_PREFIX;
 
     private TrainingCheckpoint() {
     }

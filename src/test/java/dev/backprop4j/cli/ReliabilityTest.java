@@ -180,7 +180,26 @@ class ReliabilityTest {
         assertTrue(tty.contains("\r"), "a terminal gets a bar redrawn in place");
         for (String frame : tty.split("[\r\n]")) {
             assertTrue(frame.length() <= 80, frame.length() + " columns: " + frame);
+            if (frame.startsWith("epoch") && frame.contains("loss")) {
+                assertTrue(frame.matches(".*loss [0-9.]+  acc [0-9.]+%.*ETA [0-9-]+:[0-9-]{2}.*"),
+                        "loss, accuracy and ETA kept at 80 columns: " + frame);
+            }
         }
+    }
+
+    /** What a frame keeps as the terminal narrows: the bar goes first, the speed next, never the loss or the ETA. */
+    @Test
+    void aNarrowTerminalDropsTheBarFirstThenTheSpeed() {
+        String extra = "loss 0.4123  acc 88.1%\u0000" + "9,000 samples/s";
+        java.time.Duration t = java.time.Duration.ofSeconds(10);
+        String wide = ProgressDisplay.render("epoch  1/10", 500, 1000, t, extra, 120);
+        assertTrue(wide.matches("epoch  1/10  50% \\[=+ +\\] loss 0.4123  acc 88.1%  9,000 samples/s  ETA 0:10"),
+                wide);
+        assertEquals(119, ProgressDisplay.render("epoch  1/10", 500, 1000, t, extra, 119).length());
+        String eighty = ProgressDisplay.render("epoch  1/10", 500, 1000, t, extra, 79);
+        assertTrue(eighty.length() <= 79 && eighty.contains("samples/s") && eighty.contains("ETA 0:10"), eighty);
+        String narrow = ProgressDisplay.render("epoch  1/10", 500, 1000, t, extra, 60);
+        assertEquals("epoch  1/10  50%  loss 0.4123  acc 88.1%  ETA 0:10", narrow);
     }
 
     private String child(Map<String, String> env, String... props) throws Exception {
