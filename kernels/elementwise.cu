@@ -12,7 +12,7 @@ enum UnaryCode {
     UNARY_LOG = 2,          // ln x                                     | dy / x
     UNARY_SQRT = 3,         // sqrt x                                   | dy 0.5 / y
     UNARY_ABS = 4,          // |x|                                      | dy sign(x)
-    UNARY_POW = 5,          // x^p1                                     | dy p1 x^(p1-1)
+    UNARY_POW = 5,          // x^p1                                     | dy p1 x^(p1-1), 0 when p1 = 0
     UNARY_ADD_SCALAR = 6,   // x + p1                                   | dy
     UNARY_MUL_SCALAR = 7,   // x p1                                     | dy p1
     UNARY_RDIV_SCALAR = 8,  // p1 / x                                   | -dy p1 / x^2
@@ -89,7 +89,7 @@ __device__ __forceinline__ T unary_grad(int op, T x, T y, T dy, T p1, T p2) {
         case UNARY_LOG: return dy / x;
         case UNARY_SQRT: return dy * (T)0.5 / y;
         case UNARY_ABS: return dy * signum(x);
-        case UNARY_POW: return dy * p1 * k_pow(x, p1 - (T)1);
+        case UNARY_POW: return p1 == (T)0 ? (T)0 : dy * p1 * k_pow(x, p1 - (T)1);
         case UNARY_ADD_SCALAR: return dy;
         case UNARY_MUL_SCALAR: return dy * p1;
         case UNARY_RDIV_SCALAR: return -dy * p1 / (x * x);

@@ -90,7 +90,7 @@ final class SavedModelOptions {
                 dev);
         Sequential net = s.newModel(dev);
         try {
-            Checkpoint.readParameters(net, model, header); // checked against the file in spec()
+            Checkpoint.readParameters(model, net, header); // checked against the file in spec()
         } catch (IOException | RuntimeException e) {
             net.close();
             throw e;

@@ -132,7 +132,7 @@ final class TrainCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "done: test accuracy %.2f%% after %d epochs in %.1f s on %s (%,d parameters)%n",
                     100 * eval.accuracy(), epochs, seconds, dev, model.parameterCount());
             if (save != null) {
-                Checkpoint.save(model, save, RunMetadata.of(runSpec));
+                Checkpoint.save(save, model, RunMetadata.of(runSpec));
                 out.println("saved model to " + save);
             }
             if (plot != null) {

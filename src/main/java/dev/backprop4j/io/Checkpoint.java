@@ -29,7 +29,7 @@ public final class Checkpoint {
     }
 
     /** Writes every parameter of {@code model} and the metadata to {@code file}, atomically. */
-    public static void save(Module model, Path file, Map<String, String> metadata) throws IOException {
+    public static void save(Path file, Module model, Map<String, String> metadata) throws IOException {
         Safetensors.write(file, model.namedParameters(), metadata);
     }
 
@@ -46,17 +46,17 @@ public final class Checkpoint {
      * Loads {@code file} into {@code model}. Names, shapes and dtypes must match exactly; otherwise nothing
      * is changed and the error lists every mismatch. Returns the file's metadata.
      */
-    public static Map<String, String> load(Module model, Path file) throws IOException {
-        return load(model, file, Safetensors.header(file));
+    public static Map<String, String> load(Path file, Module model) throws IOException {
+        return load(file, model, Safetensors.header(file));
     }
 
-    /** {@link #load(Module, Path)} with the file's header already read ({@link Safetensors#header}). */
-    public static Map<String, String> load(Module model, Path file, SafetensorsHeader h) throws IOException {
+    /** {@link #load(Path, Module)} with the file's header already read ({@link Safetensors#header}). */
+    public static Map<String, String> load(Path file, Module model, SafetensorsHeader h) throws IOException {
         Map<String, Tensor> params = model.namedParameters();
         Map<String, Expected> expected = new LinkedHashMap<>();
         params.forEach((name, p) -> expected.put(name, new Expected(p.shape(), p.dtype())));
         requireFits(file, h, expected);
-        readParameters(model, file, h);
+        readParameters(file, model, h);
         return h.metadata();
     }
 
@@ -68,7 +68,7 @@ public final class Checkpoint {
      * @throws CheckpointException naming the tensor when it holds a NaN or an infinity (a run that diverged): such a
      *                             model can neither be scored nor trained on
      */
-    public static void readParameters(Module model, Path file, SafetensorsHeader h) throws IOException {
+    public static void readParameters(Path file, Module model, SafetensorsHeader h) throws IOException {
         for (String name : model.namedParameters().keySet()) {
             Safetensors.requireFinite(file, h, name);
         }

@@ -5,7 +5,11 @@ import dev.backprop4j.tensor.Tensor;
 
 import java.util.Locale;
 
-/** Elementwise activations, usable as functions ({@link #apply}) or as layers ({@link #module}). */
+/**
+ * Elementwise activations, usable as functions ({@link #apply}) or as layers ({@link #module}): ReLU, leaky ReLU
+ * (slope {@link #LEAKY_SLOPE}), sigmoid, tanh, GELU in its tanh form (PyTorch's {@code GELU(approximate="tanh")}:
+ * x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))), and identity.
+ */
 public enum Activation {
     RELU, LEAKY_RELU, SIGMOID, TANH, GELU, IDENTITY;
 

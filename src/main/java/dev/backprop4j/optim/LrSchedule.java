@@ -19,8 +19,12 @@ public interface LrSchedule {
     }
 
     /**
-     * Linear warmup from 0 to base over warmupSteps, then cosine decay from base to minLr at totalSteps
-     * (and minLr after).
+     * Linear warmup to base over warmupSteps, then cosine decay from base to minLr at totalSteps (and minLr after).
+     * Exactly, for step t (from 0) and W = warmupSteps, T = totalSteps: base (t + 1) / W for t &lt; W (the first step
+     * already at base / W, the W-th at base, never 0); minLr + (base - minLr) (1 + cos(pi (t - W) / (T - W))) / 2 for
+     * W &lt;= t &lt; T; minLr for t &gt;= T. In PyTorch: {@code LambdaLR(opt, lambda t: (t + 1) / W if t < W else ...)}
+     * for the warmup (not {@code LinearLR(start_factor=0)}, which starts at 0) and
+     * {@code CosineAnnealingLR(opt, T_max=T - W, eta_min=minLr)} after it; with W = 0, CosineAnnealingLR alone.
      */
     static LrSchedule cosineWithWarmup(double base, long warmupSteps, long totalSteps, double minLr) {
         if (warmupSteps < 0 || totalSteps <= warmupSteps) {

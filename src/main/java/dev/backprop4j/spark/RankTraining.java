@@ -80,7 +80,7 @@ final class RankTraining {
             report.add(String.format(Locale.ROOT, "done: test accuracy %.2f%% after %d epochs on %d ranks",
                     100 * test.accuracy(), spec.epochs(), comm.size()));
             if (job.save() != null && comm.rank() == 0) {
-                Checkpoint.save(model, Path.of(job.save()), metadata);
+                Checkpoint.save(Path.of(job.save()), model, metadata);
                 report.add("saved model to " + job.save());
             }
         }

@@ -165,7 +165,7 @@ public final class TrainingCheckpoint {
             for (String k : mine.tensors().keySet()) {
                 stateTensors.put(k, Safetensors.readTensor(file, h, STATE + k));
             }
-            Checkpoint.readParameters(model, file, h);
+            Checkpoint.readParameters(file, model, h);
             optimizer.restore(named, new Optimizer.State(stateTensors, steps));
         } finally {
             stateTensors.values().forEach(Tensor::close);

@@ -93,7 +93,7 @@ class CommandLineTest {
         assertOneLineError(cell.err(), "line 2, column 2");
 
         Path model = dir.resolve("small.safetensors");
-        dev.backprop4j.io.Checkpoint.save(dev.backprop4j.nn.Mlp.of(784, 8, 10).build(), model,
+        dev.backprop4j.io.Checkpoint.save(model, dev.backprop4j.nn.Mlp.of(784, 8, 10).build(),
                 java.util.Map.of(dev.backprop4j.train.RunMetadata.LAYERS, "784,16,10",
                         dev.backprop4j.train.RunMetadata.ACTIVATION, "relu"));
         byte[] before = Files.readAllBytes(model);
@@ -107,7 +107,7 @@ class CommandLineTest {
         w[5] = Float.NaN;
         diverged.parameters().get(0).copyFrom(w);
         Path nan = dir.resolve("nan.safetensors");
-        dev.backprop4j.io.Checkpoint.save(diverged, nan, java.util.Map.of(dev.backprop4j.train.RunMetadata.LAYERS,
+        dev.backprop4j.io.Checkpoint.save(nan, diverged, java.util.Map.of(dev.backprop4j.train.RunMetadata.LAYERS,
                 "784,16,10", dev.backprop4j.train.RunMetadata.ACTIVATION, "relu"));
         for (String command : new String[] {"evaluate", "predict"}) {
             CliRun r = command.equals("evaluate") ? CliRun.of("evaluate", "--model", nan.toString(), "--device", "cpu")

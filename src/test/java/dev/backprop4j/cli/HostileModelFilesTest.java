@@ -36,7 +36,7 @@ class HostileModelFilesTest {
     @Test
     void metadataWithEscapesAndHugeValuesIsQuotedShortAndEscaped() throws Exception {
         Path f = dir.resolve("evil.safetensors");
-        Checkpoint.save(Mlp.of(4, 2).build(), f, Map.of(RunMetadata.LAYERS, "\u001b[2J\u001b]0;x\u0007" + "9".repeat(100_000),
+        Checkpoint.save(f, Mlp.of(4, 2).build(), Map.of(RunMetadata.LAYERS, "\u001b[2J\u001b]0;x\u0007" + "9".repeat(100_000),
                 RunMetadata.ACTIVATION, "relu"));
         CliRun r = CliRun.of("evaluate", "--model", f.toString(), "--device", "cpu");
         assertTame(r);

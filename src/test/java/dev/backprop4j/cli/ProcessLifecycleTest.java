@@ -58,7 +58,7 @@ class ProcessLifecycleTest {
 
     private void endsTheChildAndKeepsTheCheckpoint(boolean kill) throws Exception {
         Path save = dir.resolve("model.safetensors");
-        Checkpoint.save(Mlp.of(3, 2).build(), save, Map.of("kept", "yes"));
+        Checkpoint.save(save, Mlp.of(3, 2).build(), Map.of("kept", "yes"));
         byte[] before = Files.readAllBytes(save);
         Path err = dir.resolve("stderr.txt");
         Process parent = startTraining(save, err);

@@ -222,7 +222,7 @@ class ReliabilityTest {
     void aModelSavedBeforeTheSplitSeedWasStoredStillLoads() throws Exception {
         Path model = dir.resolve("old.safetensors");
         Map<String, String> meta = Map.of(RunMetadata.LAYERS, "784,8,10", RunMetadata.ACTIVATION, "relu");
-        Checkpoint.save(Mlp.of(784, 8, 10).build(), model, meta);
+        Checkpoint.save(model, Mlp.of(784, 8, 10).build(), meta);
         Run r = run("evaluate", "--model", model.toString(), "--device", "cpu");
         assertEquals(0, r.code, r.err);
     }

@@ -36,6 +36,11 @@ class ReadmeExampleTest {
         runAndCompare("Layers", "layers", "layers-output");
     }
 
+    @Test
+    void readmeLibraryExampleCompilesRunsAndPrintsWhatTheReadmeSays() throws Exception {
+        runAndCompare("Library", "library", "library-output");
+    }
+
     /** Compiles the README block {@code code} as class {@code name}, runs its main, compares with block {@code output}. */
     private void runAndCompare(String name, String code, String output) throws Exception {
         String readme = Files.readString(Path.of("README.md"));

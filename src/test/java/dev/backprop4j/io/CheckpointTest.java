@@ -29,8 +29,8 @@ class CheckpointTest {
         Sequential a = Mlp.of(5, 4, 3).seed(1).build();
         Sequential b = Mlp.of(5, 4, 3).seed(2).build();
         Path f = dir.resolve("m.safetensors");
-        Checkpoint.save(a, f, Map.of("note", "hello"));
-        Map<String, String> meta = Checkpoint.load(b, f);
+        Checkpoint.save(f, a, Map.of("note", "hello"));
+        Map<String, String> meta = Checkpoint.load(f, b);
         assertEquals("hello", meta.get("note"));
         for (String name : a.namedParameters().keySet()) {
             assertArrayEquals(a.namedParameters().get(name).toFloatArray(), b.namedParameters().get(name).toFloatArray(), name);
@@ -71,42 +71,42 @@ class CheckpointTest {
     void truncatedAndCorruptFilesFailClearly() throws IOException {
         Sequential a = Mlp.of(5, 4, 3).seed(1).build();
         Path f = dir.resolve("m.safetensors");
-        Checkpoint.save(a, f, Map.of());
+        Checkpoint.save(f, a, Map.of());
         byte[] bytes = Files.readAllBytes(f);
         Path cut = dir.resolve("cut.safetensors");
         Files.write(cut, Arrays.copyOf(bytes, bytes.length - 10));
-        CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoint.load(a, cut));
+        CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoint.load(cut, a));
         assertTrue(e.getMessage().contains("cut.safetensors") && e.getMessage().contains("truncated"), e.getMessage());
         Path tiny = dir.resolve("tiny.safetensors");
         Files.write(tiny, new byte[]{1, 2, 3});
-        assertThrows(CheckpointException.class, () -> Checkpoint.load(a, tiny));
+        assertThrows(CheckpointException.class, () -> Checkpoint.load(tiny, a));
         Path garbage = dir.resolve("garbage.safetensors");
         byte[] g = bytes.clone();
         g[8] = 'x';
         Files.write(garbage, g);
-        CheckpointException ge = assertThrows(CheckpointException.class, () -> Checkpoint.load(a, garbage));
+        CheckpointException ge = assertThrows(CheckpointException.class, () -> Checkpoint.load(garbage, a));
         assertTrue(ge.getMessage().contains("JSON"), ge.getMessage());
     }
 
     @Test
     void aCheckpointThatDoesNotFitTheModelIsRejectedAndChangesNothing() throws IOException {
         Path f = dir.resolve("m.safetensors");
-        Checkpoint.save(Mlp.of(5, 4, 3).build(), f, Map.of());
+        Checkpoint.save(f, Mlp.of(5, 4, 3).build(), Map.of());
         Sequential other = Mlp.of(5, 6, 3).seed(3).build();
         float[] before = other.namedParameters().get("0.weight").toFloatArray();
-        CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoint.load(other, f));
+        CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoint.load(f, other));
         assertTrue(e.getMessage().contains("'0.weight' is [4, 5] float32 in the file but [6, 5] float32 in the model"),
                 e.getMessage());
         assertArrayEquals(before, other.namedParameters().get("0.weight").toFloatArray());
         Sequential deeper = Mlp.of(5, 4, 4, 3).build();
-        CheckpointException missing = assertThrows(CheckpointException.class, () -> Checkpoint.load(deeper, f));
+        CheckpointException missing = assertThrows(CheckpointException.class, () -> Checkpoint.load(f, deeper));
         assertTrue(missing.getMessage().contains("missing [4.bias, 4.weight]"), missing.getMessage());
     }
 
     @Test
     void aFailedWriteLeavesThePreviousFileIntact() throws IOException {
         Path f = dir.resolve("m.safetensors");
-        Checkpoint.save(Mlp.of(3, 2).seed(1).build(), f, Map.of());
+        Checkpoint.save(f, Mlp.of(3, 2).seed(1).build(), Map.of());
         byte[] before = Files.readAllBytes(f);
         Tensor closed = Tensor.ones(2);
         closed.close();

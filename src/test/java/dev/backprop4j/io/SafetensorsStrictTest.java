@@ -101,8 +101,8 @@ class SafetensorsStrictTest {
         Sequential a = Mlp.of(37, 29, 11).seed(1).build();
         Sequential b = Mlp.of(37, 29, 11).seed(2).build();
         Path f = dir.resolve("m.safetensors");
-        Checkpoint.save(a, f, Map.of("k", "v"));
-        assertEquals("v", Checkpoint.load(b, f).get("k"));
+        Checkpoint.save(f, a, Map.of("k", "v"));
+        assertEquals("v", Checkpoint.load(f, b).get("k"));
         for (String name : a.namedParameters().keySet()) {
             assertArrayEquals(a.namedParameters().get(name).toFloatArray(), b.namedParameters().get(name).toFloatArray());
         }
@@ -134,19 +134,19 @@ class SafetensorsStrictTest {
     void savingWritesThroughALinkRefusesDeviceFilesAndKeepsTheUsualPermissions() throws IOException {
         Sequential m = Mlp.of(3, 2).seed(1).build();
         Path real = dir.resolve("real.safetensors");
-        Checkpoint.save(m, real, Map.of());
+        Checkpoint.save(real, m, Map.of());
         assertEquals("rw-r--r--", PosixFilePermissions.toString(Files.getPosixFilePermissions(real)),
                 "created with the umask's permissions (0644 under umask 022), not 0600");
         Files.setPosixFilePermissions(real, PosixFilePermissions.fromString("rw-rw----"));
         Path link = dir.resolve("link.safetensors");
         Files.createSymbolicLink(link, real.getFileName());
-        Checkpoint.save(m, link, Map.of("via", "link"));
+        Checkpoint.save(link, m, Map.of("via", "link"));
         assertTrue(Files.isSymbolicLink(link), "the link stays a link");
         assertEquals("link", Safetensors.header(real).metadata().get("via"), "the target got the new contents");
         assertEquals("rw-rw----", PosixFilePermissions.toString(Files.getPosixFilePermissions(real)),
                 "the file keeps its permissions");
         if (Files.exists(Path.of("/dev/full"))) {
-            IOException e = assertThrows(IOException.class, () -> Checkpoint.save(m, Path.of("/dev/full"), Map.of()));
+            IOException e = assertThrows(IOException.class, () -> Checkpoint.save(Path.of("/dev/full"), m, Map.of()));
             assertTrue(e.getMessage().contains("/dev/full: a special file"), e.getMessage());
             assertTrue(Files.isRegularFile(Path.of("/dev/full")) == false, "the device node is still a device");
         }
@@ -158,7 +158,7 @@ class SafetensorsStrictTest {
         Files.writeString(stale, "half a checkpoint");
         Path mine = dir.resolve(".m.safetensors." + ProcessHandle.current().pid() + ".def.tmp"); // a live writer
         Files.writeString(mine, "being written");
-        Checkpoint.save(Mlp.of(3, 2).build(), dir.resolve("m.safetensors"), Map.of());
+        Checkpoint.save(dir.resolve("m.safetensors"), Mlp.of(3, 2).build(), Map.of());
         assertFalse(Files.exists(stale));
         assertTrue(Files.exists(mine));
     }

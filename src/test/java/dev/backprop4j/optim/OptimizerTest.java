@@ -137,9 +137,9 @@ class OptimizerTest {
         dev.backprop4j.nn.Sequential m = dev.backprop4j.nn.Mlp.of(3, 2).seed(1).build();
         dev.backprop4j.nn.Sequential other = dev.backprop4j.nn.Mlp.of(3, 2).seed(2).build();
         java.nio.file.Path f = java.nio.file.Files.createTempFile("opt", ".safetensors");
-        dev.backprop4j.io.Checkpoint.save(other, f, java.util.Map.of());
+        dev.backprop4j.io.Checkpoint.save(f, other, java.util.Map.of());
         Sgd sgd = new Sgd(m.parameters(), 0.1);
-        dev.backprop4j.io.Checkpoint.load(m, f);
+        dev.backprop4j.io.Checkpoint.load(f, m);
         float[] loaded = m.namedParameters().get("0.weight").toFloatArray();
         assertArrayEquals(other.namedParameters().get("0.weight").toFloatArray(), loaded);
         m.forward(Tensor.ones(1, 3)).sum().backward();

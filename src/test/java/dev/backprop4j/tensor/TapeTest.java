@@ -13,6 +13,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class TapeTest {
 
+    /** d/dx x^0 is 0 everywhere, x = 0 included (0 x 0^-1 would be NaN), as PyTorch has it. */
+    @Test
+    void theGradientOfPowZeroIsZeroAtZero() {
+        for (DType t : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+            Tensor x = Tensor.of(new double[] {0, 2, -3}, t, 3).requiresGrad(true);
+            x.pow(0).sum().backward();
+            assertArrayEquals(new double[] {0, 0, 0}, x.grad().toDoubleArray(), t.toString());
+            Tensor z = Tensor.of(new double[] {0, 2}, t, 2).requiresGrad(true);
+            z.pow(1).sum().backward();
+            assertArrayEquals(new double[] {1, 1}, z.grad().toDoubleArray(), "x^1 at 0: " + t);
+        }
+    }
+
     @Test
     void gradientsAccumulateAcrossBackwardCallsUntilZeroGrad() {
         Tensor x = Tensor.scalar(3.0).requiresGrad(true);

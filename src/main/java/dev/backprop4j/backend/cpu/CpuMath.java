@@ -51,7 +51,7 @@ final class CpuMath {
             case LOG -> (x, y, dy) -> dy / x;
             case SQRT -> (x, y, dy) -> dy * 0.5 / y;
             case ABS -> (x, y, dy) -> dy * Math.signum(x);
-            case POW -> (x, y, dy) -> dy * p1 * Math.pow(x, p1 - 1);
+            case POW -> (x, y, dy) -> p1 == 0 ? 0 : dy * p1 * Math.pow(x, p1 - 1); // x^0 is flat: 0, as PyTorch
             case ADD_SCALAR -> (x, y, dy) -> dy;
             case MUL_SCALAR -> (x, y, dy) -> dy * p1;
             case RDIV_SCALAR -> (x, y, dy) -> -dy * p1 / (x * x);

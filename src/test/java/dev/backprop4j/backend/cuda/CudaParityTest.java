@@ -311,6 +311,16 @@ class CudaParityTest {
         }));
     }
 
+    /** The kernel's x^0 gradient is 0 at x = 0 too, as the CPU's and PyTorch's. */
+    @Test
+    void theGradientOfPowZeroIsZeroAtZero() {
+        for (DType t : new DType[] {DType.FLOAT32, DType.FLOAT64}) {
+            Tensor x = Tensor.of(new double[] {0, 2, -3}, t, 3).to(GPU).requiresGrad(true);
+            x.pow(0).sum().backward();
+            assertArrayEquals(new double[] {0, 0, 0}, x.grad().toDoubleArray(), t.toString());
+        }
+    }
+
     @Test
     void outOfRangeLabelsFailAtTheNextReadWithTheCpuMessage() {
         Tensor logits = randn(3, 4).to(GPU);
