@@ -300,6 +300,9 @@ public final class RingCollective implements Collective {
                     }
                     if (key.isValid() && key.isReadable()) {
                         if (left.read(recvBuf) < 0) {
+                            // the neighbour failed or was stopped: let its own error reach whoever collects the
+                            // ranks' failures (Spark's driver) before this consequence of it does
+                            sleepQuietly(1000);
                             throw new IllegalStateException("collective: rank " + Math.floorMod(rank - 1, size)
                                     + " closed its connection (did it fail?)");
                         }
@@ -325,6 +328,14 @@ public final class RingCollective implements Collective {
         }
         recvBuf.compact();
         return next;
+    }
+
+    private static void sleepQuietly(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Override

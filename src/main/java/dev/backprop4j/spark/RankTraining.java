@@ -64,7 +64,7 @@ final class RankTraining {
             long stepsBefore = trainer.stepsDone();
             for (int e = done + 1; e <= spec.epochs(); e++) {
                 double reducedBefore = dp.allReduceSeconds();
-                Trainer.EpochStats s = trainer.epoch(share, e, failAt(job, comm, attempt, trainer));
+                Trainer.EpochStats s = trainer.epoch(share, e, listener(job, comm, attempt, trainer, e));
                 long steps = trainer.stepsDone() - stepsBefore;
                 stepsBefore = trainer.stepsDone();
                 report.add(String.format(Locale.ROOT, "epoch %2d/%d  train loss %.4f acc %5.2f%%  |  %,.0f samples/s, "
@@ -80,9 +80,16 @@ final class RankTraining {
             report.add(String.format(Locale.ROOT, "done: test accuracy %.2f%% after %d epochs on %d ranks",
                     100 * test.accuracy(), spec.epochs(), comm.size()));
             if (job.save() != null && comm.rank() == 0) {
+                if (failsAt(job, comm, attempt, "save")) {
+                    throw new java.io.IOException("injected failure saving " + job.save() + " (--fail-at "
+                            + job.failAt() + ")");
+                }
                 Checkpoint.save(Path.of(job.save()), model, metadata);
                 report.add("saved model to " + job.save());
             }
+            // no rank ends before rank 0 has saved: if the save fails, the others fail with it and Spark retries the
+            // whole stage (a finished rank's result would be kept, and rank 0 retried alone would wait forever)
+            comm.barrier();
         }
         return comm.rank() == 0 ? report : List.of();
     }
@@ -98,20 +105,32 @@ final class RankTraining {
     }
 
     /**
-     * With --fail-at RANK:STEP, in the stage's first attempt: a listener that fails on that rank once the trainer
-     * has passed that step (fault injection for the restart test); else null.
+     * Rank 0's progress on its standard error (the executor's log; the console in local mode), a line at each
+     * quarter of the epoch; with --fail-at RANK:STEP, in the stage's first attempt, that rank fails once the trainer
+     * has passed that step (fault injection for the restart test).
      */
-    private static Trainer.Listener failAt(SparkTrainOptions.Job job, Collective comm, int attempt, Trainer trainer) {
-        if (job.failAt() == null || attempt != 0) {
-            return null;
-        }
-        String[] at = job.failAt().split(":");
-        int rank = Integer.parseInt(at[0]);
-        long step = Long.parseLong(at[1]);
+    private static Trainer.Listener listener(SparkTrainOptions.Job job, Collective comm, int attempt, Trainer trainer,
+                                             int epoch) {
+        String[] at = job.failAt() == null ? null : job.failAt().split(":");
+        boolean inject = at != null && attempt == 0 && comm.rank() == Integer.parseInt(at[0])
+                && at[1].matches("[0-9]+");
+        long step = inject ? Long.parseLong(at[1]) : Long.MAX_VALUE;
+        int[] quarters = {0};
         return (batch, batches, loss, acc, samples) -> {
-            if (comm.rank() == rank && trainer.stepsDone() >= step) {
+            if (inject && trainer.stepsDone() >= step) {
                 throw new IllegalStateException("injected failure (--fail-at " + job.failAt() + ")");
             }
+            int quarter = 4 * batch / Math.max(1, batches);
+            if (comm.rank() == 0 && quarter > quarters[0]) {
+                quarters[0] = quarter;
+                System.err.printf(Locale.ROOT, "rank 0: epoch %d %3d%%  loss %.4f  acc %.1f%% (this rank's share)%n",
+                        epoch, 25 * quarter, loss, 100 * acc);
+            }
         };
+    }
+
+    /** Whether --fail-at names this rank and {@code point} ("save"), in the stage's first attempt. */
+    private static boolean failsAt(SparkTrainOptions.Job job, Collective comm, int attempt, String point) {
+        return job.failAt() != null && attempt == 0 && job.failAt().equals(comm.rank() + ":" + point);
     }
 }

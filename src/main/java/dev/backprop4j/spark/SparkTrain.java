@@ -60,9 +60,9 @@ public final class SparkTrain {
         SparkSession spark = SparkSession.builder().appName("backprop4j data-parallel training").getOrCreate();
         try {
             run(spark, o).forEach(System.out::println);
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
             System.err.println("error: " + e.getMessage());
-            System.exit(2);
+            System.exit(e instanceof IllegalArgumentException ? 2 : 1);
         } finally {
             spark.stop();
         }
@@ -76,6 +76,7 @@ public final class SparkTrain {
             throw new IllegalArgumentException("need --workers >= 1 and --batch >= --workers; got " + n + " and "
                     + job.spec().batch());
         }
+        DriverChecks.run(spark.sparkContext(), n, job);
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         List<Integer> ranks = IntStream.range(0, n).boxed().toList();
         // The barrier stage feeds a shuffle (repartition): Spark restarts a failed barrier stage only when it is a
@@ -111,7 +112,8 @@ public final class SparkTrain {
                 }
                 try (RingCollective ring = RingCollective.connect(rank, addresses, listener,
                         Duration.ofSeconds(job.timeoutSeconds()))) {
-                    List<String> out = RankTraining.run(job, ring, device(ctx), ctx.stageAttemptNumber());
+                    List<String> out = RankTraining.run(job, ring, device(ctx, job.device()),
+                            ctx.stageAttemptNumber());
                     return CollectionConverters.asScala(out.iterator());
                 }
             } catch (IOException e) {
@@ -119,11 +121,23 @@ public final class SparkTrain {
             }
         }
 
-        /** The GPU Spark gave this task (resource "gpu"), or the CPU. */
-        private static Device device(BarrierTaskContext ctx) {
+        /**
+         * The device of --device: cpu; cuda, the GPU Spark gave this task (resource "gpu"), which must exist and be
+         * usable; auto, that GPU when there is one and CUDA works, else the CPU.
+         */
+        private static Device device(BarrierTaskContext ctx, String asked) {
+            if (asked.equals("cpu")) {
+                return Device.CPU;
+            }
             ResourceInformation gpu = ctx.resourcesJMap().get("gpu");
-            if (gpu != null && gpu.addresses().length > 0 && Cuda.isAvailable()) {
+            boolean given = gpu != null && gpu.addresses().length > 0;
+            if (given && Cuda.isAvailable()) {
                 return Device.cuda(Integer.parseInt(gpu.addresses()[0]));
+            }
+            if (asked.equals("cuda")) {
+                throw new IllegalStateException("--device cuda: " + (given ? "CUDA unavailable: "
+                        + Cuda.unavailableReason() : "Spark gave this task no GPU (set spark.task.resource.gpu.amount "
+                        + "and spark.executor.resource.gpu.amount)"));
             }
             return Device.CPU;
         }

@@ -42,16 +42,21 @@ public final class SparkTrainOptions {
     @Option(names = "--connect-timeout", defaultValue = "300", description = "Seconds a rank waits for its neighbours.")
     int timeoutSeconds;
 
+    @Option(names = "--device", defaultValue = "auto", description = "auto (the GPU Spark gives the task when its GPU "
+            + "scheduling is on, else the CPU), cpu, or cuda (the task's GPU, required) (default: ${DEFAULT-VALUE}).")
+    String device;
+
     @Option(names = "--fail-at", paramLabel = "RANK:STEP", hidden = true,
-            description = "Fault injection for tests: this rank fails at this step in the stage's first attempt.")
+            description = "Fault injection for tests: this rank fails at this step (or at 'save') in the stage's "
+                    + "first attempt.")
     String failAt;
 
     /**
      * What every task needs, made on the driver: the run (its data source and output paths absolute, as the driver
      * sees them) and the Spark settings.
      */
-    public record Job(RunSpec spec, String checkpoint, String save, int checkEvery, int timeoutSeconds, String failAt)
-            implements Serializable {
+    public record Job(RunSpec spec, String checkpoint, String save, int checkEvery, int timeoutSeconds, String device,
+                      String failAt) implements Serializable {
     }
 
     /**
@@ -60,8 +65,12 @@ public final class SparkTrainOptions {
      * @throws IllegalArgumentException naming the option whose value is wrong
      */
     Job job() {
+        if (!device.matches("auto|cpu|cuda")) {
+            throw new IllegalArgumentException("--device must be auto, cpu or cuda (each task takes the GPU Spark gives "
+                    + "it), got '" + device + "'");
+        }
         return new Job(training.spec(data.source().absolute()), absolute(checkpoint), absolute(save), checkEvery,
-                timeoutSeconds, failAt);
+                timeoutSeconds, device, failAt);
     }
 
     private static String absolute(Path p) {

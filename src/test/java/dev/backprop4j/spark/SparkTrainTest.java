@@ -126,4 +126,56 @@ class SparkTrainTest {
             assertArrayEquals(a.get(k).toFloatArray(), b.get(k).toFloatArray(), k);
         }
     }
+
+    /** A barrier stage that cannot be scheduled fails in seconds, naming --workers and the slots there are. */
+    @Test
+    void moreWorkersThanSlotsFailAtOnce() throws Exception {
+        long start = System.nanoTime();
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> SparkTrain.run(spark, options("--workers", "3")));
+        assertTrue(e.getMessage().startsWith("--workers 3 needs 3 task slots at once") && e.getMessage().contains(
+                "offers 2"), e.getMessage());
+        assertTrue((System.nanoTime() - start) / 1e9 < 20, "it took " + (System.nanoTime() - start) / 1e9 + " s");
+    }
+
+    /** Mistakes no retry can mend fail on the driver before the stage starts, naming the option. */
+    @Test
+    void permanentMistakesFailOnTheDriverBeforeTheStage() throws Exception {
+        Path file = dir.resolve("a-file");
+        Files.writeString(file, "not a folder");
+        Exception save = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> SparkTrain.run(spark, options("--workers", "2", "--save", file.resolve("m.safetensors")
+                        .toString())));
+        assertTrue(save.getMessage().contains("--save") && save.getMessage().contains("is a file, not a folder"),
+                save.getMessage());
+        SparkTrainOptions missing = new SparkTrainOptions();
+        new CommandLine(missing).parseArgs("--csv", dir.resolve("nowhere.csv").toString(), "--workers", "2");
+        Exception data = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> SparkTrain.run(spark, missing));
+        assertTrue(data.getMessage().contains("nowhere.csv: no such readable file"), data.getMessage());
+        Path other = dir.resolve("other-run.safetensors");
+        SparkTrain.run(spark, options("--workers", "2", "--epochs", "1", "--checkpoint", other.toString()));
+        Exception ckpt = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> SparkTrain.run(spark, options("--workers", "2", "--lr", "0.1", "--checkpoint",
+                        other.toString())));
+        assertTrue(ckpt.getMessage().contains("belongs to another run") && ckpt.getMessage().contains("--lr 0.05"),
+                ckpt.getMessage());
+    }
+
+    /**
+     * Rank 0 failing at the save makes the other rank fail with it (they wait for the save), so Spark restarts the
+     * whole stage at once, which resumes from the checkpoint and saves: no rank is left waiting for its partner.
+     */
+    @Test
+    void aRankFailingAtTheSaveEndsTheStageAndTheRetrySaves() throws Exception {
+        Path ckpt = dir.resolve("save-fail.ckpt.safetensors");
+        Path model = dir.resolve("save-fail.safetensors");
+        long start = System.nanoTime();
+        List<String> report = SparkTrain.run(spark, options("--workers", "2", "--epochs", "2", "--checkpoint",
+                ckpt.toString(), "--save", model.toString(), "--fail-at", "0:save"));
+        assertTrue(report.stream().anyMatch(l -> l.startsWith("resumed from " + ckpt + " after epoch 2")),
+                report.toString());
+        assertTrue(Files.exists(model));
+        assertTrue((System.nanoTime() - start) / 1e9 < 60, "it took " + (System.nanoTime() - start) / 1e9 + " s");
+    }
 }

@@ -1,0 +1,96 @@
+package dev.backprop4j.spark;
+
+import dev.backprop4j.data.DataSource;
+import dev.backprop4j.io.AtomicFile;
+import dev.backprop4j.io.Safetensors;
+import dev.backprop4j.train.RunMetadata;
+import dev.backprop4j.train.RunSpec;
+import org.apache.spark.SparkContext;
+import org.apache.spark.resource.ResourceProfile;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * What the driver checks before it starts the barrier stage, so that a mistake that no retry can mend fails the job
+ * within seconds, in one line naming the option, instead of a stage Spark starts four times (retraining the whole run
+ * each time) or waits ten minutes to schedule: enough task slots for {@code --workers} at once, the data there, the
+ * outputs writable, and a checkpoint (if one exists) of this very run.
+ */
+final class DriverChecks {
+    /** How long the driver waits for executors to register before it counts the slots. */
+    static final long SLOT_WAIT_MILLIS = 30_000;
+
+    private DriverChecks() {
+    }
+
+    /** All of them; throws IllegalArgumentException naming the option. */
+    static void run(SparkContext sc, int workers, SparkTrainOptions.Job job) {
+        requireSlots(sc, workers);
+        requireData(job.spec().data());
+        try {
+            if (job.save() != null) {
+                AtomicFile.checkWritable(Path.of(job.save()), 0, "--save");
+            }
+            if (job.checkpoint() != null) {
+                Path ckpt = Path.of(job.checkpoint());
+                AtomicFile.checkWritable(ckpt, 0, "--checkpoint", true);
+                requireSameRun(ckpt, job.spec());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * A barrier stage runs all its tasks at once or not at all: fails unless the cluster offers {@code workers} task
+     * slots (its executors' cores over spark.task.cpus), waiting a while for executors that are still registering.
+     */
+    static void requireSlots(SparkContext sc, int workers) {
+        ResourceProfile profile = sc.resourceProfileManager().defaultResourceProfile();
+        long deadline = System.currentTimeMillis() + SLOT_WAIT_MILLIS;
+        int slots = sc.maxNumConcurrentTasks(profile);
+        while (slots < workers && System.currentTimeMillis() < deadline && !sc.isLocal()) {
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            slots = sc.maxNumConcurrentTasks(profile);
+        }
+        if (slots < workers) {
+            throw new IllegalArgumentException("--workers " + workers + " needs " + workers + " task slots at once "
+                    + "(one barrier task per rank), and " + sc.master() + " offers " + slots + " (its executors' "
+                    + "cores over spark.task.cpus); ask for at most " + slots + " workers, or for more executors");
+        }
+    }
+
+    private static void requireData(DataSource data) {
+        if (data == null || data.path() == null) {
+            return;
+        }
+        Path p = Path.of(data.path());
+        boolean there = data.kind() == DataSource.Kind.MNIST ? Files.isDirectory(p) : Files.isReadable(p);
+        if (!there) {
+            throw new IllegalArgumentException((data.kind() == DataSource.Kind.MNIST ? "--data " : "--csv ") + p
+                    + ": no such " + (data.kind() == DataSource.Kind.MNIST ? "folder" : "readable file")
+                    + " here on the driver (every executor reads it from the same path)");
+        }
+    }
+
+    /** Fails when an existing checkpoint was written by another run (other data, model or settings). */
+    private static void requireSameRun(Path ckpt, RunSpec mine) throws IOException {
+        if (!Files.exists(ckpt)) {
+            return;
+        }
+        RunSpec saved = RunMetadata.read(Safetensors.header(ckpt).metadata(), ckpt);
+        String difference = saved.data() == null ? "no description of its run" : mine.differenceFrom(saved);
+        if (difference != null) {
+            throw new IllegalArgumentException("--checkpoint " + ckpt + " belongs to another run: it was written by a "
+                    + "run with " + difference);
+        }
+    }
+}
