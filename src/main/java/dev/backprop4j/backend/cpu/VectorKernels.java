@@ -52,80 +52,173 @@ final class VectorKernels {
         };
     }
 
+    /** Elements per pass of the chunked kernels: the chunk and its scratch stay in the L1 cache. */
+    private static final int CHUNK = 2048;
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[CHUNK]);
+
     /**
      * y = f(x) on [lo, hi) for LEAKY_RELU (slope p1), SIGMOID, TANH and GELU, with {@link VectorMath}'s e^x and
-     * tanh; returns false for other ops. The last, partial vector is masked, not a scalar loop, so every element goes
-     * through the same lane arithmetic wherever a range ends: the bits do not depend on how the work was split over
-     * threads, nor on the JIT tier.
+     * tanh; returns false for other ops. The transcendental ones run in chunks of {@link #CHUNK} elements, a few
+     * passes over each while it sits in the cache. Every loop runs whole vectors, then the last few elements in
+     * scalar float arithmetic written in the same order as the lanes' (IEEE adds, multiplies, divides and compares
+     * round the same either way; e^x and tanh go through VectorMath, which pads the tail), so an element's bits depend
+     * neither on where a range ends, nor on how the work was split over threads, nor on the JIT tier. No loop hands
+     * a vector to a method (see VectorMath).
      */
     static boolean unary(dev.backprop4j.backend.UnaryOp op, float[] x, float[] y, float p1, int lo, int hi) {
-        if (!takes(op)) {
-            return false;
-        }
-        int i = lo;
-        for (int bound = lo + S.loopBound(hi - lo); i < bound; i += S.length()) {
-            forward(op, FloatVector.fromArray(S, x, i), p1).intoArray(y, i);
-        }
-        if (i < hi) {
-            VectorMask<Float> m = S.indexInRange(i, hi);
-            forward(op, FloatVector.fromArray(S, x, i, m), p1).intoArray(y, i, m);
+        switch (op) {
+            case LEAKY_RELU -> {
+                int i = lo;
+                for (int bound = lo + S.loopBound(hi - lo); i < bound; i += S.length()) {
+                    FloatVector v = FloatVector.fromArray(S, x, i);
+                    v.mul(p1).blend(v, v.compare(VectorOperators.GT, 0f)).intoArray(y, i);
+                }
+                for (; i < hi; i++) {
+                    y[i] = x[i] > 0f ? x[i] : x[i] * p1;
+                }
+            }
+            case SIGMOID -> {
+                for (int c = lo; c < hi; c += CHUNK) {
+                    int n = Math.min(CHUNK, hi - c);
+                    VectorMath.exp(x, c, y, c, n, -1f, 0f, false);
+                    int i = c;
+                    for (int bound = c + S.loopBound(n); i < bound; i += S.length()) {
+                        FloatVector.broadcast(S, 1f).div(FloatVector.fromArray(S, y, i).add(1f)).intoArray(y, i);
+                    }
+                    for (; i < c + n; i++) {
+                        y[i] = 1f / (y[i] + 1f);
+                    }
+                }
+            }
+            case TANH -> {
+                float[] t = SCRATCH.get();
+                for (int c = lo; c < hi; c += CHUNK) {
+                    int n = Math.min(CHUNK, hi - c);
+                    VectorMath.exp(x, c, t, 0, n, -2f, 0f, true);
+                    VectorMath.tanhFrom(x, c, t, 0, y, c, n);
+                }
+            }
+            case GELU -> {
+                float[] t = SCRATCH.get();
+                for (int c = lo; c < hi; c += CHUNK) {
+                    int n = Math.min(CHUNK, hi - c);
+                    geluInner(x, c, y, c, n, false);
+                    VectorMath.exp(y, c, t, 0, n, -2f, 0f, true);
+                    VectorMath.tanhFrom(y, c, t, 0, y, c, n);
+                    int i = c;
+                    for (int bound = c + S.loopBound(n); i < bound; i += S.length()) { // (1 + tanh u) x / 2
+                        FloatVector v = FloatVector.fromArray(S, x, i);
+                        FloatVector.fromArray(S, y, i).add(1f).mul(v).mul(0.5f).intoArray(y, i);
+                    }
+                    for (; i < c + n; i++) {
+                        y[i] = (y[i] + 1f) * x[i] * 0.5f;
+                    }
+                }
+            }
+            default -> {
+                return false;
+            }
         }
         return true;
     }
 
-    private static FloatVector forward(dev.backprop4j.backend.UnaryOp op, FloatVector v, float p1) {
-        return switch (op) {
-            case LEAKY_RELU -> v.mul(p1).blend(v, v.compare(VectorOperators.GT, 0f));
-            case SIGMOID -> FloatVector.broadcast(S, 1f).div(VectorMath.exp(v.neg()).add(1f));
-            case TANH -> VectorMath.tanh(v);
-            default -> VectorMath.tanh(v.mul(v).mul(v).mul(GELU_K).add(v).mul(GELU_C)).add(1f).mul(v).mul(0.5f);
-        };
+    /**
+     * u = sqrt(2/pi) (x + 0.044715 x^3) of n elements, from x clamped to [-10, 10] when {@code clamped} (beyond it
+     * tanh is exactly +-1 in float, and clamping keeps x^3 finite for the backward).
+     */
+    private static void geluInner(float[] x, int xOff, float[] u, int uOff, int n, boolean clamped) {
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            FloatVector v = FloatVector.fromArray(S, x, xOff + i);
+            if (clamped) {
+                v = v.blend(-10f, v.compare(VectorOperators.LT, -10f))
+                        .blend(10f, v.compare(VectorOperators.GT, 10f));
+            }
+            v.mul(v).mul(v).mul(GELU_K).add(v).mul(GELU_C).intoArray(u, uOff + i);
+        }
+        for (; i < n; i++) {
+            float v = clamped ? clamp10(x[xOff + i]) : x[xOff + i];
+            u[uOff + i] = (v * v * v * GELU_K + v) * GELU_C;
+        }
+    }
+
+    /** x limited to [-10, 10] as the vector loops limit it (by compare and blend: NaN stays NaN). */
+    private static float clamp10(float x) {
+        return x < -10f ? -10f : x > 10f ? 10f : x;
     }
 
     /**
-     * dx = dy f'(x) on [lo, hi) for LEAKY_RELU, SIGMOID and TANH (from y) and GELU; false for other ops. Masked at
-     * the end as {@link #unary} is.
+     * dx = dy f'(x) on [lo, hi) for LEAKY_RELU, SIGMOID and TANH (from y) and GELU; false for other ops. Whole
+     * vectors, a scalar tail in the same order, and chunks, as {@link #unary}.
      */
     static boolean unaryBackward(dev.backprop4j.backend.UnaryOp op, float[] x, float[] y, float[] dy, float[] dx,
                                  float p1, int lo, int hi) {
-        if (!takes(op)) {
-            return false;
-        }
-        int i = lo;
-        VectorMask<Float> all = S.maskAll(true);
-        for (int bound = lo + S.loopBound(hi - lo); i < bound; i += S.length()) {
-            backward(op, x, y, dy, i, all, p1).intoArray(dx, i);
-        }
-        if (i < hi) {
-            VectorMask<Float> m = S.indexInRange(i, hi);
-            backward(op, x, y, dy, i, m, p1).intoArray(dx, i, m);
-        }
-        return true;
-    }
-
-    /** dy f'(x) of the lanes at i under mask m (see {@link #unaryBackward}). */
-    private static FloatVector backward(dev.backprop4j.backend.UnaryOp op, float[] x, float[] y, float[] dy, int i,
-                                        VectorMask<Float> m, float p1) {
-        FloatVector g = FloatVector.fromArray(S, dy, i, m);
-        return switch (op) {
-            case LEAKY_RELU -> g.mul(p1).blend(g, FloatVector.fromArray(S, x, i, m).compare(VectorOperators.GT, 0f));
+        int bound = lo + S.loopBound(hi - lo);
+        switch (op) {
+            case LEAKY_RELU -> {
+                int i = lo;
+                for (; i < bound; i += S.length()) {
+                    FloatVector g = FloatVector.fromArray(S, dy, i);
+                    g.mul(p1).blend(g, FloatVector.fromArray(S, x, i).compare(VectorOperators.GT, 0f))
+                            .intoArray(dx, i);
+                }
+                for (; i < hi; i++) {
+                    dx[i] = x[i] > 0f ? dy[i] : dy[i] * p1;
+                }
+            }
             case SIGMOID -> {
-                FloatVector v = FloatVector.fromArray(S, y, i, m);
-                yield g.mul(v).mul(v.neg().add(1f));
+                int i = lo;
+                for (; i < bound; i += S.length()) {
+                    FloatVector v = FloatVector.fromArray(S, y, i);
+                    FloatVector.fromArray(S, dy, i).mul(v).mul(v.neg().add(1f)).intoArray(dx, i);
+                }
+                for (; i < hi; i++) {
+                    dx[i] = dy[i] * y[i] * (1f - y[i]);
+                }
             }
             case TANH -> {
-                FloatVector v = FloatVector.fromArray(S, y, i, m);
-                yield g.mul(v.mul(v).neg().add(1f));
+                int i = lo;
+                for (; i < bound; i += S.length()) {
+                    FloatVector v = FloatVector.fromArray(S, y, i);
+                    FloatVector.fromArray(S, dy, i).mul(v.mul(v).neg().add(1f)).intoArray(dx, i);
+                }
+                for (; i < hi; i++) {
+                    dx[i] = dy[i] * (1f - y[i] * y[i]);
+                }
+            }
+            case GELU -> {
+                float[] t = SCRATCH.get();
+                for (int c = lo; c < hi; c += CHUNK) {
+                    int n = Math.min(CHUNK, hi - c);
+                    geluInner(x, c, dx, c, n, true);
+                    VectorMath.exp(dx, c, t, 0, n, -2f, 0f, true);
+                    VectorMath.tanhFrom(dx, c, t, 0, t, 0, n);
+                    // dy (1/2 (1 + t) + x/2 (1 - t^2) sqrt(2/pi) (1 + 3 0.044715 x^2)), t = tanh u
+                    int i = 0;
+                    for (int whole = S.loopBound(n); i < whole; i += S.length()) {
+                        FloatVector v = FloatVector.fromArray(S, x, c + i);
+                        v = v.blend(-10f, v.compare(VectorOperators.LT, -10f))
+                        .blend(10f, v.compare(VectorOperators.GT, 10f));
+                        FloatVector th = FloatVector.fromArray(S, t, i);
+                        FloatVector du = v.mul(v).mul(3 * GELU_K).add(1f).mul(GELU_C);
+                        FloatVector local = th.add(1f).mul(0.5f).add(v.mul(0.5f).mul(th.mul(th).neg().add(1f))
+                                .mul(du));
+                        FloatVector.fromArray(S, dy, c + i).mul(local).intoArray(dx, c + i);
+                    }
+                    for (; i < n; i++) {
+                        float v = clamp10(x[c + i]);
+                        float th = t[i];
+                        float du = (v * v * (3 * GELU_K) + 1f) * GELU_C;
+                        float local = (th + 1f) * 0.5f + v * 0.5f * (1f - th * th) * du;
+                        dx[c + i] = dy[c + i] * local;
+                    }
+                }
             }
             default -> {
-                // beyond |x| = 10, tanh is exactly +-1 in float and the derivative is 1 or 0: clamping keeps x^3 finite
-                FloatVector v = FloatVector.fromArray(S, x, i, m).max(-10f).min(10f);
-                FloatVector x2 = v.mul(v);
-                FloatVector t = VectorMath.tanh(x2.mul(v).mul(GELU_K).add(v).mul(GELU_C));
-                FloatVector du = x2.mul(3 * GELU_K).add(1f).mul(GELU_C);
-                yield g.mul(t.add(1f).mul(0.5f).add(v.mul(0.5f).mul(t.mul(t).neg().add(1f)).mul(du)));
+                return false;
             }
-        };
+        }
+        return true;
     }
 
     /** Max-shifted e^(x - max) of row [base, base + n) into out; returns {max, sum of the exponentials}. */
@@ -140,18 +233,7 @@ final class VectorKernels {
         for (; c < n; c++) {
             max = Math.max(max, x[base + c]);
         }
-        FloatVector sv = FloatVector.zero(S);
-        for (c = 0; c < bound; c += S.length()) {
-            FloatVector e = VectorMath.exp(FloatVector.fromArray(S, x, base + c).sub(max));
-            e.intoArray(out, base + c);
-            sv = sv.add(e);
-        }
-        double sum = VectorMath.sum(sv);
-        for (; c < n; c++) {
-            float e = (float) Math.exp(x[base + c] - max);
-            out[base + c] = e;
-            sum += e;
-        }
+        double sum = VectorMath.exp(x, base, out, base, n, 1f, max, false);
         return new float[]{max, (float) sum};
     }
 

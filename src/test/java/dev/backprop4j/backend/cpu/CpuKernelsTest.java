@@ -139,6 +139,42 @@ class CpuKernelsTest {
     }
 
     @Test
+    void vectorExpAndTanhStayWithinTwoUlpsToTheEndsOfTheFloatRange() {
+        float[] x = new float[20_011];
+        for (int i = 0; i < x.length - 11; i++) {
+            x[i] = -87.3f + i * (88.7f + 87.3f) / (x.length - 12);
+        }
+        float[] ends = {88.5f, 88.72f, 88.73f, -87.3f, -87.4f, 0f, -0f, Float.NaN, Float.POSITIVE_INFINITY,
+            Float.NEGATIVE_INFINITY, 1e-30f};
+        System.arraycopy(ends, 0, x, x.length - 11, 11);
+        float[] e = new float[x.length];
+        double sum = VectorMath.exp(x, 0, e, 0, x.length, 1f, 0f, false);
+        for (int i = 0; i < x.length; i++) {
+            float want = (float) Math.exp(x[i]);
+            if (Float.isNaN(x[i]) || Float.isInfinite(want) || want < Float.MIN_NORMAL) {
+                float end = Float.isNaN(x[i]) ? Float.NaN : x[i] > 0 ? Float.POSITIVE_INFINITY : 0f;
+                assertEquals(end, e[i], "e^" + x[i]);
+            } else {
+                assertEquals(want, e[i], 2 * Math.ulp(want), "e^" + x[i]);
+            }
+        }
+        assertTrue(Double.isNaN(sum), "the sum takes every element, the NaN included: " + sum);
+
+        float[] u = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            u[i] = x[i] / 8;
+        }
+        float[] t = new float[u.length];
+        float[] th = new float[u.length];
+        VectorMath.exp(u, 0, t, 0, u.length, -2f, 0f, true);
+        VectorMath.tanhFrom(u, 0, t, 0, th, 0, u.length);
+        for (int i = 0; i < u.length; i++) {
+            float want = (float) Math.tanh(u[i]);
+            assertEquals(want, th[i], Float.isNaN(want) ? 0 : 2 * Math.ulp(want), "tanh " + u[i]);
+        }
+    }
+
+    @Test
     void vectorSoftmaxAndCrossEntropyMatchTheReference() {
         int rows = 37;
         int classes = 1003;
