@@ -180,21 +180,26 @@ final class FusedParity extends ParityHarness {
                 return out(p[0], p[1], p[2], v[0], v[1], v[2], h[1]);
             });
         }
-        compare("26 parameters without momentum", n, b -> {
-            Buffer[] p = new Buffer[26];
-            Buffer[] g = new Buffer[26];
-            for (int i = 0; i < 26; i++) {
-                p[i] = in(b, t, n + i);
-                g[i] = in(b, t, n + i);
-            }
-            Buffer[] h = hyper(b, 0.1, 26);
-            b.sgdStep(p, g, null, h[0], h[1], 0, 0, 0, false);
-            release(g);
-            release(h[0]);
-            Buffer[] outputs = Arrays.copyOf(p, 27);
-            outputs[26] = h[1];
-            return outputs;
-        });
+        for (int count : new int[] {26, 25}) {
+            String what = count == 26 ? "26 parameters without momentum"
+                    : "25 parameters without momentum, the last empty (a launch of no elements still counts its step)";
+            compare(what, n, b -> {
+                Buffer[] p = new Buffer[count];
+                Buffer[] g = new Buffer[count];
+                for (int i = 0; i < count; i++) {
+                    long size = count == 25 && i == 24 ? 0 : n + i;
+                    p[i] = in(b, t, size);
+                    g[i] = in(b, t, size);
+                }
+                Buffer[] h = hyper(b, 0.1, count);
+                b.sgdStep(p, g, null, h[0], h[1], 0, 0, 0, false);
+                release(g);
+                release(h[0]);
+                Buffer[] outputs = Arrays.copyOf(p, count + 1);
+                outputs[count] = h[1];
+                return outputs;
+            });
+        }
     }
 
     /** Two parameters, three steps, the second parameter without a gradient on the first (counts 3 and 2). */
@@ -226,17 +231,18 @@ final class FusedParity extends ParityHarness {
     }
 
     /**
-     * The global norm of gradients of sizes n, 2n + 1 and 7 (and of 26, two launches), clipped to half of it, and
-     * not clipped (a bound above it).
+     * The global norm of gradients of sizes n, 2n + 1 and 7 (and of 26, two launches; and of 25, the last empty, so
+     * the last launch has no elements but still finishes the norm), clipped to half of it, and not clipped (a bound
+     * above it).
      */
     private void clipGradNorm(DType t, int n) {
-        for (int count : new int[] {3, 26}) {
+        for (int count : new int[] {3, 26, 25}) {
             for (double fraction : new double[] {0.5, 4}) {
                 compare(count + " gradients, bound " + fraction + " x the norm", n, b -> {
                     Buffer[] g = new Buffer[count];
                     double sum = 0;
                     for (int i = 0; i < count; i++) {
-                        g[i] = in(b, t, i == 0 ? n : i == 1 ? 2L * n + 1 : 7);
+                        g[i] = in(b, t, i == 0 ? n : i == 1 ? 2L * n + 1 : count == 25 && i == 24 ? 0 : 7);
                         for (double x : b.readDoubles(g[i])) {
                             sum += x * x;
                         }

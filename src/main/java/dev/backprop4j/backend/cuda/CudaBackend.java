@@ -351,15 +351,13 @@ final class CudaBackend implements Backend {
             return;
         }
         OptimizerKernels.Tensors t = OptimizerKernels.Tensors.gradients(grads);
-        long partials = OptimizerKernels.partials(t);
-        if (partials == 0) {
-            fill(norm, 0);
-            return;
+        CudaBuffer partial = ctx.allocator().allocate(DType.FLOAT64, OptimizerKernels.partials(t));
+        try {
+            kernels.optimizer.clipGradNorm(grads[0].dtype(), t, maxNorm, ptr(norm), partial.pointer(),
+                    ticket.pointer(), stream());
+        } finally {
+            partial.release(); // stream order: whatever reuses the block runs after these launches
         }
-        CudaBuffer partial = ctx.allocator().allocate(DType.FLOAT64, partials);
-        kernels.optimizer.clipGradNorm(grads[0].dtype(), t, maxNorm, ptr(norm), partial.pointer(), ticket.pointer(),
-                stream());
-        partial.release(); // stream order: whatever reuses the block runs after these launches
     }
 
     @Override

@@ -107,7 +107,8 @@ final class OptimizerKernels implements AutoCloseable {
 
     /**
      * The TensorList struct of optimizer.cu for tensors [from, to): count, n[], start[], and the addresses of
-     * param[], grad[], state1[], state2[], step[]; returns it with the grid (blocks) in an extra last slot.
+     * param[], grad[], state1[], state2[], step[]; returns it with the grid (blocks, at least 1) in an extra last
+     * slot.
      */
     static long[] tensorList(Tensors t, int from, int to) {
         int count = to - from;
@@ -129,7 +130,9 @@ final class OptimizerKernels implements AutoCloseable {
             f[addr + 4 * LIST_MAX + i] = t.steps() == null ? 0 : t.steps()[from + i];
         }
         f[start + count] = blocks;
-        f[f.length - 1] = blocks;
+        // one block at least, which finds no elements when every tensor is empty: it still counts their steps and,
+        // when it is the last launch's, finishes the norm
+        f[f.length - 1] = Math.max(blocks, 1);
         return f;
     }
 
@@ -200,9 +203,6 @@ final class OptimizerKernels implements AutoCloseable {
 
     private static void launch(KernelModule.Kernel k, long[] list, CUstream stream, KernelArgs args) {
         long blocks = list[list.length - 1];
-        if (blocks == 0) {
-            return;
-        }
         if (blocks > Integer.MAX_VALUE) {
             throw new IllegalArgumentException(k.name() + ": " + blocks + " blocks exceed the grid limit");
         }
