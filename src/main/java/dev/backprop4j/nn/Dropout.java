@@ -8,6 +8,10 @@ import dev.backprop4j.core.Shape;
 import dev.backprop4j.tensor.Scope;
 import dev.backprop4j.tensor.Tensor;
 
+import java.util.Collections;
+import java.util.Set;
+import java.util.WeakHashMap;
+
 /**
  * Inverted dropout: in training, y = x m / (1 - p) with m ~ Bernoulli(1 - p) drawn from a seeded
  * generator; in evaluation, y = x. Backward: dx = g m / (1 - p) (through the multiply).
@@ -25,9 +29,23 @@ public final class Dropout extends Module {
     /** The generator position the counter was last set from or read into. */
     private long mirrored = -1;
 
+    /** Generators that draw some open Dropout's masks (by identity; weakly held). */
+    private static final Set<Generator> BOUND = Collections.newSetFromMap(new WeakHashMap<>());
+
+    /**
+     * Dropout with probability {@code p} whose masks come from {@code gen}, which no other open Dropout may use:
+     * each keeps its own counter of the generator on the device, so two sharing one would draw the same masks.
+     */
     public Dropout(double p, Generator gen) {
         if (!(p >= 0 && p < 1)) {
             throw new IllegalArgumentException("Dropout: p must be in [0, 1), got " + p);
+        }
+        synchronized (BOUND) {
+            if (!BOUND.add(gen)) {
+                throw new IllegalArgumentException("Dropout: the generator (seed " + gen.seed() + ") already draws "
+                        + "the masks of another Dropout, and both would draw the same masks; give each Dropout a "
+                        + "Generator of its own");
+            }
         }
         this.p = p;
         this.gen = gen;
@@ -75,6 +93,9 @@ public final class Dropout extends Module {
 
     @Override
     public void close() {
+        synchronized (BOUND) {
+            BOUND.remove(gen);
+        }
         super.close();
         if (counter != null) {
             counter.close();

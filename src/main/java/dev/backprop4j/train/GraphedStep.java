@@ -78,6 +78,7 @@ final class GraphedStep implements AutoCloseable {
         try {
             if (step.hasHook()) {
                 first = backend.capture(() -> step.gradients(staticX, staticY, metrics));
+                step.everyGradient(); // as the exchange before each replay will: the update must see them all
                 second = backend.capture(step::update);
             } else {
                 first = backend.capture(() -> {
@@ -102,7 +103,8 @@ final class GraphedStep implements AutoCloseable {
         return replays;
     }
 
-    private void drop() {
+    /** Drops the graphs and static inputs (the counts stay): the next step of a shape seen last captures again. */
+    void drop() {
         if (first != null) {
             first.close();
             first = null;

@@ -69,12 +69,17 @@ final class TrainStep {
         if (hook == null) {
             return;
         }
+        everyGradient();
+        hook.gradients(params, rows, batchRows);
+    }
+
+    /** Gives every parameter the loss did not reach a gradient of zeros (kept, outside any graph). */
+    void everyGradient() {
         for (Tensor p : params) {
             if (p.grad() == null) {
                 p.zeroGrad(false);
             }
         }
-        hook.gradients(params, rows, batchRows);
     }
 
     /** The second half: clipping (on the device) and the optimizer's update. */

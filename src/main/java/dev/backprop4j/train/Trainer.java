@@ -166,8 +166,30 @@ public final class Trainer implements AutoCloseable {
         return graphed == null ? new long[] {0, 0} : new long[] {graphed.replays(), graphed.captures()};
     }
 
-    /** One training step on a batch, always eager; waits for its loss and correct count. */
+    /**
+     * One training step on a batch, always eager; waits for its loss and correct count. With a {@link GradientHook}
+     * set, say how many rows the batch has over all processes: {@link #step(Tensor, Tensor, int)}.
+     */
     public StepResult step(Tensor x, Tensor y) {
+        if (hook != null) {
+            throw new IllegalStateException("Trainer.step(x, y): a gradient hook is set, which weighs this process's "
+                    + y.dim(0) + " rows against the batch's rows over all processes; call step(x, y, batchRows)");
+        }
+        return step(x, y, y.dim(0));
+    }
+
+    /**
+     * {@link #step(Tensor, Tensor)} on this process's share (y's rows) of a batch of {@code batchRows} rows over all
+     * processes, for data-parallel training by hand. The result is this process's.
+     */
+    public StepResult step(Tensor x, Tensor y, int batchRows) {
+        if (batchRows < y.dim(0)) {
+            throw new IllegalArgumentException("Trainer.step: batchRows " + batchRows + " is fewer than this "
+                    + "process's " + y.dim(0) + " rows");
+        }
+        if (graphed != null) { // the graph's captured gradients are not the ones an eager step makes
+            graphed.drop();
+        }
         if (stepTotals == null) {
             stepTotals = new RunningMetrics(1);
         }
@@ -175,7 +197,7 @@ public final class Trainer implements AutoCloseable {
         scheduleLr();
         TrainStep s = trainStep();
         s.gradients(x, y, stepTotals);
-        s.exchange(y.dim(0), y.dim(0));
+        s.exchange(y.dim(0), batchRows);
         s.update();
         globalStep++;
         stepTotals.counted();

@@ -8,10 +8,12 @@ import dev.backprop4j.tensor.GradCheck;
 import dev.backprop4j.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -85,6 +87,22 @@ class LayersTest {
         d.eval();
         assertArrayEquals(x.toFloatArray(), d.forward(x).toFloatArray());
         assertThrows(IllegalArgumentException.class, () -> new Dropout(1.0, new Generator(1)));
+    }
+
+    @Test
+    void twoDropoutsNeverShareAGenerator() {
+        Generator g = new Generator(9);
+        Dropout first = new Dropout(0.5, g);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Dropout(0.2, g));
+        assertTrue(e.getMessage().contains("another Dropout"), e.getMessage());
+        first.close();
+        new Dropout(0.2, g).close(); // free again once the first is closed
+
+        Sequential net = Mlp.of(64, 64, 64, 2).dropout(0.5).seed(0).build();
+        Tensor x = Tensor.ones(8, 64);
+        float[] a = net.layers().get(2).forward(x).toFloatArray();
+        float[] b = net.layers().get(5).forward(x).toFloatArray();
+        assertFalse(Arrays.equals(a, b), "the two dropout layers of one MLP draw different masks");
     }
 
     @Test

@@ -16,8 +16,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -140,6 +142,23 @@ class TrainerTest {
             assertEquals(Float.floatToIntBits(first), calls.get(0)[2], "the hook runs before the first update");
             assertEquals(ROWS, ended[2]);
             assertEquals(2L * ROWS, s.samples());
+        }
+    }
+
+    /** With a hook, a single step must say how many rows the batch has over all processes. */
+    @Test
+    void aStepWithAHookNamesTheBatchsRowsOverAllProcesses() {
+        try (Sequential m = model(); Sgd sgd = new Sgd(m.parameters(), 0.1); Trainer t = new Trainer(m, sgd)) {
+            List<int[]> calls = new ArrayList<>();
+            t.gradients((parameters, rows, batchRows) -> calls.add(new int[] {rows, batchRows}));
+            Tensor x = Tensor.randn(4, 4);
+            Tensor y = Tensor.of(new int[] {0, 1, 1, 0}, 4);
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> t.step(x, y));
+            assertTrue(e.getMessage().contains("step(x, y, batchRows)"), e.getMessage());
+            assertEquals(4, t.step(x, y, 12).samples());
+            assertArrayEquals(new int[] {4, 12}, calls.get(0));
+            assertThrows(IllegalArgumentException.class, () -> t.step(x, y, 3));
+            assertEquals(1, t.stepsDone());
         }
     }
 

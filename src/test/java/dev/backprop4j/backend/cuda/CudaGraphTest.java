@@ -11,8 +11,10 @@ import dev.backprop4j.distributed.DataParallel;
 import dev.backprop4j.distributed.InProcessCollective;
 import dev.backprop4j.nn.Activation;
 import dev.backprop4j.nn.Mlp;
+import dev.backprop4j.nn.Module;
 import dev.backprop4j.nn.Sequential;
 import dev.backprop4j.optim.Adam;
+import dev.backprop4j.optim.AdamW;
 import dev.backprop4j.optim.LrSchedule;
 import dev.backprop4j.optim.Optimizer;
 import dev.backprop4j.optim.Sgd;
@@ -207,6 +209,63 @@ class CudaGraphTest {
         List<float[]> eager = train(false, sgd, null, 0, 0.5, true);
         List<float[]> graphed = train(true, sgd, null, 0, 0.5, true);
         assertSameTraining(eager, graphed);
+    }
+
+    /** An MLP with one more parameter that the loss never reaches. */
+    private static final class WithUnusedParameter extends Module {
+        private final Sequential body;
+
+        WithUnusedParameter() {
+            body = addModule("body", Mlp.of(12, 16, 3).seed(4).device(GPU).build());
+            addParameter("unused", Tensor.ones(Shape.of(5), DType.FLOAT32, GPU));
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            return body.forward(x);
+        }
+    }
+
+    /**
+     * Graphed with a hook, a parameter the loss never reaches gets its zero gradient before the update's graph is
+     * captured, as each eager step gives it one, so AdamW's decay moves it in both alike.
+     */
+    @Test
+    void aParameterTheLossNeverReachesIsUpdatedAlikeGraphedOrNot() {
+        List<float[]> runs = new ArrayList<>();
+        for (boolean graph : new boolean[] {false, true}) {
+            Module model = closeAfter(new WithUnusedParameter());
+            Trainer trainer = closeAfter(new Trainer(model, closeAfter(new AdamW(model.parameters(), 1e-2))))
+                    .cudaGraph(graph);
+            trainer.gradients(new DataParallel(InProcessCollective.group(1).get(0)));
+            DataLoader data = loader(8 * 5 + 3, 12, 3, 8);
+            trainer.epoch(data, 1, null);
+            runs.add(model.namedParameters().get("unused").toFloatArray());
+        }
+        assertTrue(runs.get(0)[0] < 1f, "decayed: " + runs.get(0)[0]);
+        assertArrayEquals(runs.get(0), runs.get(1));
+    }
+
+    /** An eager {@link Trainer#step} between graphed epochs drops the graph: the next epoch captures afresh. */
+    @Test
+    void anEagerStepBetweenGraphedEpochsKeepsTheTrainingBitIdentical() {
+        List<float[]> runs = new ArrayList<>();
+        for (boolean graph : new boolean[] {false, true}) {
+            Sequential model = closeAfter(Mlp.of(12, 16, 3).seed(4).device(GPU).build());
+            Trainer trainer = closeAfter(new Trainer(model, closeAfter(new Adam(model.parameters(), 1e-2))))
+                    .cudaGraph(graph);
+            DataLoader data = loader(8 * 5 + 3, 12, 3, 8);
+            trainer.epoch(data, 1, null);
+            try (DataLoader.Batch b = data.epoch(3).iterator().next()) {
+                trainer.step(b.x(), b.y());
+            }
+            trainer.epoch(data, 2, null);
+            runs.add(model.parameters().get(0).toFloatArray());
+            if (graph) {
+                assertEquals(2, trainer.graphCounts()[1], "captures: one per epoch");
+            }
+        }
+        assertArrayEquals(runs.get(0), runs.get(1));
     }
 
     /**
