@@ -13,6 +13,7 @@ import dev.backprop4j.train.RunMetadata;
 import dev.backprop4j.train.RunSpec;
 import dev.backprop4j.train.TrainingCheckpoint;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -58,7 +59,14 @@ final class SavedModelOptions {
      */
     DataSource data(DataOptions data, CommandSpec cmd) throws IOException {
         DataSource trained = spec().data();
-        return data.given() || trained == null ? data.source(cmd) : trained;
+        if (data.given() || trained == null) {
+            return data.source(cmd);
+        }
+        if (trained.path() != null && !java.nio.file.Files.exists(Path.of(trained.path()))) {
+            throw new ParameterException(cmd.commandLine(), "the model " + model + " was trained on "
+                    + trained.describe() + ", which is not there any more; name its data with --data DIR or --csv FILE");
+        }
+        return trained;
     }
 
     /**

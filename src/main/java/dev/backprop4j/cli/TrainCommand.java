@@ -2,7 +2,6 @@ package dev.backprop4j.cli;
 
 import dev.backprop4j.core.Device;
 import dev.backprop4j.data.DataLoader;
-import dev.backprop4j.data.DataSource;
 import dev.backprop4j.data.Dataset;
 import dev.backprop4j.io.AtomicFile;
 import dev.backprop4j.io.Checkpoint;
@@ -117,6 +116,7 @@ final class TrainCommand implements Callable<Integer> {
             for (int e = done + 1; e <= epochs; e++) {
                 Trainer.EpochStats stats = epoch(trainer, trainLoader, e, epochs, train.size(), runSpec.lr());
                 eval = Evaluation.of(model, testLoader);
+                requireNumber(eval.loss(), "the test loss", "after epoch " + e, runSpec.lr());
                 out.printf(Locale.ROOT, "epoch %2d/%d  train loss %.4f acc %5.2f%%  |  test loss %.4f acc %5.2f%%  |  %,.0f samples/s, %.1f s%n",
                         e, epochs, stats.loss(), 100 * stats.accuracy(), eval.loss(), 100 * eval.accuracy(),
                         stats.samplesPerSecond(), stats.seconds());
@@ -171,6 +171,14 @@ final class TrainCommand implements Callable<Integer> {
         return done;
     }
 
+    /** Stops the run when a loss is no longer a finite number, before anything of the epoch is saved. */
+    private static void requireNumber(double loss, String which, String when, double lr) {
+        if (!Double.isFinite(loss)) {
+            throw new IllegalStateException(String.format(Locale.ROOT, "%s became %s %s (learning rate %s too high?); "
+                    + "training stopped and nothing was saved", which, loss, when, lr));
+        }
+    }
+
     /** One epoch with its progress on standard error; stops the run when the loss stops being a number. */
     private static Trainer.EpochStats epoch(Trainer trainer, DataLoader loader, int e, int epochs, int samples,
                                             double lr) {
@@ -178,10 +186,7 @@ final class TrainCommand implements Callable<Integer> {
                 samples, System.err)) {
             long epochStart = System.nanoTime();
             return trainer.epoch(loader, e, (i, n, loss, acc, done) -> {
-                if (!Double.isFinite(loss)) {
-                    throw new IllegalStateException(String.format(Locale.ROOT, "the loss became %s at epoch %d, step "
-                            + "%d (learning rate %s too high?); training stopped and nothing was saved", loss, e, i, lr));
-                }
+                requireNumber(loss, "the loss", "at epoch " + e + ", step " + i, lr);
                 double perSecond = done / Math.max(1e-9, (System.nanoTime() - epochStart) / 1e9);
                 progress.update(done, loss, acc, perSecond);
             });
@@ -195,8 +200,8 @@ final class TrainCommand implements Callable<Integer> {
                 TrainingChart.format(plot);
             }
             distinctOutputs();
-            DataSource source = data.source();
-            return run.spec(source);
+            // absolute, so that evaluate and predict find it from any directory
+            return run.spec(data.source().absolute());
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
         }

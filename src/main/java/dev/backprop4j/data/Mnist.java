@@ -53,6 +53,17 @@ public final class Mnist {
 
     /** Reads the four standard files (plain or .gz) from {@code dir}. */
     public static Dataset.Split load(Path dir) throws IOException {
+        Path[] paths = files(dir);
+        return new Dataset.Split(read(paths[0], paths[1]), read(paths[2], paths[3]));
+    }
+
+    /**
+     * The four standard files in {@code dir}, each plain or .gz (training images and labels, test images and
+     * labels), without reading them.
+     *
+     * @throws NoSuchFileException naming the folder or the first file missing
+     */
+    public static Path[] files(Path dir) throws NoSuchFileException {
         if (!Files.isDirectory(dir)) {
             throw new NoSuchFileException(dir + " (not a folder with the MNIST files)");
         }
@@ -65,7 +76,7 @@ public final class Mnist {
                 throw new NoSuchFileException(gz + " (nor " + plain.getFileName() + ")");
             }
         }
-        return new Dataset.Split(read(paths[0], paths[1]), read(paths[2], paths[3]));
+        return paths;
     }
 
     private static Dataset read(Path images, Path labels) throws IOException {

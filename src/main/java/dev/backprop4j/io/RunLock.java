@@ -36,24 +36,36 @@ public final class RunLock implements AutoCloseable {
         Path target = AtomicFile.target(file);
         Path lockFile = target.resolveSibling(target.getFileName() + ".lock");
         Files.createDirectories(lockFile.getParent());
-        FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                StandardOpenOption.WRITE);
-        FileLock lock;
-        try {
-            lock = ch.tryLock();
-        } catch (OverlappingFileLockException e) {
-            lock = null;
+        for (int attempt = 0; ; attempt++) {
+            FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE);
+            try {
+                FileLock lock;
+                try {
+                    lock = ch.tryLock();
+                } catch (OverlappingFileLockException e) {
+                    lock = null;
+                }
+                if (lock == null) {
+                    throw new IllegalStateException(what + " " + file + " is in use by another run (process "
+                            + holder(ch) + ", lock file " + lockFile + "); wait for it to end, or give this run "
+                            + "another file");
+                }
+                if (!Files.exists(lockFile) && attempt < 3) {
+                    // the holder deleted the file and let go between our open and our lock: the lock we hold is on
+                    // a file no one else will open; lock the one at the path
+                    ch.close();
+                    continue;
+                }
+                ch.truncate(0);
+                ch.write(ByteBuffer.wrap(Long.toString(ProcessHandle.current().pid())
+                        .getBytes(StandardCharsets.US_ASCII)), 0);
+                return new RunLock(lockFile, ch, lock);
+            } catch (IOException | RuntimeException e) {
+                ch.close();
+                throw e;
+            }
         }
-        if (lock == null) {
-            String holder = holder(ch);
-            ch.close();
-            throw new IllegalStateException(what + " " + file + " is in use by another run (process " + holder
-                    + ", lock file " + lockFile + "); wait for it to end, or give this run another file");
-        }
-        ch.truncate(0);
-        ch.write(ByteBuffer.wrap(Long.toString(ProcessHandle.current().pid()).getBytes(StandardCharsets.US_ASCII)),
-                0);
-        return new RunLock(lockFile, ch, lock);
     }
 
     private static String holder(FileChannel ch) {
@@ -67,6 +79,7 @@ public final class RunLock implements AutoCloseable {
         }
     }
 
+    /** Deletes the lock file, then lets go of it (in that order: a run that opens the path next makes a new one). */
     @Override
     public void close() throws IOException {
         if (channel.isOpen()) {

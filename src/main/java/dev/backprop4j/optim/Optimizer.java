@@ -208,24 +208,31 @@ public abstract class Optimizer implements AutoCloseable {
      */
     public final void restore(Map<String, Tensor> named, State saved) {
         State mine = state(named);
-        for (Map.Entry<String, Tensor> e : mine.tensors().entrySet()) {
+        String name = getClass().getSimpleName();
+        for (Map.Entry<String, Tensor> e : mine.tensors().entrySet()) { // every check before the first copy
             Tensor from = saved.tensors().get(e.getKey());
             if (from == null) {
-                throw new IllegalArgumentException(getClass().getSimpleName() + ": the saved state has no "
-                        + e.getKey());
+                throw new IllegalArgumentException(name + ": the saved state has no " + e.getKey());
             }
-            if (from != e.getValue()) {
-                e.getValue().copyFrom(from);
+            if (!from.shape().equals(e.getValue().shape())) {
+                throw new IllegalArgumentException(name + ": the saved " + e.getKey() + " has shape " + from.shape()
+                        + ", and this optimizer's has " + e.getValue().shape());
             }
         }
         double[] counts = steps == null ? new double[params.size()] : steps.toDoubleArray();
         for (Map.Entry<String, Tensor> e : named.entrySet()) {
             Long n = saved.steps().get(e.getKey());
             if (n == null || n < 0) {
-                throw new IllegalArgumentException(getClass().getSimpleName() + ": the saved state has no step count "
-                        + "for " + e.getKey() + (n == null ? "" : " (it has " + n + ")"));
+                throw new IllegalArgumentException(name + ": the saved state has no step count for " + e.getKey()
+                        + (n == null ? "" : " (it has " + n + ")"));
             }
             counts[params.indexOf(e.getValue())] = n;
+        }
+        for (Map.Entry<String, Tensor> e : mine.tensors().entrySet()) {
+            Tensor from = saved.tensors().get(e.getKey());
+            if (from != e.getValue()) {
+                e.getValue().copyFrom(from);
+            }
         }
         deviceValues();
         steps.copyFrom(counts);

@@ -1,6 +1,7 @@
 package dev.backprop4j.spark;
 
 import dev.backprop4j.data.DataSource;
+import dev.backprop4j.data.Mnist;
 import dev.backprop4j.io.AtomicFile;
 import dev.backprop4j.io.Safetensors;
 import dev.backprop4j.train.RunMetadata;
@@ -11,6 +12,7 @@ import org.apache.spark.resource.ResourceProfile;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /**
@@ -73,11 +75,19 @@ final class DriverChecks {
             return;
         }
         Path p = Path.of(data.path());
-        boolean there = data.kind() == DataSource.Kind.MNIST ? Files.isDirectory(p) : Files.isReadable(p);
-        if (!there) {
-            throw new IllegalArgumentException((data.kind() == DataSource.Kind.MNIST ? "--data " : "--csv ") + p
-                    + ": no such " + (data.kind() == DataSource.Kind.MNIST ? "folder" : "readable file")
-                    + " here on the driver (every executor reads it from the same path)");
+        String missing = null;
+        if (data.kind() == DataSource.Kind.MNIST) {
+            try {
+                Mnist.files(p);
+            } catch (NoSuchFileException e) {
+                missing = "--data " + p + ": " + e.getMessage() + " is missing";
+            }
+        } else if (!Files.isReadable(p)) {
+            missing = "--csv " + p + ": no such readable file";
+        }
+        if (missing != null) {
+            throw new IllegalArgumentException(missing + " here on the driver (every executor reads it from the same "
+                    + "path)");
         }
     }
 

@@ -63,9 +63,22 @@ public final class SparkTrain {
         } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
             System.err.println("error: " + e.getMessage());
             System.exit(e instanceof IllegalArgumentException ? 2 : 1);
+        } catch (Exception e) { // a failed stage: Spark's SparkException, undeclared, its cause a task's error
+            System.err.println("error: the training stage failed: " + rootCause(e));
+            System.exit(1);
         } finally {
             spark.stop();
         }
+    }
+
+    /** The first line of the innermost cause's message (Spark's carry the task's stack trace after it). */
+    static String rootCause(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String message = root.getMessage() == null ? root.toString() : root.getMessage();
+        return message.lines().findFirst().orElse(root.getClass().getName());
     }
 
     /** Runs the training as one barrier stage on {@code spark}; returns rank 0's report lines. */

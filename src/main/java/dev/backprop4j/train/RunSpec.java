@@ -204,7 +204,7 @@ public final class RunSpec implements Serializable {
     /** The options a resumed run must share, by command-line name, as {@link RunMetadata} writes them. */
     Map<String, String> options() {
         Map<String, String> o = new LinkedHashMap<>();
-        o.put("data", data == null ? "unknown" : data.describe());
+        o.put("data", data == null ? "unknown" : data.absolute().describe()); // files of older runs kept it relative
         o.put("label-column", Integer.toString(data == null ? -1 : data.labelColumn()));
         o.put("layers", Arrays.stream(hidden).mapToObj(Integer::toString).collect(Collectors.joining(",")));
         o.put("activation", activation.label());

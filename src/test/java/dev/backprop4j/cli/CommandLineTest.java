@@ -64,6 +64,10 @@ class CommandLineTest {
         assertEquals(0, eval.code(), eval.err());
         assertTrue(eval.out().contains("on " + f + ": ") && eval.out().contains("accuracy " + m.group(1) + "%"),
                 eval.out() + r.out());
+        Files.move(f, dir.resolve("moved.csv"));
+        CliRun gone = CliRun.of("evaluate", "--model", model.toString(), "--device", "cpu");
+        assertEquals(2, gone.code(), gone.err());
+        assertOneLineError(gone.err(), "the model " + model + " was trained on " + f);
     }
 
     @Test

@@ -138,6 +138,14 @@ class SparkTrainTest {
         assertTrue((System.nanoTime() - start) / 1e9 < 20, "it took " + (System.nanoTime() - start) / 1e9 + " s");
     }
 
+    /** A failed stage is reported by its innermost cause's first line, not Spark's wrapper and stack trace. */
+    @Test
+    void aFailedStageIsReportedByItsRootCause() {
+        Exception stage = new RuntimeException("Job aborted due to stage failure: Task 1 failed 4 times",
+                new IllegalStateException("rank 1: ring peer 127.0.0.1:4001 closed the connection\n\tat ..."));
+        assertEquals("rank 1: ring peer 127.0.0.1:4001 closed the connection", SparkTrain.rootCause(stage));
+    }
+
     /** Mistakes no retry can mend fail on the driver before the stage starts, naming the option. */
     @Test
     void permanentMistakesFailOnTheDriverBeforeTheStage() throws Exception {
@@ -153,6 +161,14 @@ class SparkTrainTest {
         Exception data = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> SparkTrain.run(spark, missing));
         assertTrue(data.getMessage().contains("nowhere.csv: no such readable file"), data.getMessage());
+        Path halfMnist = Files.createDirectories(dir.resolve("half-mnist"));
+        Files.writeString(halfMnist.resolve("train-images-idx3-ubyte"), "");
+        SparkTrainOptions incomplete = new SparkTrainOptions();
+        new CommandLine(incomplete).parseArgs("--data", halfMnist.toString(), "--workers", "2");
+        Exception mnist = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> SparkTrain.run(spark, incomplete));
+        assertTrue(mnist.getMessage().contains("train-labels-idx1-ubyte.gz (nor train-labels-idx1-ubyte) is missing "
+                + "here on the driver"), mnist.getMessage());
         Path other = dir.resolve("other-run.safetensors");
         SparkTrain.run(spark, options("--workers", "2", "--epochs", "1", "--checkpoint", other.toString()));
         Exception ckpt = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,

@@ -80,7 +80,8 @@ class RunSpecTest {
         assertNull(s.toBuilder().epochs(9).build().differenceFrom(s));
         assertEquals("--batch 16, and this one has 32", s.toBuilder().batch(32).build().differenceFrom(s));
         assertEquals("--momentum 0.5, and this one has 0.9", s.toBuilder().momentum(0.9).build().differenceFrom(s));
-        assertTrue(s.toBuilder().data(DataSource.embeddedMnist()).build().differenceFrom(s).startsWith("data d.csv"));
+        assertTrue(s.toBuilder().data(DataSource.embeddedMnist()).build().differenceFrom(s)
+                .startsWith("data " + java.nio.file.Path.of("d.csv").toAbsolutePath()));
     }
 
     @Test
