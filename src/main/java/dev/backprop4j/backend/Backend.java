@@ -172,6 +172,26 @@ public interface Backend {
     void biasActivationBackward(UnaryOp op, Buffer z, Buffer y, Buffer dy, int rows, int cols, double p1, double p2,
                                 Buffer dz, Buffer dbias);
 
+    // ---- normalisation ------------------------------------------------------------------------------------
+
+    /**
+     * Layer normalisation of each row of x [rows, cols], as PyTorch's {@code layer_norm} over the last axis:
+     * mean[r] = sum_c x[r, c] / cols, rstd[r] = 1 / sqrt(sum_c (x[r, c] - mean[r])^2 / cols + eps) (the biased
+     * variance), y = (x - mean) rstd gamma + beta, with gamma and beta [cols] or null (1 and 0). mean and rstd [rows],
+     * of x's dtype, are written for {@link #layerNormBackward}. Accumulated in double for every dtype.
+     */
+    void layerNorm(Buffer x, Buffer gamma, Buffer beta, int rows, int cols, double eps, Buffer y, Buffer mean,
+                   Buffer rstd);
+
+    /**
+     * The backward of {@link #layerNorm}, from the saved mean and rstd: with xhat = (x - mean) rstd and g = dy gamma
+     * (dy when gamma is null), dx = rstd (g - sum_c g / cols - xhat sum_c g xhat / cols) per row; dgamma[c] = sum_r
+     * dy xhat and dbeta[c] = sum_r dy, each summed over the rows in order (deterministic). dx, dgamma and dbeta may
+     * each be null (not wanted).
+     */
+    void layerNormBackward(Buffer x, Buffer mean, Buffer rstd, Buffer gamma, Buffer dy, int rows, int cols, Buffer dx,
+                           Buffer dgamma, Buffer dbeta);
+
     // ---- fused optimizer updates (in place, never recorded on the tape) ----------------------------
 
     /**

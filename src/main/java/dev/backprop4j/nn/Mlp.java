@@ -101,7 +101,7 @@ public final class Mlp {
      * its draws share no counters with the initialisation's (which mixes seed + k 0x9E3779B97F4A7C15 for its k-th
      * draw) nor with another layer's.
      */
-    private static long streamSeed(long seed, long stream) {
+    static long streamSeed(long seed, long stream) {
         long z = seed + stream * 0x9E3779B97F4A7C15L;
         z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
         z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;

@@ -6,6 +6,7 @@ import dev.backprop4j.core.Device;
 import dev.backprop4j.core.Generator;
 import dev.backprop4j.core.Shape;
 import dev.backprop4j.ops.Dense;
+import dev.backprop4j.ops.LayerNorm;
 import dev.backprop4j.ops.Losses;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -127,7 +128,14 @@ public class GradCheckOpsTest {
                 c("linear_tanh without bias", t -> Dense.apply(t[0], t[1], null, UnaryOp.TANH, 0), randn(5, 4),
                         randn(3, 4)),
                 c("linear_gelu", t -> Dense.apply(t[0], t[1], t[2], UnaryOp.GELU, 0), randn(5, 4), randn(3, 4),
-                        randn(3)));
+                        randn(3)),
+                // weighted by a fourth input: a row of layer_norm sums to beta's sum whatever x is
+                c("layer_norm", t -> LayerNorm.apply(t[0], t[1], t[2], 1e-5).mul(t[3]), randn(4, 6), randn(6),
+                        randn(6), randn(4, 6)),
+                c("layer_norm rank 3 without affine", t -> LayerNorm.apply(t[0], null, null, 1e-3).mul(t[1]),
+                        randn(2, 3, 5), randn(2, 3, 5)),
+                c("layer_norm one column", t -> LayerNorm.apply(t[0], t[1], t[2], 1e-5).mul(t[3]), randn(3, 1),
+                        randn(1), randn(1), randn(3, 1)));
     }
 
     @ParameterizedTest(name = "{0}")

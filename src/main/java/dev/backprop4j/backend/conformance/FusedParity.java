@@ -39,6 +39,8 @@ final class FusedParity extends ParityHarness {
             out.add(check("sgdStep", t, this::sgdStep));
             out.add(check("adamStep", t, this::adamStep));
             out.add(check("clipGradNorm", t, this::clipGradNorm));
+            out.add(check("layerNorm", t, this::layerNorm));
+            out.add(check("layerNormBackward", t, this::layerNormBackward));
         }
         for (DType t : DType.values()) {
             out.add(check("random from a device counter", t, this::randomFromCounter));
@@ -145,6 +147,47 @@ final class FusedParity extends ParityHarness {
                     return op == null ? out(dbias) : out(dz, dbias);
                 });
             }
+        }
+    }
+
+    /** Rows of 37 and of 1, with weight and bias and without; y, mean and rstd. */
+    private void layerNorm(DType t, int n) {
+        for (int cols : new int[] {37, 1}) {
+            for (boolean affine : new boolean[] {true, false}) {
+                compare(cols + " columns" + (affine ? "" : ", no weight or bias"), n, b -> {
+                    Buffer x = in(b, t, (long) n * cols, -3, 5);
+                    Buffer gamma = affine ? in(b, t, cols) : null;
+                    Buffer beta = affine ? in(b, t, cols) : null;
+                    Buffer y = b.allocate(t, (long) n * cols);
+                    Buffer mean = b.allocate(t, n);
+                    Buffer rstd = b.allocate(t, n);
+                    b.layerNorm(x, gamma, beta, n, cols, 1e-5, y, mean, rstd);
+                    release(x, gamma, beta);
+                    return out(y, mean, rstd);
+                });
+            }
+        }
+    }
+
+    /** dx, dgamma and dbeta from one forward, with weight and without; dx alone; the parameters' sums alone. */
+    private void layerNormBackward(DType t, int n) {
+        for (String wanted : new String[] {"dx, dweight, dbias", "dx without weight", "dweight and dbias alone"}) {
+            compare(wanted, n, b -> {
+                boolean affine = !wanted.equals("dx without weight");
+                Buffer x = in(b, t, n * 37L);
+                Buffer gamma = affine ? in(b, t, 37) : null;
+                Buffer y = b.allocate(t, n * 37L);
+                Buffer mean = b.allocate(t, n);
+                Buffer rstd = b.allocate(t, n);
+                b.layerNorm(x, gamma, null, n, 37, 1e-5, y, mean, rstd);
+                Buffer dy = in(b, t, n * 37L);
+                Buffer dx = wanted.startsWith("dx") ? b.allocate(t, n * 37L) : null;
+                Buffer dgamma = affine ? b.allocate(t, 37) : null;
+                Buffer dbeta = affine ? b.allocate(t, 37) : null;
+                b.layerNormBackward(x, mean, rstd, gamma, dy, n, 37, dx, dgamma, dbeta);
+                release(x, gamma, y, mean, rstd, dy);
+                return dx == null ? out(dgamma, dbeta) : affine ? out(dx, dgamma, dbeta) : out(dx);
+            });
         }
     }
 

@@ -345,7 +345,7 @@ class CpuReference implements Backend {
         c.set(0, (double) (offset + out.length() + (out.length() & 1)));
     }
 
-    // ---- fused layer epilogues and optimizer updates: ReferenceUpdates ---------------------------------------
+    // ---- fused layer epilogues, normalisation and optimizer updates: ReferenceUpdates, ReferenceNorms -------
 
     @Override
     public void biasActivation(UnaryOp op, Buffer z, Buffer bias, int rows, int cols, double p1, double p2, Buffer y) {
@@ -356,6 +356,18 @@ class CpuReference implements Backend {
     public void biasActivationBackward(UnaryOp op, Buffer z, Buffer y, Buffer dy, int rows, int cols, double p1,
                                        double p2, Buffer dz, Buffer dbias) {
         ReferenceUpdates.biasActivationBackward(op, z, y, dy, rows, cols, p1, p2, dz, dbias);
+    }
+
+    @Override
+    public void layerNorm(Buffer x, Buffer gamma, Buffer beta, int rows, int cols, double eps, Buffer y, Buffer mean,
+                          Buffer rstd) {
+        ReferenceNorms.layerNorm(x, gamma, beta, rows, cols, eps, y, mean, rstd);
+    }
+
+    @Override
+    public void layerNormBackward(Buffer x, Buffer mean, Buffer rstd, Buffer gamma, Buffer dy, int rows, int cols,
+                                  Buffer dx, Buffer dgamma, Buffer dbeta) {
+        ReferenceNorms.layerNormBackward(x, mean, rstd, gamma, dy, rows, cols, dx, dgamma, dbeta);
     }
 
     @Override

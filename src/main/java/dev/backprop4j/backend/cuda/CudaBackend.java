@@ -325,6 +325,20 @@ final class CudaBackend implements Backend {
     }
 
     @Override
+    public void layerNorm(Buffer x, Buffer gamma, Buffer beta, int rows, int cols, double eps, Buffer y, Buffer mean,
+                          Buffer rstd) {
+        kernels.norm.layerNorm(x.dtype(), ptr(x), ptrOrNull(gamma), ptrOrNull(beta), rows, cols, eps, ptr(y),
+                ptr(mean), ptr(rstd), stream());
+    }
+
+    @Override
+    public void layerNormBackward(Buffer x, Buffer mean, Buffer rstd, Buffer gamma, Buffer dy, int rows, int cols,
+                                  Buffer dx, Buffer dgamma, Buffer dbeta) {
+        kernels.norm.layerNormBackward(x.dtype(), ptr(x), ptr(mean), ptr(rstd), ptrOrNull(gamma), ptr(dy), rows, cols,
+                ptrOrNull(dx), ptrOrNull(dgamma), ptrOrNull(dbeta), stream());
+    }
+
+    @Override
     public void sgdStep(Buffer[] params, Buffer[] grads, Buffer[] velocities, Buffer lr, Buffer steps, double momentum,
                         double dampening, double weightDecay, boolean nesterov) {
         OptimizerKernels.Tensors t = OptimizerKernels.Tensors.updated(params, grads, velocities, null, steps);

@@ -22,15 +22,17 @@ final class CudaKernels implements AutoCloseable {
     public final SoftmaxKernels softmax;
     public final RandomKernels random;
     public final OptimizerKernels optimizer;
+    public final NormKernels norm;
 
     private CudaKernels(ElementwiseKernels elementwise, LayoutKernels layout, ReduceKernels reduce,
-                        SoftmaxKernels softmax, RandomKernels random, OptimizerKernels optimizer) {
+                        SoftmaxKernels softmax, RandomKernels random, OptimizerKernels optimizer, NormKernels norm) {
         this.elementwise = elementwise;
         this.layout = layout;
         this.reduce = reduce;
         this.softmax = softmax;
         this.random = random;
         this.optimizer = optimizer;
+        this.norm = norm;
     }
 
     /** Loads every module into the current CUDA context; on failure unloads those already loaded. */
@@ -43,7 +45,8 @@ final class CudaKernels implements AutoCloseable {
             SoftmaxKernels s = add(loaded, SoftmaxKernels.load());
             RandomKernels g = add(loaded, RandomKernels.load());
             OptimizerKernels o = add(loaded, OptimizerKernels.load());
-            return new CudaKernels(e, l, r, s, g, o);
+            NormKernels n = add(loaded, NormKernels.load());
+            return new CudaKernels(e, l, r, s, g, o, n);
         } catch (RuntimeException e) {
             for (AutoCloseable c : loaded) {
                 try {
@@ -70,6 +73,7 @@ final class CudaKernels implements AutoCloseable {
         m.put(SoftmaxKernels.MODULE, SoftmaxKernels.kernelNames());
         m.put(RandomKernels.MODULE, RandomKernels.kernelNames());
         m.put(OptimizerKernels.MODULE, OptimizerKernels.kernelNames());
+        m.put(NormKernels.MODULE, NormKernels.kernelNames());
         return m;
     }
 
@@ -77,7 +81,7 @@ final class CudaKernels implements AutoCloseable {
     @Override
     public void close() {
         RuntimeException first = null;
-        for (AutoCloseable c : List.<AutoCloseable>of(optimizer, random, softmax, reduce, layout, elementwise)) {
+        for (AutoCloseable c : List.<AutoCloseable>of(norm, optimizer, random, softmax, reduce, layout, elementwise)) {
             try {
                 c.close();
             } catch (Exception e) {

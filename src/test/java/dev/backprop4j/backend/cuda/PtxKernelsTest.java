@@ -152,6 +152,7 @@ class PtxKernelsTest {
         RandomKernels rnd = new RandomKernels(offline(RandomKernels.MODULE, RandomKernels.kernelNames(), launches));
         OptimizerKernels opt = new OptimizerKernels(offline(OptimizerKernels.MODULE, OptimizerKernels.kernelNames(),
                 launches));
+        NormKernels norm = new NormKernels(offline(NormKernels.MODULE, NormKernels.kernelNames(), launches));
         CUdeviceptr p = new CUdeviceptr();
         long[] sizes = {0, 1, 3, 17, 1023, 1025, 1L << 33};
         for (DType t : List.of(DType.FLOAT32, DType.FLOAT64)) {
@@ -188,6 +189,10 @@ class PtxKernelsTest {
                     ew.biasActivationBackward(op, t, p, p, p, n, 33, 0.01, 0, p, p, p, red, null);
                     ew.biasActivationBackward(op, t, p, p, p, 7, n, 0.01, 0, p, null, null, red, null);
                 }
+                norm.layerNorm(t, p, p, p, n, 33, 1e-5, p, p, p, null);
+                norm.layerNorm(t, p, null, null, 7, n, 1e-5, p, p, p, null);
+                norm.layerNormBackward(t, p, p, p, p, p, n, 33, p, p, p, null);
+                norm.layerNormBackward(t, p, p, p, null, p, 7, n, p, null, null, null);
                 lay.gatherRows(t, p, p, n, 10, p, p, null);
                 lay.scatterRows(t, p, p, n, 10, p, null, null);
                 OptimizerKernels.Tensors one = new OptimizerKernels.Tensors(new long[] {n}, new long[] {64},

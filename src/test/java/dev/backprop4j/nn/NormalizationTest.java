@@ -1,0 +1,76 @@
+package dev.backprop4j.nn;
+
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Device;
+import dev.backprop4j.core.Shape;
+import dev.backprop4j.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * LayerNorm against PyTorch's numbers for the same input, weights and loss, printed by
+ * {@code F.layer_norm(x, [3], weight, bias, 1e-5)} in float64 with torch 2.13 (fixed here, so the test runs
+ * everywhere; {@code interop.LayerPeersTest} compares with a live PyTorch where one is installed).
+ */
+class NormalizationTest {
+
+    @Test
+    void layerNormMatchesPyTorchsNumbers() {
+        try (LayerNorm norm = new LayerNorm(3, 1e-5, true, DType.FLOAT64, Device.CPU)) {
+            norm.setParameter("weight", Tensor.of(new double[] {0.5, 1, 2}, 3));
+            norm.setParameter("bias", Tensor.of(new double[] {0, 0.1, -0.2}, 3));
+            Tensor x = Tensor.of(new double[] {1, 2, 3, -1, 0.5, 4}, 2, 3).requiresGrad(true);
+            Tensor y = norm.forward(x);
+            y.mul(Tensor.of(new double[] {1, 2, 3, 4, 5, 6}, 2, 3)).sum().backward();
+            assertArrayEquals(new double[] {-0.6123678429541951, 0.1, 2.2494713718167803, -0.5171116456000272,
+                -0.21822255113847824, 2.5048916846770646}, y.toDoubleArray(), 1e-14);
+            assertArrayEquals(new double[] {0.5102560162059135, -1.0206130715903243, 0.5103570553844121,
+                -4.712905525616762e-06, -1.4501247769249659e-06, 6.163030302319683e-06}, x.grad().toDoubleArray(),
+                1e-14);
+            assertArrayEquals(new double[] {-5.361628850708607, -1.591112755692391, 11.788882111756365},
+                    norm.weight().grad().toDoubleArray(), 1e-13);
+            assertArrayEquals(new double[] {5, 7, 9}, norm.bias().grad().toDoubleArray(), 0);
+        }
+    }
+
+    @Test
+    void layerNormNormalisesEachRowOfAnyRank() {
+        Tensor x = Tensor.randn(new dev.backprop4j.core.Generator(2), Shape.of(2, 3, 64), DType.FLOAT32, Device.CPU)
+                .mul(7).add(3);
+        try (LayerNorm norm = new LayerNorm(64)) {
+            Tensor y = norm.forward(x);
+            assertEquals(x.shape(), y.shape());
+            float[] v = y.toFloatArray();
+            for (int r = 0; r < 6; r++) {
+                double mean = 0;
+                double squares = 0;
+                for (int c = 0; c < 64; c++) {
+                    mean += v[r * 64 + c] / 64.0;
+                }
+                for (int c = 0; c < 64; c++) {
+                    squares += Math.pow(v[r * 64 + c] - mean, 2) / 64;
+                }
+                assertEquals(0, mean, 1e-6, "row " + r);
+                assertEquals(1, squares, 1e-4, "row " + r);
+            }
+            assertEquals("LayerNorm(64)", norm.toString());
+            assertEquals(2, norm.parameters().size());
+        }
+    }
+
+    @Test
+    void layerNormNamesTheShapesThatDoNotFit() {
+        try (LayerNorm norm = new LayerNorm(4)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> norm.forward(Tensor.zeros(2, 5)));
+            assertTrue(e.getMessage().contains("layer_norm") && e.getMessage().contains("[4]")
+                    && e.getMessage().contains("[2, 5]"), e.getMessage());
+        }
+        assertThrows(IllegalArgumentException.class, () -> new LayerNorm(0));
+        assertEquals(0, new LayerNorm(3, 1e-5, false, DType.FLOAT32, Device.CPU).parameters().size());
+    }
+}
