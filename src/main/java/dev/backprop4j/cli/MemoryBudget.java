@@ -30,12 +30,11 @@ final class MemoryBudget {
     /**
      * About the bytes a run needs: float32 parameters, and for training their gradients and the optimizer's state
      * (Adam 2 copies, SGD 1), plus the activations of a batch of {@code rows} kept for the backward (about four
-     * tensors of each layer's width).
+     * tensors of each kept output's width).
      */
     static long bytesNeeded(RunSpec spec, boolean training, int rows) {
         long copies = training ? 2 + (spec.optimizer() == RunSpec.OptimizerKind.SGD ? 1 : 2) : 1;
-        long widths = java.util.Arrays.stream(spec.sizes()).asLongStream().sum();
-        return 4 * (spec.parameterCount() * copies + 4L * rows * widths);
+        return 4 * (spec.parameterCount() * copies + 4L * rows * spec.activationWidths());
     }
 
     /** Bytes free for new allocations on {@code device}. */

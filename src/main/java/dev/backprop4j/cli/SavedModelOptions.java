@@ -2,7 +2,6 @@ package dev.backprop4j.cli;
 
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
-import dev.backprop4j.core.Shape;
 import dev.backprop4j.data.DataSource;
 import dev.backprop4j.data.Dataset;
 import dev.backprop4j.io.Checkpoint;
@@ -46,7 +45,7 @@ final class SavedModelOptions {
             header = Safetensors.header(model);
             RunSpec s = RunMetadata.read(header.metadata(), model);
             // before anything is allocated; a --checkpoint file is a model file with the optimizer's state beside it
-            Checkpoint.requireFits(model, header, parameters(s.sizes()),
+            Checkpoint.requireFits(model, header, parameters(s),
                     TrainingCheckpoint.isResumable(header.metadata()) ? TrainingCheckpoint.STATE_PREFIX : null);
             spec = s;
         }
@@ -64,7 +63,8 @@ final class SavedModelOptions {
         }
         if (trained.path() != null && !java.nio.file.Files.exists(Path.of(trained.path()))) {
             throw new ParameterException(cmd.commandLine(), "the model " + model + " was trained on "
-                    + trained.describe() + ", which is not there any more; name its data with --data DIR or --csv FILE");
+                    + trained.describe() + ", which is not there any more; name its data with --data DIR or --csv "
+                    + "FILE");
         }
         return trained;
     }
@@ -106,13 +106,10 @@ final class SavedModelOptions {
         return net;
     }
 
-    /** The parameters an MLP of these sizes has, by their names (Linear layer i at index 2i), as float32. */
-    static Map<String, Checkpoint.Expected> parameters(int[] sizes) {
+    /** The parameters the model of {@code spec} has, by their names, as float32. */
+    static Map<String, Checkpoint.Expected> parameters(RunSpec spec) {
         Map<String, Checkpoint.Expected> m = new LinkedHashMap<>();
-        for (int i = 0; i + 1 < sizes.length; i++) {
-            m.put(2 * i + ".weight", new Checkpoint.Expected(Shape.of(sizes[i + 1], sizes[i]), DType.FLOAT32));
-            m.put(2 * i + ".bias", new Checkpoint.Expected(Shape.of(sizes[i + 1]), DType.FLOAT32));
-        }
+        spec.parameterShapes().forEach((name, shape) -> m.put(name, new Checkpoint.Expected(shape, DType.FLOAT32)));
         return m;
     }
 }

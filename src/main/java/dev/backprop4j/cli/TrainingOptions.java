@@ -2,6 +2,7 @@ package dev.backprop4j.cli;
 
 import dev.backprop4j.data.DataSource;
 import dev.backprop4j.nn.Activation;
+import dev.backprop4j.train.Architecture;
 import dev.backprop4j.train.RunSpec;
 import picocli.CommandLine.Option;
 
@@ -14,12 +15,29 @@ import java.util.Locale;
  * and a row limit. {@link #spec} makes them a {@link RunSpec}.
  */
 public final class TrainingOptions {
-    @Option(names = "--layers", paramLabel = "SIZES", defaultValue = "256,128",
-            description = "Hidden layer sizes (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--model", defaultValue = "mlp", description = "mlp (Linear layers of --layers), or resmlp "
+            + "(pre-norm residual blocks: --width, --blocks, --expansion, --norm) (default: ${DEFAULT-VALUE}).")
+    String model;
+
+    @Option(names = "--layers", paramLabel = "SIZES", description = "An mlp's hidden layer sizes (default: 256,128).")
     String layers;
 
-    @Option(names = "--activation", defaultValue = "relu",
-            description = "relu, leaky_relu, sigmoid, tanh or gelu (tanh form) (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--width", paramLabel = "N", description = "A resmlp's width (default: 256).")
+    Integer width;
+
+    @Option(names = "--blocks", paramLabel = "N", description = "A resmlp's residual blocks (default: 4).")
+    Integer blocks;
+
+    @Option(names = "--expansion", paramLabel = "N",
+            description = "A resmlp block's inner width, as a multiple of --width (default: 4).")
+    Integer expansion;
+
+    @Option(names = "--norm", description = "A resmlp's normalisation: layer (LayerNorm at the start of each block and "
+            + "before the head) or none (default: layer).")
+    String norm;
+
+    @Option(names = "--activation", description = "relu, leaky_relu, sigmoid, tanh or gelu (tanh form) (default: relu "
+            + "for an mlp, gelu for a resmlp).")
     String activation;
 
     @Option(names = "--epochs", defaultValue = "10", description = "Epochs (default: ${DEFAULT-VALUE}).")
@@ -59,7 +77,9 @@ public final class TrainingOptions {
      * @throws IllegalArgumentException naming the option whose value is wrong
      */
     public RunSpec spec(DataSource data) {
-        RunSpec.Builder b = RunSpec.builder().data(data).layers(layers).activation(Activation.parse(activation))
+        Architecture arch = architecture();
+        String act = activation != null ? activation : arch.kind() == Architecture.Kind.MLP ? "relu" : "gelu";
+        RunSpec.Builder b = RunSpec.builder().data(data).architecture(arch).activation(Activation.parse(act))
                 .optimizer(choice(RunSpec.OptimizerKind.class, "--optimizer", optimizer)).lr(lr).momentum(momentum)
                 .schedule(choice(RunSpec.Schedule.class, "--schedule", schedule)).batch(batch).epochs(epochs)
                 .seed(seed).limit(limit == null ? 0 : limit);
@@ -70,6 +90,29 @@ public final class TrainingOptions {
             b.weightDecay(weightDecay);
         }
         return b.build();
+    }
+
+    /** The model --model and its options describe; options of the other model family are refused, by name. */
+    private Architecture architecture() {
+        Architecture.Kind kind = choice(Architecture.Kind.class, "--model", model);
+        if (kind == Architecture.Kind.MLP) {
+            for (Object[] o : new Object[][] {{"--width", width}, {"--blocks", blocks}, {"--expansion", expansion},
+                {"--norm", norm}}) {
+                if (o[1] != null) {
+                    throw new IllegalArgumentException(o[0] + " applies to --model resmlp; an mlp takes --layers");
+                }
+            }
+            return Architecture.mlp(Architecture.parseSizes(layers == null ? "256,128" : layers, "--layers"));
+        }
+        if (layers != null) {
+            throw new IllegalArgumentException("--layers applies to --model mlp; a resmlp takes --width and --blocks");
+        }
+        String n = norm == null ? "layer" : norm;
+        if (!n.equals("layer") && !n.equals("none")) {
+            throw new IllegalArgumentException("--norm must be layer or none, got '" + n + "'");
+        }
+        return Architecture.resMlp(width == null ? 256 : width, blocks == null ? 4 : blocks,
+                expansion == null ? 4 : expansion, n.equals("layer"));
     }
 
     private static <E extends Enum<E>> E choice(Class<E> type, String option, String text) {

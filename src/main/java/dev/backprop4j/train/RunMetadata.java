@@ -16,7 +16,9 @@ import java.util.stream.Collectors;
  * {@code train --save}, {@code --checkpoint} and the Spark entry point, and read back by {@code evaluate},
  * {@code predict} and {@code --resume}. The model's description has three keys that any model file needs, one
  * written by PyTorch too: {@value #LAYERS} (every layer's width, "784,256,128,10"), {@value #ACTIVATION} ("relu",
- * "gelu"...) and {@value #SPLIT_SEED} (the seed of a CSV's train/test split; 42 when absent). The run's options
+ * "gelu"...) and {@value #SPLIT_SEED} (the seed of a CSV's train/test split; 42 when absent); a residual MLP adds
+ * {@value #MODEL} = "resmlp" and its {@value #BLOCKS}, {@value #EXPANSION} and {@value #NORM}, its layers being its
+ * input width, its width and its classes ("784,256,10"). The run's options
  * follow under {@value #RUN}, by their command-line names ({@code backprop4j.run.batch} = "64"), with the data source
  * as {@code backprop4j.run.data-kind} and {@code backprop4j.run.data-path}.
  */
@@ -24,6 +26,11 @@ public final class RunMetadata {
     public static final String LAYERS = "backprop4j.layers";
     public static final String ACTIVATION = "backprop4j.activation";
     public static final String SPLIT_SEED = "backprop4j.split_seed";
+    /** "mlp" (also when absent) or "resmlp"; a residual MLP adds its blocks, expansion and norm ("layer", "none"). */
+    public static final String MODEL = "backprop4j.model";
+    public static final String BLOCKS = "backprop4j.blocks";
+    public static final String EXPANSION = "backprop4j.expansion";
+    public static final String NORM = "backprop4j.norm";
     public static final String RUN = "backprop4j.run.";
     private static final String DATA_KIND = RUN + "data-kind";
     private static final String DATA_PATH = RUN + "data-path";
@@ -37,6 +44,13 @@ public final class RunMetadata {
         m.put("format", "pt");
         m.put(LAYERS, Arrays.stream(spec.sizes()).mapToObj(Integer::toString).collect(Collectors.joining(",")));
         m.put(ACTIVATION, spec.activation().label());
+        Architecture a = spec.architecture();
+        m.put(MODEL, RunSpec.label(a.kind()));
+        if (a.kind() == Architecture.Kind.RESMLP) {
+            m.put(BLOCKS, Integer.toString(a.blocks()));
+            m.put(EXPANSION, Integer.toString(a.expansion()));
+            m.put(NORM, a.layerNorm() ? "layer" : "none");
+        }
         m.put(SPLIT_SEED, Long.toString(spec.seed()));
         DataSource data = spec.data();
         if (data != null) {
@@ -66,7 +80,28 @@ public final class RunMetadata {
         }
         String key = LAYERS;
         try {
-            RunSpec.Builder b = RunSpec.builder().sizes(RunSpec.parseSizes(layers, LAYERS));
+            int[] sizes = Architecture.parseSizes(layers, LAYERS);
+            RunSpec.Builder b = RunSpec.builder().sizes(sizes);
+            key = MODEL;
+            String model = meta.getOrDefault(MODEL, "mlp");
+            if (model.equals("resmlp")) {
+                if (sizes.length != 3) {
+                    throw new IllegalArgumentException("a resmlp's " + LAYERS + " are its input width, width and "
+                            + "classes");
+                }
+                key = BLOCKS;
+                int blocks = Integer.parseInt(String.valueOf(meta.get(BLOCKS)));
+                key = EXPANSION;
+                int expansion = Integer.parseInt(String.valueOf(meta.get(EXPANSION)));
+                key = NORM;
+                String norm = String.valueOf(meta.get(NORM));
+                if (!norm.equals("layer") && !norm.equals("none")) {
+                    throw new IllegalArgumentException("expected layer or none");
+                }
+                b.architecture(Architecture.resMlp(sizes[1], blocks, expansion, norm.equals("layer")));
+            } else if (!model.equals("mlp")) {
+                throw new IllegalArgumentException("expected mlp or resmlp");
+            }
             key = ACTIVATION;
             b.activation(Activation.parse(act));
             key = SPLIT_SEED;

@@ -1,10 +1,10 @@
 package dev.backprop4j.train;
 
 import dev.backprop4j.core.Device;
+import dev.backprop4j.core.Shape;
 import dev.backprop4j.data.DataSource;
 import dev.backprop4j.data.Dataset;
 import dev.backprop4j.nn.Activation;
-import dev.backprop4j.nn.Mlp;
 import dev.backprop4j.nn.Module;
 import dev.backprop4j.nn.Sequential;
 import dev.backprop4j.optim.Adam;
@@ -18,12 +18,11 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 /**
  * Everything that defines a training run of an MLP classifier, as one value: the data (a {@link DataSource}), the
- * model (hidden layer sizes and activation; the input and output widths come from the data, {@link #fittedTo}), the
- * optimizer and its settings, the learning-rate schedule, the batch size, the epochs, the seed (of initialisation,
+ * model (an {@link Architecture} and activation; the input and output widths come from the data, {@link #fittedTo}),
+ * the optimizer and its settings, the learning-rate schedule, the batch size, the epochs, the seed (of initialisation,
  * shuffling and a CSV's split) and a row limit. The {@code train} command and the Spark entry point build it from the
  * same command-line option groups, and it builds the model, optimizer and schedule of the run. {@link RunMetadata}
  * writes it into every model and checkpoint file and reads it back for {@code evaluate}, {@code predict} (which
@@ -44,7 +43,7 @@ public final class RunSpec implements Serializable {
 
     private final DataSource data;
     private final int inputs;
-    private final int[] hidden;
+    private final Architecture architecture;
     private final int classes;
     private final Activation activation;
     private final OptimizerKind optimizer;
@@ -60,7 +59,7 @@ public final class RunSpec implements Serializable {
     private RunSpec(Builder b) {
         this.data = b.data;
         this.inputs = b.inputs;
-        this.hidden = b.hidden.clone();
+        this.architecture = b.architecture;
         this.classes = b.classes;
         this.activation = b.activation;
         this.optimizer = b.optimizer;
@@ -81,8 +80,8 @@ public final class RunSpec implements Serializable {
 
     /** A builder holding this run's values, to change some of them. */
     public Builder toBuilder() {
-        Builder b = new Builder().data(data).hidden(hidden).activation(activation).optimizer(optimizer).lr(lr)
-                .momentum(momentum).weightDecay(weightDecay).schedule(schedule).batch(batch).epochs(epochs)
+        Builder b = new Builder().data(data).architecture(architecture).activation(activation).optimizer(optimizer)
+                .lr(lr).momentum(momentum).weightDecay(weightDecay).schedule(schedule).batch(batch).epochs(epochs)
                 .seed(seed).limit(limit);
         b.inputs = inputs;
         b.classes = classes;
@@ -104,20 +103,21 @@ public final class RunSpec implements Serializable {
         return data;
     }
 
-    /** Every layer's width, input first, classes last. */
+    /** Every layer's width, input first, classes last (a residual MLP's: input, its width, classes). */
     public int[] sizes() {
+        fitted();
+        return architecture.sizes(inputs, classes);
+    }
+
+    private void fitted() {
         if (inputs == 0) {
             throw new IllegalStateException("RunSpec: the input width and classes come from the data; call fittedTo");
         }
-        int[] s = new int[hidden.length + 2];
-        s[0] = inputs;
-        System.arraycopy(hidden, 0, s, 1, hidden.length);
-        s[s.length - 1] = classes;
-        return s;
     }
 
-    public int[] hidden() {
-        return hidden.clone();
+    /** The model family and its shape but for the input width and classes. */
+    public Architecture architecture() {
+        return architecture;
     }
 
     public Activation activation() {
@@ -162,16 +162,30 @@ public final class RunSpec implements Serializable {
         return limit;
     }
 
-    /** "784-256-128-10". */
+    /** "784-256-128-10", or for a residual MLP "784-256x16-10" (16 blocks of width 256). */
     public String layersText() {
-        return Arrays.stream(sizes()).mapToObj(Integer::toString).collect(Collectors.joining("-"));
+        fitted();
+        return architecture.text(inputs, classes);
+    }
+
+    /** Every parameter's name and shape, as {@link #newModel} makes them. */
+    public Map<String, Shape> parameterShapes() {
+        fitted();
+        return architecture.parameterShapes(inputs, classes);
+    }
+
+    /** The widths of the outputs a forward keeps for the backward, summed (a row's share of the activations). */
+    public long activationWidths() {
+        fitted();
+        return architecture.activationWidths(inputs, classes);
     }
 
     // ---- what it builds ------------------------------------------------------------------------------------
 
     /** The model, initialised from the seed, on {@code device}. */
     public Sequential newModel(Device device) {
-        return Mlp.of(sizes()).activation(activation).seed(seed).device(device).build();
+        fitted();
+        return architecture.build(inputs, classes, activation, seed, device);
     }
 
     /** The optimizer of {@code model}'s parameters. */
@@ -193,10 +207,9 @@ public final class RunSpec implements Serializable {
 
     /** The model's parameters: weights and biases of every layer. */
     public long parameterCount() {
-        int[] s = sizes();
         long n = 0;
-        for (int i = 0; i + 1 < s.length; i++) {
-            n = Math.addExact(n, Math.addExact(Math.multiplyExact((long) s[i], s[i + 1]), s[i + 1]));
+        for (Shape s : parameterShapes().values()) {
+            n = Math.addExact(n, s.size());
         }
         return n;
     }
@@ -206,7 +219,7 @@ public final class RunSpec implements Serializable {
         Map<String, String> o = new LinkedHashMap<>();
         o.put("data", data == null ? "unknown" : data.absolute().describe()); // files of older runs kept it relative
         o.put("label-column", Integer.toString(data == null ? -1 : data.labelColumn()));
-        o.put("layers", Arrays.stream(hidden).mapToObj(Integer::toString).collect(Collectors.joining(",")));
+        o.putAll(architecture.options());
         o.put("activation", activation.label());
         o.put("optimizer", label(optimizer));
         o.put("lr", Double.toString(lr));
@@ -247,7 +260,7 @@ public final class RunSpec implements Serializable {
     public static final class Builder {
         private DataSource data = DataSource.embeddedMnist();
         private int inputs;
-        private int[] hidden = {256, 128};
+        private Architecture architecture = Architecture.mlp(256, 128);
         private int classes;
         private Activation activation = Activation.RELU;
         private OptimizerKind optimizer = OptimizerKind.ADAM;
@@ -268,20 +281,26 @@ public final class RunSpec implements Serializable {
             return this;
         }
 
+        /** A plain MLP of these hidden widths. */
         public Builder hidden(int... sizes) {
-            for (int s : sizes) {
-                require(s > 0, "layers", Arrays.toString(sizes), "positive sizes");
-            }
-            this.hidden = sizes.clone();
+            return architecture(Architecture.mlp(sizes));
+        }
+
+        /** The model family and shape (default: an MLP of hidden widths 256 and 128). */
+        public Builder architecture(Architecture a) {
+            this.architecture = a;
             return this;
         }
 
         /** Hidden sizes as the command line gives them: "256,128". */
         public Builder layers(String text) {
-            return hidden(parseSizes(text, "--layers"));
+            return hidden(Architecture.parseSizes(text, "--layers"));
         }
 
-        /** The model's sizes from the input's to the classes' (a model file's description). */
+        /**
+         * A model file's sizes, from the input's to the classes': an MLP's (a residual MLP's architecture, set after
+         * them, keeps only their first and last).
+         */
         Builder sizes(int[] all) {
             if (all.length < 2) {
                 throw new IllegalArgumentException(Arrays.toString(all) + " needs at least an input and an output");
@@ -376,20 +395,5 @@ public final class RunSpec implements Serializable {
         public RunSpec build() {
             return new RunSpec(this);
         }
-    }
-
-    /** Positive sizes separated by commas: "256,128"; nothing else (no empty entries, signs or spaces inside). */
-    public static int[] parseSizes(String text, String what) {
-        String[] parts = text.split(",", -1);
-        int[] s = new int[parts.length];
-        for (int i = 0; i < parts.length; i++) {
-            String p = parts[i].trim();
-            s[i] = p.matches("[0-9]{1,9}") ? Integer.parseInt(p) : -1;
-            if (s[i] <= 0) {
-                throw new IllegalArgumentException(what + ": '" + text + "' is not a list of positive sizes like "
-                        + "256,128");
-            }
-        }
-        return s;
     }
 }

@@ -42,6 +42,31 @@ class CommandLineTest {
         assertTrue(predict.out().contains("@@"), "digit drawn as text:\n" + predict.out());
     }
 
+    /** --model resmlp trains, saves, evaluates from its file alone, and refuses the other family's options. */
+    @Test
+    void aResidualMlpTrainsSavesAndEvaluates() throws Exception {
+        Path model = dir.resolve("resmlp.safetensors");
+        CliRun r = CliRun.of("train", "--model", "resmlp", "--width", "32", "--blocks", "2", "--epochs", "2",
+                "--limit", "1000", "--device", "cpu", "--save", model.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("training 784-32x2-10 gelu on embedded MNIST"), r.out());
+        Matcher m = Pattern.compile("done: test accuracy ([0-9.]+)%").matcher(r.out());
+        assertTrue(m.find() && Double.parseDouble(m.group(1)) >= 60, r.out()); // 77% here, from 1,000 rows
+        CliRun eval = CliRun.of("evaluate", "--model", model.toString(), "--device", "cpu");
+        assertEquals(0, eval.code(), eval.err());
+        assertTrue(eval.out().contains("accuracy " + m.group(1) + "%"), eval.out() + r.out());
+
+        CliRun layers = CliRun.of("train", "--model", "resmlp", "--layers", "64");
+        assertEquals(2, layers.code());
+        assertOneLineError(layers.err(), "--layers applies to --model mlp");
+        CliRun width = CliRun.of("train", "--width", "64");
+        assertEquals(2, width.code());
+        assertOneLineError(width.err(), "--width applies to --model resmlp");
+        CliRun norm = CliRun.of("train", "--model", "resmlp", "--norm", "batch");
+        assertEquals(2, norm.code());
+        assertOneLineError(norm.err(), "--norm must be layer or none");
+    }
+
     @Test
     void trainsOnACsvFile() throws Exception {
         StringBuilder csv = new StringBuilder("x1,x2,label\n");

@@ -74,6 +74,35 @@ class RunSpecTest {
         assertNull(shipped.differenceFrom(s));
     }
 
+    /** A residual MLP: its model, parameter names and shapes as built, and its round trip through metadata. */
+    @Test
+    void aResidualMlpIsDescribedBuiltAndReadBack() {
+        RunSpec s = spec().toBuilder().architecture(Architecture.resMlp(6, 2, 3, true)).build();
+        assertArrayEquals(new int[] {3, 6, 7}, s.sizes());
+        assertEquals("3-6x2-7", s.layersText());
+        try (var model = s.newModel(dev.backprop4j.core.Device.CPU)) {
+            Map<String, dev.backprop4j.core.Shape> built = new java.util.LinkedHashMap<>();
+            model.namedParameters().forEach((k, v) -> built.put(k, v.shape()));
+            assertEquals(built, s.parameterShapes(), "the shapes a file is checked against are the model's");
+            assertEquals(model.parameterCount(), s.parameterCount());
+        }
+        Map<String, String> meta = RunMetadata.of(s);
+        assertEquals("3,6,7", meta.get(RunMetadata.LAYERS));
+        assertEquals("resmlp", meta.get(RunMetadata.MODEL));
+        RunSpec back = RunMetadata.read(meta, FILE);
+        assertEquals(s.architecture(), back.architecture());
+        assertNull(back.differenceFrom(s));
+        assertEquals("--model resmlp, and this one has mlp", spec().differenceFrom(s));
+        RunSpec noNorm = s.toBuilder().architecture(Architecture.resMlp(6, 2, 3, false)).build();
+        assertEquals(RunMetadata.read(RunMetadata.of(noNorm), FILE).architecture(), noNorm.architecture());
+        try (var model = noNorm.newModel(dev.backprop4j.core.Device.CPU)) {
+            assertEquals(model.namedParameters().keySet(), noNorm.parameterShapes().keySet());
+        }
+        meta.put(RunMetadata.BLOCKS, "two");
+        CheckpointException e = assertThrows(CheckpointException.class, () -> RunMetadata.read(meta, FILE));
+        assertTrue(e.getMessage().contains(RunMetadata.BLOCKS + " = 'two'"), e.getMessage());
+    }
+
     @Test
     void aResumedRunMayOnlyAddEpochs() {
         RunSpec s = spec();

@@ -1,0 +1,202 @@
+package dev.backprop4j.train;
+
+import dev.backprop4j.core.Device;
+import dev.backprop4j.core.Shape;
+import dev.backprop4j.nn.Activation;
+import dev.backprop4j.nn.Mlp;
+import dev.backprop4j.nn.ResMlp;
+import dev.backprop4j.nn.Sequential;
+
+import java.io.Serializable;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * The model a run trains, but for its input width and classes (the data's): a plain MLP of hidden widths
+ * ({@link Mlp}), or a pre-norm residual MLP ({@link ResMlp}) of blocks of one width, each widening it by an
+ * expansion factor inside, with or without layer norm. Immutable.
+ */
+public final class Architecture implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    /** The two model families. */
+    public enum Kind { MLP, RESMLP }
+
+    private final Kind kind;
+    private final int[] hidden;
+    private final int blocks;
+    private final int expansion;
+    private final boolean layerNorm;
+
+    private Architecture(Kind kind, int[] hidden, int blocks, int expansion, boolean layerNorm) {
+        this.kind = kind;
+        this.hidden = hidden.clone();
+        this.blocks = blocks;
+        this.expansion = expansion;
+        this.layerNorm = layerNorm;
+    }
+
+    /** A plain MLP with these hidden widths (none: a linear model). */
+    public static Architecture mlp(int... hidden) {
+        for (int h : hidden) {
+            require(h > 0, "--layers must be positive sizes, got " + Arrays.toString(hidden));
+        }
+        return new Architecture(Kind.MLP, hidden, 0, 0, false);
+    }
+
+    /** A residual MLP of {@code blocks} blocks of {@code width}, widened {@code expansion} times inside each. */
+    public static Architecture resMlp(int width, int blocks, int expansion, boolean layerNorm) {
+        require(width > 0, "--width must be at least 1, got " + width);
+        require(blocks >= 1, "--blocks must be at least 1, got " + blocks);
+        require(expansion >= 1, "--expansion must be at least 1, got " + expansion);
+        return new Architecture(Kind.RESMLP, new int[] {width}, blocks, expansion, layerNorm);
+    }
+
+    /** Positive sizes separated by commas: "256,128"; nothing else (no empty entries, signs or spaces inside). */
+    public static int[] parseSizes(String text, String what) {
+        String[] parts = text.split(",", -1);
+        int[] s = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            String p = parts[i].trim();
+            s[i] = p.matches("[0-9]{1,9}") ? Integer.parseInt(p) : -1;
+            if (s[i] <= 0) {
+                throw new IllegalArgumentException(what + ": '" + text + "' is not a list of positive sizes like "
+                        + "256,128");
+            }
+        }
+        return s;
+    }
+
+    private static void require(boolean valid, String message) {
+        if (!valid) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    /** The hidden widths of an MLP; a residual MLP's one width. */
+    public int[] hidden() {
+        return hidden.clone();
+    }
+
+    /** A residual MLP's blocks (0 for an MLP). */
+    public int blocks() {
+        return blocks;
+    }
+
+    /** A residual MLP's widening inside a block (0 for an MLP). */
+    public int expansion() {
+        return expansion;
+    }
+
+    /** Whether a residual MLP's blocks and head start with a LayerNorm. */
+    public boolean layerNorm() {
+        return layerNorm;
+    }
+
+    /** The model, initialised from {@code seed}, on {@code device}. */
+    Sequential build(int inputs, int classes, Activation activation, long seed, Device device) {
+        if (kind == Kind.MLP) {
+            return Mlp.of(sizes(inputs, classes)).activation(activation).seed(seed).device(device).build();
+        }
+        return ResMlp.of(inputs, hidden[0], blocks, classes).expansion(expansion).activation(activation)
+                .layerNorm(layerNorm).seed(seed).device(device).build();
+    }
+
+    /** Input width, the hidden widths (a residual MLP's one width), classes. */
+    int[] sizes(int inputs, int classes) {
+        int[] s = new int[hidden.length + 2];
+        s[0] = inputs;
+        System.arraycopy(hidden, 0, s, 1, hidden.length);
+        s[s.length - 1] = classes;
+        return s;
+    }
+
+    /** Every parameter's name and shape, as {@link #build} makes them (PyTorch's state-dict names). */
+    Map<String, Shape> parameterShapes(int inputs, int classes) {
+        Map<String, Shape> m = new LinkedHashMap<>();
+        if (kind == Kind.MLP) {
+            int[] s = sizes(inputs, classes);
+            for (int i = 0; i + 1 < s.length; i++) {
+                linear(m, 2 * i + ".", s[i], s[i + 1]);
+            }
+            return m;
+        }
+        int width = hidden[0];
+        linear(m, "0.", inputs, width);
+        for (int b = 1; b <= blocks; b++) {
+            String body = b + ".body.";
+            int at = 0;
+            if (layerNorm) {
+                norm(m, body + at++ + ".", width);
+            }
+            linear(m, body + at + ".", width, width * expansion);
+            linear(m, body + (at + 2) + ".", width * expansion, width);
+        }
+        if (layerNorm) {
+            norm(m, blocks + 1 + ".", width);
+        }
+        linear(m, (blocks + (layerNorm ? 2 : 1)) + ".", width, classes);
+        return m;
+    }
+
+    private static void linear(Map<String, Shape> m, String prefix, int in, int out) {
+        m.put(prefix + "weight", Shape.of(out, in));
+        m.put(prefix + "bias", Shape.of(out));
+    }
+
+    private static void norm(Map<String, Shape> m, String prefix, int width) {
+        m.put(prefix + "weight", Shape.of(width));
+        m.put(prefix + "bias", Shape.of(width));
+    }
+
+    /** The widths of the outputs a forward keeps for the backward, summed: a row's share of the activations. */
+    long activationWidths(int inputs, int classes) {
+        if (kind == Kind.MLP) {
+            return Arrays.stream(sizes(inputs, classes)).asLongStream().sum();
+        }
+        long perBlock = (layerNorm ? 2L : 1L) * hidden[0] + 2L * hidden[0] * expansion + hidden[0];
+        return inputs + hidden[0] + blocks * perBlock + classes;
+    }
+
+    /** "784-256-128-10", or for a residual MLP "784-256x16-10" (16 blocks of width 256). */
+    String text(int inputs, int classes) {
+        if (kind == Kind.MLP) {
+            return Arrays.stream(sizes(inputs, classes)).mapToObj(Integer::toString).collect(Collectors.joining("-"));
+        }
+        return inputs + "-" + hidden[0] + "x" + blocks + "-" + classes;
+    }
+
+    /** The options that name it, by command-line name. */
+    Map<String, String> options() {
+        Map<String, String> o = new LinkedHashMap<>();
+        o.put("model", kind.name().toLowerCase(java.util.Locale.ROOT));
+        o.put("layers", Arrays.stream(hidden).mapToObj(Integer::toString).collect(Collectors.joining(",")));
+        if (kind == Kind.RESMLP) {
+            o.put("blocks", Integer.toString(blocks));
+            o.put("expansion", Integer.toString(expansion));
+            o.put("norm", layerNorm ? "layer" : "none");
+        }
+        return o;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Architecture a && options().equals(a.options());
+    }
+
+    @Override
+    public int hashCode() {
+        return options().hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return options().toString();
+    }
+}
