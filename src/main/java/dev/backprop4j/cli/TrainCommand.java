@@ -10,6 +10,7 @@ import dev.backprop4j.io.Safetensors;
 import dev.backprop4j.nn.Sequential;
 import dev.backprop4j.optim.Optimizer;
 import dev.backprop4j.tensor.Backends;
+import dev.backprop4j.train.EarlyStopping;
 import dev.backprop4j.train.Evaluation;
 import dev.backprop4j.train.RunMetadata;
 import dev.backprop4j.train.RunSpec;
@@ -80,10 +81,21 @@ final class TrainCommand implements Callable<Integer> {
         if (cudaGraph && !dev.isCuda()) {
             throw usage("--cuda-graph needs a CUDA device, and --device " + device + " is " + dev);
         }
+        if (resume != null && asked.plan().patience() > 0) {
+            throw usage("--resume with --patience: checkpoint files do not hold the best epoch's weights yet; resume "
+                    + "runs without early stopping");
+        }
         Dataset.Split split = asked.data().load(asked.seed());
         RunSpec runSpec = asked.fittedTo(split);
         Dataset train = runSpec.limit() == 0 ? split.train() : split.train().head(runSpec.limit());
         Dataset test = split.test();
+        Dataset validation = null;
+        double valFraction = runSpec.plan().valFraction();
+        if (valFraction > 0) { // the seeded validation split, from the training rows only
+            Dataset.Split tv = train.split(1 - valFraction, runSpec.seed() + 1, "--val-fraction " + valFraction);
+            train = tv.train();
+            validation = tv.test();
+        }
         if (train.size() > 1 && train.distinctLabels() == 1) {
             System.err.println("warning: every training row of " + runSpec.data().describe() + " has label "
                     + train.label(0) + ": the model learns to answer that, and its accuracy says nothing");
@@ -95,7 +107,9 @@ final class TrainCommand implements Callable<Integer> {
         checkOutputs(4 * runSpec.parameterCount()); // before hours of training, not after
         try (RunLock lock = checkpoint == null ? null : RunLock.acquire(checkpoint, "--checkpoint");
              Sequential model = runSpec.newModel(dev); Optimizer opt = runSpec.newOptimizer(model);
-             Trainer trainer = new Trainer(model, opt)) {
+             Trainer trainer = runSpec.newTrainer(model, opt);
+             EarlyStopping stopper = runSpec.plan().patience() > 0
+                     ? new EarlyStopping(model, runSpec.plan().patience()) : null) {
             out.printf(Locale.ROOT, "training %s %s on %s (%,d train / %,d test samples), %s lr %s, batch %d, device %s, %,d parameters%n",
                     runSpec.layersText(), runSpec.activation().label(), runSpec.data().describe(), train.size(),
                     test.size(), runSpec.optimizer().name().toLowerCase(Locale.ROOT), runSpec.lr(), runSpec.batch(),
@@ -103,6 +117,8 @@ final class TrainCommand implements Callable<Integer> {
             out.flush();
             DataLoader trainLoader = new DataLoader(train, runSpec.batch(), true, runSpec.seed(), false, dev);
             DataLoader testLoader = new DataLoader(test, 1000, false, runSpec.seed(), false, dev);
+            DataLoader valLoader = validation == null ? null
+                    : new DataLoader(validation, 1000, false, runSpec.seed(), false, dev);
             trainer.schedule(runSpec.lrSchedule(trainLoader.batches())).cudaGraph(cudaGraph);
             List<TrainingChart.Point> history = new ArrayList<>();
             int done = 0;
@@ -113,13 +129,17 @@ final class TrainCommand implements Callable<Integer> {
             long start = System.nanoTime();
             Evaluation eval = null;
             int epochs = runSpec.epochs();
+            int last = done;
             for (int e = done + 1; e <= epochs; e++) {
+                last = e;
                 Trainer.EpochStats stats = epoch(trainer, trainLoader, e, epochs, train.size(), runSpec.lr());
                 eval = Evaluation.of(model, testLoader);
                 requireNumber(eval.loss(), "the test loss", "after epoch " + e, runSpec.lr());
-                out.printf(Locale.ROOT, "epoch %2d/%d  train loss %.4f acc %5.2f%%  |  test loss %.4f acc %5.2f%%  |  %,.0f samples/s, %.1f s%n",
-                        e, epochs, stats.loss(), 100 * stats.accuracy(), eval.loss(), 100 * eval.accuracy(),
-                        stats.samplesPerSecond(), stats.seconds());
+                Evaluation val = valLoader == null ? null : Evaluation.of(model, valLoader);
+                out.printf(Locale.ROOT, "epoch %2d/%d  train loss %.4f acc %5.2f%%  |  %stest loss %.4f acc %5.2f%%  |  %,.0f samples/s, %.1f s%n",
+                        e, epochs, stats.loss(), 100 * stats.accuracy(), val == null ? "" : String.format(Locale.ROOT,
+                        "val loss %.4f acc %5.2f%%  |  ", val.loss(), 100 * val.accuracy()), eval.loss(),
+                        100 * eval.accuracy(), stats.samplesPerSecond(), stats.seconds());
                 out.flush();
                 history.add(new TrainingChart.Point(e, stats.loss(), eval.loss(), stats.accuracy(), eval.accuracy()));
                 if (checkpoint != null) {
@@ -127,10 +147,24 @@ final class TrainCommand implements Callable<Integer> {
                     meta.put(TrainingChart.HISTORY, TrainingChart.toJson(history));
                     TrainingCheckpoint.save(checkpoint, trainer, e, meta);
                 }
+                if (stopper != null) {
+                    stopper.update(e, val.loss());
+                    if (stopper.shouldStop()) {
+                        out.printf(Locale.ROOT, "early stop after epoch %d: no lower validation loss for %d epochs%n",
+                                e, runSpec.plan().patience());
+                        break;
+                    }
+                }
+            }
+            if (stopper != null && stopper.bestEpoch() > 0) {
+                stopper.restoreBest();
+                eval = Evaluation.of(model, testLoader);
+                out.printf(Locale.ROOT, "kept the weights of epoch %d (validation loss %.4f): test loss %.4f acc "
+                        + "%5.2f%%%n", stopper.bestEpoch(), stopper.bestLoss(), eval.loss(), 100 * eval.accuracy());
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             out.printf(Locale.ROOT, "done: test accuracy %.2f%% after %d epochs in %.1f s on %s (%,d parameters)%n",
-                    100 * eval.accuracy(), epochs, seconds, dev, model.parameterCount());
+                    100 * eval.accuracy(), last, seconds, dev, model.parameterCount());
             if (save != null) {
                 Checkpoint.save(save, model, RunMetadata.of(runSpec));
                 out.println("saved model to " + save);

@@ -4,6 +4,7 @@ import dev.backprop4j.data.DataSource;
 import dev.backprop4j.nn.Activation;
 import dev.backprop4j.train.Architecture;
 import dev.backprop4j.train.RunSpec;
+import dev.backprop4j.train.TrainingPlan;
 import picocli.CommandLine.Option;
 
 import java.util.Arrays;
@@ -71,6 +72,26 @@ public final class TrainingOptions {
     @Option(names = "--limit", paramLabel = "N", description = "Use only the first N training samples.")
     Integer limit;
 
+    @Option(names = "--label-smoothing", paramLabel = "E", defaultValue = "0",
+            description = "Cross-entropy against targets of 1 - E on the label plus E / classes on every class, as "
+                    + "PyTorch's label_smoothing (default: ${DEFAULT-VALUE}).")
+    double labelSmoothing;
+
+    @Option(names = "--accumulate", paramLabel = "N", defaultValue = "1",
+            description = "Compute each batch's step over N micro-batches (the same step, a fraction of the "
+                    + "activation memory) (default: ${DEFAULT-VALUE}).")
+    int accumulate;
+
+    @Option(names = "--val-fraction", paramLabel = "F", defaultValue = "0",
+            description = "Hold out this fraction of the training rows (seeded) and score them after every epoch "
+                    + "(default: ${DEFAULT-VALUE}, none).")
+    double valFraction;
+
+    @Option(names = "--patience", paramLabel = "N", defaultValue = "0",
+            description = "Stop after N epochs without a lower validation loss and keep the best epoch's weights "
+                    + "(needs --val-fraction; default: ${DEFAULT-VALUE}, never stop early).")
+    int patience;
+
     /**
      * The run these options describe on {@code data}.
      *
@@ -82,7 +103,8 @@ public final class TrainingOptions {
         RunSpec.Builder b = RunSpec.builder().data(data).architecture(arch).activation(Activation.parse(act))
                 .optimizer(choice(RunSpec.OptimizerKind.class, "--optimizer", optimizer)).lr(lr).momentum(momentum)
                 .schedule(choice(RunSpec.Schedule.class, "--schedule", schedule)).batch(batch).epochs(epochs)
-                .seed(seed).limit(limit == null ? 0 : limit);
+                .seed(seed).limit(limit == null ? 0 : limit)
+                .plan(new TrainingPlan(labelSmoothing, accumulate, valFraction, patience));
         if (limit != null && limit <= 0) {
             throw new IllegalArgumentException("--limit must be at least 1, got " + limit);
         }

@@ -56,6 +56,24 @@ public final class Losses {
     }
 
     /**
+     * Cross-entropy against smoothed targets, as PyTorch's {@code F.cross_entropy(..., label_smoothing=smoothing)}:
+     * the target puts 1 - smoothing on the label plus smoothing / classes on every class, so each row's loss is
+     * (1 - smoothing) (-log p[label]) + smoothing mean_c(-log p_c), p = softmax(logits); reduced. smoothing in [0, 1]
+     * (0: {@link #crossEntropy(Tensor, Tensor, Reduction)}).
+     */
+    public static Tensor crossEntropy(Tensor logits, Tensor labels, double smoothing, Reduction reduction) {
+        if (!(smoothing >= 0 && smoothing <= 1)) {
+            throw new IllegalArgumentException("cross_entropy: label smoothing must be in [0, 1], got " + smoothing);
+        }
+        if (smoothing == 0) {
+            return crossEntropy(logits, labels, reduction);
+        }
+        Tensor nll = CrossEntropy.apply(logits, labels);
+        Tensor uniform = logits.logSoftmax(1).mean(1).neg();
+        return reduce(nll.mul(1 - smoothing).add(uniform.mul(smoothing)), reduction);
+    }
+
+    /**
      * mean of -[t log sigmoid(x) + (1-t) log(1 - sigmoid(x))] = mean of softplus(x) - x t, with softplus computed
      * stably as max(x, 0) + log(1 + e^-|x|); targets in [0, 1], same shape as logits. The gradient is exactly
      * (sigmoid(x) - t) / N everywhere, x = 0 included.

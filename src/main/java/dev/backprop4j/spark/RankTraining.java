@@ -42,7 +42,7 @@ final class RankTraining {
         Map<String, String> metadata = RunMetadata.of(spec);
         List<String> report = new ArrayList<>();
         try (Sequential model = spec.newModel(device); Optimizer opt = spec.newOptimizer(model);
-             Trainer trainer = new Trainer(model, opt)) {
+             Trainer trainer = spec.newTrainer(model, opt)) {
             DataParallel dp = new DataParallel(comm).checkEvery(job.checkEvery());
             Dataset train = spec.limit() == 0 ? data.train() : data.train().head(spec.limit());
             DataLoader loader = new DataLoader(train, spec.batch(), true, spec.seed(), false, device);

@@ -69,8 +69,12 @@ public final class SparkTrainOptions {
             throw new IllegalArgumentException("--device must be auto, cpu or cuda (each task takes the GPU Spark gives "
                     + "it), got '" + device + "'");
         }
-        return new Job(training.spec(data.source().absolute()), absolute(checkpoint), absolute(save), checkEvery,
-                timeoutSeconds, device, failAt);
+        var spec = training.spec(data.source().absolute());
+        if (spec.plan().valFraction() > 0) {
+            throw new IllegalArgumentException("--val-fraction and --patience: early stopping runs in the train "
+                    + "command, not on Spark yet");
+        }
+        return new Job(spec, absolute(checkpoint), absolute(save), checkEvery, timeoutSeconds, device, failAt);
     }
 
     private static String absolute(Path p) {

@@ -8,6 +8,7 @@ import dev.backprop4j.nn.Activation;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
 
@@ -111,18 +112,40 @@ public final class RunMetadata {
                 key = DATA_KIND;
                 b.data(new DataSource(DataSource.Kind.valueOf(meta.get(DATA_KIND)), meta.get(DATA_PATH),
                         Integer.parseInt(meta.getOrDefault(RUN + "label-column", "-1"))));
+                TrainingPlan plan = TrainingPlan.NONE;
                 for (String option : new String[] {"optimizer", "lr", "momentum", "weight-decay", "schedule", "batch",
-                    "epochs", "limit"}) {
+                    "epochs", "limit", "label-smoothing", "accumulate", "val-fraction", "patience"}) {
                     key = RUN + option;
                     if (meta.containsKey(key)) {
-                        b.option(option, meta.get(key));
+                        TrainingPlan changed = plan.with(option, meta.get(key));
+                        if (changed != null) {
+                            plan = changed;
+                        } else {
+                            set(b, option, meta.get(key));
+                        }
                     }
                 }
+                b.plan(plan);
             }
             return b.build();
         } catch (RuntimeException e) {
             throw new CheckpointException(file + ": metadata " + key + " = '" + Excerpt.of(meta.get(key))
                     + "' is malformed (" + Excerpt.of(e.getMessage()) + ")");
+        }
+    }
+
+    /** Sets a run option from its command-line name and text, as {@link #of} writes it. */
+    private static void set(RunSpec.Builder b, String name, String text) {
+        switch (name) {
+            case "optimizer" -> b.optimizer(RunSpec.OptimizerKind.valueOf(text.toUpperCase(Locale.ROOT)));
+            case "schedule" -> b.schedule(RunSpec.Schedule.valueOf(text.toUpperCase(Locale.ROOT)));
+            case "lr" -> b.lr(Double.parseDouble(text));
+            case "momentum" -> b.momentum(Double.parseDouble(text));
+            case "weight-decay" -> b.weightDecay(Double.parseDouble(text));
+            case "batch" -> b.batch(Integer.parseInt(text));
+            case "epochs" -> b.epochs(Integer.parseInt(text));
+            case "limit" -> b.limit(text.equals("none") ? 0 : Integer.parseInt(text));
+            default -> throw new IllegalArgumentException("unknown option " + name);
         }
     }
 }

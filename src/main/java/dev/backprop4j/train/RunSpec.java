@@ -55,6 +55,7 @@ public final class RunSpec implements Serializable {
     private final int epochs;
     private final long seed;
     private final int limit;
+    private final TrainingPlan plan;
 
     private RunSpec(Builder b) {
         this.data = b.data;
@@ -72,6 +73,7 @@ public final class RunSpec implements Serializable {
         this.epochs = b.epochs;
         this.seed = b.seed;
         this.limit = b.limit;
+        this.plan = b.plan;
     }
 
     public static Builder builder() {
@@ -82,7 +84,7 @@ public final class RunSpec implements Serializable {
     public Builder toBuilder() {
         Builder b = new Builder().data(data).architecture(architecture).activation(activation).optimizer(optimizer)
                 .lr(lr).momentum(momentum).weightDecay(weightDecay).schedule(schedule).batch(batch).epochs(epochs)
-                .seed(seed).limit(limit);
+                .seed(seed).limit(limit).plan(plan);
         b.inputs = inputs;
         b.classes = classes;
         return b;
@@ -162,6 +164,11 @@ public final class RunSpec implements Serializable {
         return limit;
     }
 
+    /** Label smoothing, gradient accumulation and early stopping. */
+    public TrainingPlan plan() {
+        return plan;
+    }
+
     /** "784-256-128-10", or for a residual MLP "784-256x16-10" (16 blocks of width 256). */
     public String layersText() {
         fitted();
@@ -197,6 +204,11 @@ public final class RunSpec implements Serializable {
         };
     }
 
+    /** The trainer of {@code model} by {@code optimizer}, with the plan's loss and accumulation. */
+    public Trainer newTrainer(Module model, Optimizer optimizer) {
+        return new Trainer(model, optimizer).loss(plan.loss()).accumulate(plan.accumulate());
+    }
+
     /** The learning rate of every step, for epochs of {@code batchesPerEpoch} batches. */
     public LrSchedule lrSchedule(int batchesPerEpoch) {
         return switch (schedule) {
@@ -229,6 +241,7 @@ public final class RunSpec implements Serializable {
         o.put("batch", Integer.toString(batch));
         o.put("seed", Long.toString(seed));
         o.put("limit", limit == 0 ? "none" : Integer.toString(limit));
+        o.putAll(plan.options());
         return o;
     }
 
@@ -272,6 +285,7 @@ public final class RunSpec implements Serializable {
         private int epochs = 10;
         private long seed = DEFAULT_SEED;
         private int limit;
+        private TrainingPlan plan = TrainingPlan.NONE;
 
         private Builder() {
         }
@@ -290,11 +304,6 @@ public final class RunSpec implements Serializable {
         public Builder architecture(Architecture a) {
             this.architecture = a;
             return this;
-        }
-
-        /** Hidden sizes as the command line gives them: "256,128". */
-        public Builder layers(String text) {
-            return hidden(Architecture.parseSizes(text, "--layers"));
         }
 
         /**
@@ -370,19 +379,9 @@ public final class RunSpec implements Serializable {
             return this;
         }
 
-        /** Sets an option from its command-line name and text, as {@link #metadata} writes it. */
-        Builder option(String name, String text) {
-            switch (name) {
-                case "optimizer" -> optimizer(OptimizerKind.valueOf(text.toUpperCase(Locale.ROOT)));
-                case "schedule" -> schedule(Schedule.valueOf(text.toUpperCase(Locale.ROOT)));
-                case "lr" -> lr(Double.parseDouble(text));
-                case "momentum" -> momentum(Double.parseDouble(text));
-                case "weight-decay" -> weightDecay(Double.parseDouble(text));
-                case "batch" -> batch(Integer.parseInt(text));
-                case "epochs" -> epochs(Integer.parseInt(text));
-                case "limit" -> limit(text.equals("none") ? 0 : Integer.parseInt(text));
-                default -> throw new IllegalArgumentException("unknown option " + name);
-            }
+        /** Label smoothing, accumulation and early stopping (default: none). */
+        public Builder plan(TrainingPlan p) {
+            this.plan = p;
             return this;
         }
 

@@ -24,15 +24,17 @@ final class TrainStep {
     private final BiFunction<Tensor, Tensor, Tensor> loss;
     private final double clipNorm;
     private final GradientHook hook;
+    private final int accumulate;
     private final List<Tensor> params;
 
     TrainStep(Module model, Optimizer optimizer, BiFunction<Tensor, Tensor, Tensor> loss, double clipNorm,
-              GradientHook hook) {
+              GradientHook hook, int accumulate) {
         this.model = model;
         this.optimizer = optimizer;
         this.loss = loss;
         this.clipNorm = clipNorm;
         this.hook = hook;
+        this.accumulate = accumulate;
         this.params = model.parameters();
     }
 
@@ -43,21 +45,32 @@ final class TrainStep {
 
     /**
      * The first half: the gradients of the batch's loss, set afresh, with the batch's loss and predictions added to
-     * {@code metrics} on the device. A batch of no rows (a process's empty share) gives zero gradients.
+     * {@code metrics} on the device. A batch of no rows (a process's empty share) gives zero gradients. With
+     * accumulation the batch runs as up to {@code accumulate} micro-batches of consecutive rows (sizes as even as
+     * can be), each one's mean loss weighted by its share of the rows and its gradients added up: the gradient of
+     * the batch's mean loss, with only one micro-batch's activations alive at a time.
      */
     void gradients(Tensor x, Tensor y, RunningMetrics metrics) {
-        try (Scope scope = Scope.open()) {
-            optimizer.zeroGrad();
-            if (y.dim(0) == 0) {
-                params.forEach(p -> p.zeroGrad(false));
-                return;
+        optimizer.zeroGrad();
+        int rows = y.dim(0);
+        if (rows == 0) {
+            params.forEach(p -> p.zeroGrad(false));
+            return;
+        }
+        int parts = Math.min(accumulate, rows);
+        for (int i = 0, start = 0; i < parts; i++) {
+            int length = rows / parts + (i < rows % parts ? 1 : 0);
+            try (Scope scope = Scope.open()) {
+                Tensor xi = parts == 1 ? x : x.narrow(0, start, length);
+                Tensor yi = parts == 1 ? y : y.narrow(0, start, length);
+                Tensor logits = model.forward(xi);
+                Tensor l = loss.apply(logits, yi);
+                try (GradMode.Guard off = GradMode.noGrad()) {
+                    metrics.queue(l, logits, yi);
+                }
+                (parts == 1 ? l : l.mul((double) length / rows)).backward();
             }
-            Tensor logits = model.forward(x);
-            Tensor l = loss.apply(logits, y);
-            try (GradMode.Guard off = GradMode.noGrad()) {
-                metrics.queue(l, logits, y);
-            }
-            l.backward();
+            start += length;
         }
     }
 

@@ -54,6 +54,7 @@ public final class Trainer implements AutoCloseable {
     private BiFunction<Tensor, Tensor, Tensor> loss = Losses::crossEntropy;
     private LrSchedule schedule;
     private double clipNorm;
+    private int accumulate = 1;
     private GradientHook hook;
     private long globalStep;
     private int readEvery = 8;
@@ -99,6 +100,20 @@ public final class Trainer implements AutoCloseable {
             throw new IllegalArgumentException("clipNorm: the norm must be >= 0 (0: off), got " + max);
         }
         this.clipNorm = max;
+        return rebuilt();
+    }
+
+    /**
+     * Computes each batch's step over {@code microBatches} micro-batches of its rows (default 1): the gradient of the
+     * batch's mean loss, summed from each micro-batch's weighted by its rows, so the step equals one over the whole
+     * batch within float rounding, with a fraction of the activation memory (PyTorch users write the loop by hand).
+     * The running metrics count every micro-batch.
+     */
+    public Trainer accumulate(int microBatches) {
+        if (microBatches < 1) {
+            throw new IllegalArgumentException("accumulate: micro-batches must be at least 1, got " + microBatches);
+        }
+        this.accumulate = microBatches;
         return rebuilt();
     }
 
@@ -240,7 +255,7 @@ public final class Trainer implements AutoCloseable {
 
     private TrainStep trainStep() {
         if (step == null) {
-            step = new TrainStep(model, optimizer, loss, clipNorm, hook);
+            step = new TrainStep(model, optimizer, loss, clipNorm, hook, accumulate);
         }
         return step;
     }

@@ -67,6 +67,29 @@ class CommandLineTest {
         assertOneLineError(norm.err(), "--norm must be layer or none");
     }
 
+    /** A validation split with patience stops early and keeps the best epoch; resuming such a run is refused. */
+    @Test
+    void earlyStoppingOnAValidationSplitKeepsTheBestEpoch() throws Exception {
+        Path ckpt = dir.resolve("es.safetensors");
+        CliRun r = CliRun.of("train", "--val-fraction", "0.2", "--patience", "1", "--lr", "0.05", "--epochs", "8",
+                "--limit", "1000", "--accumulate", "2", "--label-smoothing", "0.1", "--device", "cpu",
+                "--checkpoint", ckpt.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("(800 train / 2,000 test samples)") && r.out().contains("val loss"), r.out());
+        Matcher kept = Pattern.compile("kept the weights of epoch (\\d+) \\(validation loss [0-9.]+\\): test loss "
+                + "[0-9.]+ acc +([0-9.]+)%").matcher(r.out());
+        assertTrue(kept.find(), r.out());
+        assertTrue(r.out().contains("done: test accuracy " + kept.group(2) + "%"), r.out());
+        CliRun resumed = CliRun.of("train", "--val-fraction", "0.2", "--patience", "1", "--lr", "0.05", "--epochs",
+                "9", "--limit", "1000", "--accumulate", "2", "--label-smoothing", "0.1", "--device", "cpu",
+                "--resume", ckpt.toString());
+        assertEquals(2, resumed.code());
+        assertOneLineError(resumed.err(), "--resume with --patience");
+        CliRun alone = CliRun.of("train", "--patience", "3");
+        assertEquals(2, alone.code());
+        assertOneLineError(alone.err(), "--patience needs a validation split");
+    }
+
     @Test
     void trainsOnACsvFile() throws Exception {
         StringBuilder csv = new StringBuilder("x1,x2,label\n");

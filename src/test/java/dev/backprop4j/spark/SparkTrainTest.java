@@ -161,6 +161,10 @@ class SparkTrainTest {
         Exception data = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> SparkTrain.run(spark, missing));
         assertTrue(data.getMessage().contains("nowhere.csv: no such readable file"), data.getMessage());
+        SparkTrainOptions early = new SparkTrainOptions();
+        new CommandLine(early).parseArgs("--val-fraction", "0.1", "--patience", "2");
+        Exception stopping = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, early::job);
+        assertTrue(stopping.getMessage().contains("early stopping runs in the train command"), stopping.getMessage());
         Path halfMnist = Files.createDirectories(dir.resolve("half-mnist"));
         Files.writeString(halfMnist.resolve("train-images-idx3-ubyte"), "");
         SparkTrainOptions incomplete = new SparkTrainOptions();

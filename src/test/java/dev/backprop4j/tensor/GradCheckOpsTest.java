@@ -115,6 +115,8 @@ public class GradCheckOpsTest {
                         randn(6, 4), labels(6, 4)),
                 c("cross entropy sum", t -> Losses.crossEntropy(t[0], t[1], Losses.Reduction.SUM),
                         randn(6, 4), labels(6, 4)),
+                c("cross entropy, label smoothing 0.1", t -> Losses.crossEntropy(t[0], t[1], 0.1,
+                        Losses.Reduction.NONE), randn(6, 4), labels(6, 4)),
                 c("cross entropy per row", t -> Losses.crossEntropy(t[0], t[1], Losses.Reduction.NONE),
                         randn(6, 4), labels(6, 4)),
                 c("linear", t -> Dense.apply(t[0], t[1], t[2]), randn(5, 4), randn(3, 4), randn(3)),

@@ -33,9 +33,10 @@ class RunSpecTest {
     private static RunSpec spec() {
         Dataset.Split split = new Dataset.Split(new Dataset(new float[12], new int[] {0, 1, 2, 3}, 3, 5),
                 new Dataset(new float[3], new int[] {6}, 3, 7));
-        return RunSpec.builder().data(DataSource.csv(Path.of("d.csv"), 2)).layers("8,4").activation(Activation.GELU)
+        return RunSpec.builder().data(DataSource.csv(Path.of("d.csv"), 2)).hidden(8, 4).activation(Activation.GELU)
                 .optimizer(RunSpec.OptimizerKind.SGD).lr(0.05).momentum(0.5).weightDecay(1e-4)
-                .schedule(RunSpec.Schedule.CONSTANT).batch(16).epochs(3).seed(7).limit(100).build().fittedTo(split);
+                .schedule(RunSpec.Schedule.CONSTANT).batch(16).epochs(3).seed(7).limit(100)
+                .plan(new TrainingPlan(0.1, 4, 0.2, 16)).build().fittedTo(split);
     }
 
     @Test
@@ -64,6 +65,7 @@ class RunSpecTest {
         assertEquals("gelu", meta.get(RunMetadata.ACTIVATION));
         RunSpec back = RunMetadata.read(meta, FILE);
         assertNull(back.differenceFrom(s));
+        assertEquals(new TrainingPlan(0.1, 4, 0.2, 16), back.plan());
         assertEquals(s.data(), back.data());
         assertArrayEquals(s.sizes(), back.sizes());
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();

@@ -145,6 +145,54 @@ class TrainerTest {
         }
     }
 
+    /**
+     * A batch of 11 rows in 3 micro-batches (4, 4 and 3 rows) takes the step one pass over the 11 takes, to float64
+     * rounding, and the running loss and accuracy are the batch's; accumulation is also refused below 1.
+     */
+    @Test
+    void accumulatedMicroBatchesTakeTheBatchsStep() {
+        Tensor x = Tensor.randn(new dev.backprop4j.core.Generator(7), dev.backprop4j.core.Shape.of(11, 4),
+                dev.backprop4j.core.DType.FLOAT64, Device.CPU);
+        Tensor y = Tensor.of(new int[] {0, 1, 1, 0, 1, 0, 0, 1, 1, 1, 0}, 11);
+        List<double[]> params = new ArrayList<>();
+        List<Trainer.StepResult> results = new ArrayList<>();
+        for (int parts : new int[] {1, 3}) {
+            try (Sequential m = Mlp.of(4, 6, 2).activation(Activation.TANH).seed(5)
+                    .dtype(dev.backprop4j.core.DType.FLOAT64).build();
+                 dev.backprop4j.optim.Adam adam = new dev.backprop4j.optim.Adam(m.parameters(), 0.01);
+                 Trainer t = new Trainer(m, adam).accumulate(parts)) {
+                t.step(x, y);
+                results.add(t.step(x, y));
+                params.add(m.parameters().get(0).toDoubleArray());
+            }
+        }
+        assertArrayEquals(params.get(0), params.get(1), 1e-12);
+        assertEquals(results.get(0).loss(), results.get(1).loss(), 1e-12);
+        assertEquals(results.get(0).correct(), results.get(1).correct());
+        try (Sequential m = model(); Sgd sgd = new Sgd(m.parameters(), 0.1); Trainer t = new Trainer(m, sgd)) {
+            assertThrows(IllegalArgumentException.class, () -> t.accumulate(0));
+        }
+    }
+
+    /** Early stopping keeps the best epoch's weights and says when patience ran out. */
+    @Test
+    void earlyStoppingKeepsTheBestWeights() {
+        try (Sequential m = model(); EarlyStopping stop = new EarlyStopping(m, 2)) {
+            Tensor w = m.parameters().get(0);
+            float[] atBest = w.toFloatArray();
+            assertTrue(stop.update(1, 0.5));
+            try (GradMode.Guard off = GradMode.noGrad()) {
+                w.copyFrom(w.mul(3));
+            }
+            assertTrue(!stop.update(2, 0.6) && !stop.shouldStop());
+            assertTrue(!stop.update(3, 0.5) && stop.shouldStop(), "equal is not lower");
+            stop.restoreBest();
+            assertArrayEquals(atBest, w.toFloatArray());
+            assertEquals(1, stop.bestEpoch());
+            assertEquals(0.5, stop.bestLoss());
+        }
+    }
+
     /** With a hook, a single step must say how many rows the batch has over all processes. */
     @Test
     void aStepWithAHookNamesTheBatchsRowsOverAllProcesses() {

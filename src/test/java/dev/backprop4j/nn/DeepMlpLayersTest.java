@@ -12,11 +12,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * LayerNorm against PyTorch's numbers for the same input, weights and loss, printed by
+ * LayerNorm (and label smoothing) against PyTorch's numbers for the same input, weights and loss, printed by
  * {@code F.layer_norm(x, [3], weight, bias, 1e-5)} in float64 with torch 2.13 (fixed here, so the test runs
  * everywhere; {@code interop.LayerPeersTest} compares with a live PyTorch where one is installed).
  */
-class NormalizationTest {
+class DeepMlpLayersTest {
 
     @Test
     void layerNormMatchesPyTorchsNumbers() {
@@ -35,6 +35,20 @@ class NormalizationTest {
                     norm.weight().grad().toDoubleArray(), 1e-13);
             assertArrayEquals(new double[] {5, 7, 9}, norm.bias().grad().toDoubleArray(), 0);
         }
+    }
+
+    /** F.cross_entropy(x, y, label_smoothing=0.1) in float64, torch 2.13. */
+    @Test
+    void labelSmoothingMatchesPyTorchsNumbers() {
+        Tensor x = Tensor.of(new double[] {1, 2, -0.5, 0.3, -1.2, 2.2}, 2, 3).requiresGrad(true);
+        Tensor loss = dev.backprop4j.ops.Losses.crossEntropy(x, Tensor.of(new int[] {2, 0}, 2), 0.1,
+                dev.backprop4j.ops.Losses.Reduction.MEAN);
+        loss.backward();
+        assertEquals(2.396438413702996, loss.item(), 1e-14);
+        assertArrayEquals(new double[] {0.11019142415084596, 0.32816937639558513, -0.438360800546431,
+            -0.40344774585985527, -0.0025606187426319323, 0.4060083646024872}, x.grad().toDoubleArray(), 1e-14);
+        assertThrows(IllegalArgumentException.class, () -> dev.backprop4j.ops.Losses.crossEntropy(x,
+                Tensor.of(new int[] {2, 0}, 2), 1.5, dev.backprop4j.ops.Losses.Reduction.MEAN));
     }
 
     @Test
