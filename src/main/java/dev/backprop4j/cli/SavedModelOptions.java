@@ -106,10 +106,8 @@ final class SavedModelOptions {
         return net;
     }
 
-    /** The parameters the model of {@code spec} has, by their names, as float32. */
+    /** The tensors the model of {@code spec} has, by their names. */
     static Map<String, Checkpoint.Expected> parameters(RunSpec spec) {
-        Map<String, Checkpoint.Expected> m = new LinkedHashMap<>();
-        spec.parameterShapes().forEach((name, shape) -> m.put(name, new Checkpoint.Expected(shape, DType.FLOAT32)));
-        return m;
+        return spec.stateShapes();
     }
 }

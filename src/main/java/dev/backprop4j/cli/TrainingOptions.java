@@ -2,6 +2,7 @@ package dev.backprop4j.cli;
 
 import dev.backprop4j.data.DataSource;
 import dev.backprop4j.nn.Activation;
+import dev.backprop4j.nn.ResMlp;
 import dev.backprop4j.train.Architecture;
 import dev.backprop4j.train.RunSpec;
 import dev.backprop4j.train.TrainingPlan;
@@ -33,8 +34,8 @@ public final class TrainingOptions {
             description = "A resmlp block's inner width, as a multiple of --width (default: 4).")
     Integer expansion;
 
-    @Option(names = "--norm", description = "A resmlp's normalisation: layer (LayerNorm at the start of each block and "
-            + "before the head) or none (default: layer).")
+    @Option(names = "--norm", description = "A resmlp's normalisation at the start of each block and before the head: "
+            + "layer (LayerNorm), batch (BatchNorm1d) or none (default: layer).")
     String norm;
 
     @Option(names = "--activation", description = "relu, leaky_relu, sigmoid, tanh or gelu (tanh form) (default: relu "
@@ -129,12 +130,9 @@ public final class TrainingOptions {
         if (layers != null) {
             throw new IllegalArgumentException("--layers applies to --model mlp; a resmlp takes --width and --blocks");
         }
-        String n = norm == null ? "layer" : norm;
-        if (!n.equals("layer") && !n.equals("none")) {
-            throw new IllegalArgumentException("--norm must be layer or none, got '" + n + "'");
-        }
+        ResMlp.Norm n = choice(ResMlp.Norm.class, "--norm", norm == null ? "layer" : norm);
         return Architecture.resMlp(width == null ? 256 : width, blocks == null ? 4 : blocks,
-                expansion == null ? 4 : expansion, n.equals("layer"));
+                expansion == null ? 4 : expansion, n);
     }
 
     private static <E extends Enum<E>> E choice(Class<E> type, String option, String text) {

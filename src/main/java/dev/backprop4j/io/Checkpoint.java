@@ -28,15 +28,18 @@ public final class Checkpoint {
     private Checkpoint() {
     }
 
-    /** Writes every parameter of {@code model} and the metadata to {@code file}, atomically. */
+    /**
+     * Writes {@code model}'s state (every parameter and buffer, {@link Module#stateDict}) and the metadata to
+     * {@code file}, atomically.
+     */
     public static void save(Path file, Module model, Map<String, String> metadata) throws IOException {
-        Safetensors.write(file, model.namedParameters(), metadata);
+        Safetensors.write(file, model.stateDict(), metadata);
     }
 
     /** Bytes {@link #save} writes for {@code model}'s data (the header adds a few hundred). */
     public static long dataBytes(Module model) {
         long bytes = 0;
-        for (Tensor p : model.namedParameters().values()) {
+        for (Tensor p : model.stateDict().values()) {
             bytes += p.size() * p.dtype().bytes();
         }
         return bytes;
@@ -52,7 +55,7 @@ public final class Checkpoint {
 
     /** {@link #load(Path, Module)} with the file's header already read ({@link Safetensors#header}). */
     public static Map<String, String> load(Path file, Module model, SafetensorsHeader h) throws IOException {
-        Map<String, Tensor> params = model.namedParameters();
+        Map<String, Tensor> params = model.stateDict();
         Map<String, Expected> expected = new LinkedHashMap<>();
         params.forEach((name, p) -> expected.put(name, new Expected(p.shape(), p.dtype())));
         requireFits(file, h, expected);
@@ -61,7 +64,7 @@ public final class Checkpoint {
     }
 
     /**
-     * Reads each of the model's parameters from the file into it, one tensor at a time, after the caller has checked
+     * Reads each of the model's parameters and buffers from the file into it, one tensor at a time, after the caller has checked
      * them ({@link #requireFits}); the file may hold other tensors too (a training checkpoint's optimizer state).
      * Every parameter is first checked for NaN and infinities, so a file that fails changes nothing.
      *
@@ -69,10 +72,10 @@ public final class Checkpoint {
      *                             model can neither be scored nor trained on
      */
     public static void readParameters(Path file, Module model, SafetensorsHeader h) throws IOException {
-        for (String name : model.namedParameters().keySet()) {
+        for (String name : model.stateDict().keySet()) {
             Safetensors.requireFinite(file, h, name);
         }
-        for (String name : model.namedParameters().keySet()) {
+        for (String name : model.stateDict().keySet()) {
             try (Tensor stored = Safetensors.readTensor(file, h, name)) {
                 model.setParameter(name, stored);
             }

@@ -4,6 +4,7 @@ import com.google.gson.Gson;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Excerpt;
 import dev.backprop4j.core.Shape;
 import dev.backprop4j.tensor.Tensor;
 
@@ -89,7 +90,21 @@ public final class Safetensors {
             }
             case INT32 -> {
                 int[] v = new int[size];
-                read(ch, file, h.dataStart() + info.begin(), 4, size, (b, at, len) -> b.asIntBuffer().get(v, at, len));
+                if (info.width() == 8) { // I64, as PyTorch stores its counters
+                    read(ch, file, h.dataStart() + info.begin(), 8, size, (b, at, len) -> {
+                        for (int i = 0; i < len; i++) {
+                            long x = b.getLong(8 * i);
+                            if (x != (int) x) {
+                                throw new CheckpointException(file + ": tensor '" + Excerpt.of(name) + "' holds " + x
+                                        + ", beyond the int32 backprop4j reads I64 tensors as");
+                            }
+                            v[at + i] = (int) x;
+                        }
+                    });
+                } else {
+                    read(ch, file, h.dataStart() + info.begin(), 4, size,
+                            (b, at, len) -> b.asIntBuffer().get(v, at, len));
+                }
                 yield Tensor.of(v, dims);
             }
         };

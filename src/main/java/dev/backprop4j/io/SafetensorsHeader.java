@@ -37,8 +37,11 @@ import java.util.regex.Pattern;
  */
 public record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, String> metadata, long dataStart) {
 
-    /** Where one tensor lies: its dtype, shape and byte range [begin, end) in the data section. */
-    public record TensorInfo(DType dtype, Shape shape, long begin, long end) {
+    /**
+     * Where one tensor lies: the dtype it is read as, its shape, its byte range [begin, end) in the data section, and
+     * the bytes of one stored element (8 for I64, read as INT32).
+     */
+    public record TensorInfo(DType dtype, Shape shape, long begin, long end, int width) {
     }
 
     static final long MAX_HEADER = 100L << 20;
@@ -58,9 +61,9 @@ public record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, Str
         return switch (code) {
             case "F32" -> DType.FLOAT32;
             case "F64" -> DType.FLOAT64;
-            case "I32" -> DType.INT32;
+            case "I32", "I64" -> DType.INT32; // I64: PyTorch's counters (num_batches_tracked), range-checked on reading
             default -> throw new CheckpointException(file + ": tensor '" + Excerpt.of(name) + "' has dtype "
-                    + Excerpt.of(code) + ", which backprop4j does not read (F32, F64, I32)");
+                    + Excerpt.of(code) + ", which backprop4j does not read (F32, F64, I32, I64)");
         };
     }
 
@@ -205,7 +208,7 @@ public record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, Str
         long end = offsets.get(1);
         long bytes;
         try {
-            bytes = Math.multiplyExact(elements, (long) type.bytes());
+            bytes = Math.multiplyExact(elements, dtype.equals("I64") ? 8L : type.bytes());
         } catch (ArithmeticException e) {
             throw new CheckpointException(file + ": tensor '" + Excerpt.of(name) + "' " + shape + " is too large to address");
         }
@@ -213,7 +216,7 @@ public record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, Str
             throw new CheckpointException(file + ": tensor '" + Excerpt.of(name) + "' " + shape + " " + type + " needs " + bytes
                     + " bytes but its data_offsets are [" + begin + ", " + end + "]");
         }
-        return new TensorInfo(type, Shape.of(dims), begin, end);
+        return new TensorInfo(type, Shape.of(dims), begin, end, (int) (bytes / Math.max(1, elements)));
     }
 
     /** A JSON array of integers in [0, 2^63): no strings, fractions, signs or exponents. */

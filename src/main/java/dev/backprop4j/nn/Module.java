@@ -20,6 +20,7 @@ import java.util.Map;
  */
 public abstract class Module implements AutoCloseable {
     private final Map<String, Tensor> parameters = new LinkedHashMap<>();
+    private final Map<String, Tensor> buffers = new LinkedHashMap<>();
     private final Map<String, Module> children = new LinkedHashMap<>();
     private boolean training = true;
 
@@ -32,6 +33,38 @@ public abstract class Module implements AutoCloseable {
         value.requiresGrad(true).name(name);
         parameters.put(name, value);
         return value;
+    }
+
+    /**
+     * Registers a buffer: state the module keeps, saves and moves with its parameters but does not train
+     * (BatchNorm's running statistics), owned by this module.
+     */
+    protected final Tensor addBuffer(String name, Tensor value) {
+        Scope.detach(value);
+        value.name(name);
+        buffers.put(name, value);
+        return value;
+    }
+
+    /** This module's own buffer {@code name} (null if none). */
+    protected final Tensor buffer(String name) {
+        return buffers.get(name);
+    }
+
+    /**
+     * Everything a checkpoint holds, as PyTorch's {@code state_dict()} lists it: at every level the parameters, then
+     * the buffers, then each sub-module's, by dotted name.
+     */
+    public final Map<String, Tensor> stateDict() {
+        Map<String, Tensor> all = new LinkedHashMap<>();
+        collectState("", all);
+        return Collections.unmodifiableMap(all);
+    }
+
+    private void collectState(String prefix, Map<String, Tensor> into) {
+        parameters.forEach((n, t) -> into.put(prefix + n, t));
+        buffers.forEach((n, t) -> into.put(prefix + n, t));
+        children.forEach((n, m) -> m.collectState(prefix + n + ".", into));
     }
 
     /** Registers a sub-module. */
@@ -89,8 +122,8 @@ public abstract class Module implements AutoCloseable {
     }
 
     /**
-     * Copies {@code value} (same shape and dtype, any device) into the parameter at a dotted path, in place:
-     * the parameter stays the same tensor, so optimizers built on it keep working (checkpoint loading).
+     * Copies {@code value} (same shape and dtype, any device) into the parameter (or buffer) at a dotted path, in
+     * place: the parameter stays the same tensor, so optimizers built on it keep working (checkpoint loading).
      */
     public final void setParameter(String path, Tensor value) {
         int dot = path.indexOf('.');
@@ -98,9 +131,10 @@ public abstract class Module implements AutoCloseable {
             children.get(path.substring(0, dot)).setParameter(path.substring(dot + 1), value);
             return;
         }
-        Tensor old = parameters.get(path);
+        Tensor old = parameters.containsKey(path) ? parameters.get(path) : buffers.get(path);
         if (old == null) {
-            throw new IllegalArgumentException("no parameter '" + path + "' in " + getClass().getSimpleName());
+            throw new IllegalArgumentException("no parameter or buffer '" + path + "' in "
+                    + getClass().getSimpleName());
         }
         if (!old.shape().equals(value.shape()) || old.dtype() != value.dtype()) {
             throw new IllegalArgumentException("parameter '" + path + "' is " + old.describe() + ", cannot set it to "
@@ -110,8 +144,8 @@ public abstract class Module implements AutoCloseable {
     }
 
     /**
-     * Moves every parameter to {@code device} (their gradients are dropped); returns this. The parameters become
-     * new tensors and the old ones are closed: build optimizers after moving the model (as in PyTorch).
+     * Moves every parameter and buffer to {@code device} (their gradients are dropped); returns this. The parameters
+     * become new tensors and the old ones are closed: build optimizers after moving the model (as in PyTorch).
      */
     public Module to(Device device) {
         for (Map.Entry<String, Tensor> e : new ArrayList<>(parameters.entrySet())) {
@@ -119,6 +153,13 @@ public abstract class Module implements AutoCloseable {
             if (!p.device().equals(device)) {
                 addParameter(e.getKey(), movedCopy(p, device));
                 p.close();
+            }
+        }
+        for (Map.Entry<String, Tensor> e : new ArrayList<>(buffers.entrySet())) {
+            Tensor b = e.getValue();
+            if (!b.device().equals(device)) {
+                addBuffer(e.getKey(), movedCopy(b, device));
+                b.close();
             }
         }
         children.values().forEach(m -> m.to(device));
@@ -173,6 +214,7 @@ public abstract class Module implements AutoCloseable {
     @Override
     public void close() {
         parameters.values().forEach(Tensor::close);
+        buffers.values().forEach(Tensor::close);
         children.values().forEach(Module::close);
     }
 }

@@ -8,15 +8,17 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Builds a pre-norm residual MLP (Bachmann et al. 2023, "Scaling MLPs"; the ResNet baseline of Gorishniy et al.
- * 2021 with layer norm) as a {@link Sequential}:
+ * Builds a pre-norm residual MLP (Bachmann et al. 2023, "Scaling MLPs", with layer norm; the ResNet baseline of
+ * Gorishniy et al. 2021, with batch norm) as a {@link Sequential}:
  * <pre>
  *   0            Linear(in -&gt; width)
- *   1 .. blocks  Residual(Sequential(LayerNorm(width), Linear(width -&gt; expansion width), activation,
+ *   1 .. blocks  Residual(Sequential(Norm(width), Linear(width -&gt; expansion width), activation,
  *                                    [Dropout], Linear(expansion width -&gt; width)))
- *   blocks + 1   LayerNorm(width)
+ *   blocks + 1   Norm(width)
  *   blocks + 2   Linear(width -&gt; classes)
  * </pre>
+ * Norm is {@link LayerNorm} (the default), {@link BatchNorm1d}, or none (then the norms are left out and the
+ * indices close up).
  * {@code ResMlp.of(784, 256, 4, 10).build()}: width 256, 4 blocks, expansion 4, GELU (tanh form), no dropout.
  * The parameter names ("1.body.0.weight" is the first block's norm, "1.body.1.weight" its first Linear) are those
  * of the same structure written with PyTorch's {@code nn.Sequential}, {@code nn.LayerNorm} and {@code nn.Linear}
@@ -29,7 +31,7 @@ public final class ResMlp {
     private final int classes;
     private int expansion = 4;
     private Activation activation = Activation.GELU;
-    private boolean norm = true;
+    private Norm norm = Norm.LAYER;
     private double dropout;
     private long seed = 0x5EED;
     private DType dtype = DType.FLOAT32;
@@ -66,9 +68,12 @@ public final class ResMlp {
         return this;
     }
 
-    /** Whether each block and the head start with a LayerNorm (default true). */
-    public ResMlp layerNorm(boolean on) {
-        this.norm = on;
+    /** The normalisation at the start of each block and before the head. */
+    public enum Norm { LAYER, BATCH, NONE }
+
+    /** The normalisation at the start of each block and before the head (default {@link Norm#LAYER}). */
+    public ResMlp norm(Norm n) {
+        this.norm = n;
         return this;
     }
 
@@ -100,8 +105,8 @@ public final class ResMlp {
         int hidden = Math.multiplyExact(width, expansion);
         for (int b = 0; b < blocks; b++) {
             List<Module> body = new ArrayList<>();
-            if (norm) {
-                body.add(new LayerNorm(width, 1e-5, true, dtype, device));
+            if (norm != Norm.NONE) {
+                body.add(normLayer());
             }
             body.add(linear(width, hidden, gen));
             body.add(activation.module());
@@ -111,11 +116,16 @@ public final class ResMlp {
             body.add(linear(hidden, width, gen));
             layers.add(new Residual(new Sequential(body.toArray(new Module[0]))));
         }
-        if (norm) {
-            layers.add(new LayerNorm(width, 1e-5, true, dtype, device));
+        if (norm != Norm.NONE) {
+            layers.add(normLayer());
         }
         layers.add(linear(width, classes, gen));
         return new Sequential(layers.toArray(new Module[0]));
+    }
+
+    private Module normLayer() {
+        return norm == Norm.LAYER ? new LayerNorm(width, 1e-5, true, dtype, device)
+                : new BatchNorm1d(width, 1e-5, 0.1, dtype, device);
     }
 
     private Linear linear(int from, int to, Generator gen) {

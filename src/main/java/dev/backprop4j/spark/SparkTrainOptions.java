@@ -74,6 +74,11 @@ public final class SparkTrainOptions {
             throw new IllegalArgumentException("--val-fraction and --patience: early stopping runs in the train "
                     + "command, not on Spark yet");
         }
+        if (spec.architecture().norm() == dev.backprop4j.nn.ResMlp.Norm.BATCH) {
+            throw new IllegalArgumentException("--norm batch: each rank would normalise with its own share of the "
+                    + "batch (no synchronised batch norm yet), so the ranks would not train as one process; use --norm "
+                    + "layer");
+        }
         return new Job(spec, absolute(checkpoint), absolute(save), checkEvery, timeoutSeconds, device, failAt);
     }
 

@@ -1,7 +1,9 @@
 package dev.backprop4j.train;
 
+import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
 import dev.backprop4j.core.Shape;
+import dev.backprop4j.io.Checkpoint;
 import dev.backprop4j.nn.Activation;
 import dev.backprop4j.nn.Mlp;
 import dev.backprop4j.nn.ResMlp;
@@ -16,7 +18,7 @@ import java.util.stream.Collectors;
 /**
  * The model a run trains, but for its input width and classes (the data's): a plain MLP of hidden widths
  * ({@link Mlp}), or a pre-norm residual MLP ({@link ResMlp}) of blocks of one width, each widening it by an
- * expansion factor inside, with or without layer norm. Immutable.
+ * expansion factor inside, with layer norm, batch norm or none. Immutable.
  */
 public final class Architecture implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -28,14 +30,14 @@ public final class Architecture implements Serializable {
     private final int[] hidden;
     private final int blocks;
     private final int expansion;
-    private final boolean layerNorm;
+    private final ResMlp.Norm norm;
 
-    private Architecture(Kind kind, int[] hidden, int blocks, int expansion, boolean layerNorm) {
+    private Architecture(Kind kind, int[] hidden, int blocks, int expansion, ResMlp.Norm norm) {
         this.kind = kind;
         this.hidden = hidden.clone();
         this.blocks = blocks;
         this.expansion = expansion;
-        this.layerNorm = layerNorm;
+        this.norm = norm;
     }
 
     /** A plain MLP with these hidden widths (none: a linear model). */
@@ -43,15 +45,15 @@ public final class Architecture implements Serializable {
         for (int h : hidden) {
             require(h > 0, "--layers must be positive sizes, got " + Arrays.toString(hidden));
         }
-        return new Architecture(Kind.MLP, hidden, 0, 0, false);
+        return new Architecture(Kind.MLP, hidden, 0, 0, ResMlp.Norm.NONE);
     }
 
     /** A residual MLP of {@code blocks} blocks of {@code width}, widened {@code expansion} times inside each. */
-    public static Architecture resMlp(int width, int blocks, int expansion, boolean layerNorm) {
+    public static Architecture resMlp(int width, int blocks, int expansion, ResMlp.Norm norm) {
         require(width > 0, "--width must be at least 1, got " + width);
         require(blocks >= 1, "--blocks must be at least 1, got " + blocks);
         require(expansion >= 1, "--expansion must be at least 1, got " + expansion);
-        return new Architecture(Kind.RESMLP, new int[] {width}, blocks, expansion, layerNorm);
+        return new Architecture(Kind.RESMLP, new int[] {width}, blocks, expansion, norm);
     }
 
     /** Positive sizes separated by commas: "256,128"; nothing else (no empty entries, signs or spaces inside). */
@@ -94,9 +96,9 @@ public final class Architecture implements Serializable {
         return expansion;
     }
 
-    /** Whether a residual MLP's blocks and head start with a LayerNorm. */
-    public boolean layerNorm() {
-        return layerNorm;
+    /** A residual MLP's normalisation (NONE for an MLP). */
+    public ResMlp.Norm norm() {
+        return norm;
     }
 
     /** The model, initialised from {@code seed}, on {@code device}. */
@@ -105,7 +107,7 @@ public final class Architecture implements Serializable {
             return Mlp.of(sizes(inputs, classes)).activation(activation).seed(seed).device(device).build();
         }
         return ResMlp.of(inputs, hidden[0], blocks, classes).expansion(expansion).activation(activation)
-                .layerNorm(layerNorm).seed(seed).device(device).build();
+                .norm(norm).seed(seed).device(device).build();
     }
 
     /** Input width, the hidden widths (a residual MLP's one width), classes. */
@@ -117,9 +119,12 @@ public final class Architecture implements Serializable {
         return s;
     }
 
-    /** Every parameter's name and shape, as {@link #build} makes them (PyTorch's state-dict names). */
-    Map<String, Shape> parameterShapes(int inputs, int classes) {
-        Map<String, Shape> m = new LinkedHashMap<>();
+    /**
+     * Every tensor of the model's state dict, as {@link #build} makes them (PyTorch's names): the parameters, float32,
+     * and with batch norm its buffers (running statistics, float32; num_batches_tracked, an int32 scalar).
+     */
+    Map<String, Checkpoint.Expected> stateShapes(int inputs, int classes) {
+        Map<String, Checkpoint.Expected> m = new LinkedHashMap<>();
         if (kind == Kind.MLP) {
             int[] s = sizes(inputs, classes);
             for (int i = 0; i + 1 < s.length; i++) {
@@ -128,31 +133,43 @@ public final class Architecture implements Serializable {
             return m;
         }
         int width = hidden[0];
+        boolean normed = norm != ResMlp.Norm.NONE;
         linear(m, "0.", inputs, width);
         for (int b = 1; b <= blocks; b++) {
             String body = b + ".body.";
             int at = 0;
-            if (layerNorm) {
+            if (normed) {
                 norm(m, body + at++ + ".", width);
             }
             linear(m, body + at + ".", width, width * expansion);
             linear(m, body + (at + 2) + ".", width * expansion, width);
         }
-        if (layerNorm) {
+        if (normed) {
             norm(m, blocks + 1 + ".", width);
         }
-        linear(m, (blocks + (layerNorm ? 2 : 1)) + ".", width, classes);
+        linear(m, (blocks + (normed ? 2 : 1)) + ".", width, classes);
         return m;
     }
 
-    private static void linear(Map<String, Shape> m, String prefix, int in, int out) {
-        m.put(prefix + "weight", Shape.of(out, in));
-        m.put(prefix + "bias", Shape.of(out));
+    private static void linear(Map<String, Checkpoint.Expected> m, String prefix, int in, int out) {
+        m.put(prefix + "weight", new Checkpoint.Expected(Shape.of(out, in), DType.FLOAT32));
+        m.put(prefix + "bias", new Checkpoint.Expected(Shape.of(out), DType.FLOAT32));
     }
 
-    private static void norm(Map<String, Shape> m, String prefix, int width) {
-        m.put(prefix + "weight", Shape.of(width));
-        m.put(prefix + "bias", Shape.of(width));
+    private void norm(Map<String, Checkpoint.Expected> m, String prefix, int width) {
+        m.put(prefix + "weight", new Checkpoint.Expected(Shape.of(width), DType.FLOAT32));
+        m.put(prefix + "bias", new Checkpoint.Expected(Shape.of(width), DType.FLOAT32));
+        if (norm == ResMlp.Norm.BATCH) {
+            m.put(prefix + "running_mean", new Checkpoint.Expected(Shape.of(width), DType.FLOAT32));
+            m.put(prefix + "running_var", new Checkpoint.Expected(Shape.of(width), DType.FLOAT32));
+            m.put(prefix + "num_batches_tracked", new Checkpoint.Expected(Shape.scalar(), DType.INT32));
+        }
+    }
+
+    /** Whether a state dict entry is a buffer (not trained, not counted among the parameters). */
+    static boolean isBuffer(String name) {
+        return name.endsWith(".running_mean") || name.endsWith(".running_var")
+                || name.endsWith(".num_batches_tracked");
     }
 
     /** The widths of the outputs a forward keeps for the backward, summed: a row's share of the activations. */
@@ -160,7 +177,7 @@ public final class Architecture implements Serializable {
         if (kind == Kind.MLP) {
             return Arrays.stream(sizes(inputs, classes)).asLongStream().sum();
         }
-        long perBlock = (layerNorm ? 2L : 1L) * hidden[0] + 2L * hidden[0] * expansion + hidden[0];
+        long perBlock = (norm != ResMlp.Norm.NONE ? 2L : 1L) * hidden[0] + 2L * hidden[0] * expansion + hidden[0];
         return inputs + hidden[0] + blocks * perBlock + classes;
     }
 
@@ -180,7 +197,7 @@ public final class Architecture implements Serializable {
         if (kind == Kind.RESMLP) {
             o.put("blocks", Integer.toString(blocks));
             o.put("expansion", Integer.toString(expansion));
-            o.put("norm", layerNorm ? "layer" : "none");
+            o.put("norm", norm.name().toLowerCase(java.util.Locale.ROOT));
         }
         return o;
     }

@@ -4,6 +4,7 @@ import dev.backprop4j.core.Excerpt;
 import dev.backprop4j.data.DataSource;
 import dev.backprop4j.io.CheckpointException;
 import dev.backprop4j.nn.Activation;
+import dev.backprop4j.nn.ResMlp;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -18,7 +19,8 @@ import java.util.stream.Collectors;
  * {@code predict} and {@code --resume}. The model's description has three keys that any model file needs, one
  * written by PyTorch too: {@value #LAYERS} (every layer's width, "784,256,128,10"), {@value #ACTIVATION} ("relu",
  * "gelu"...) and {@value #SPLIT_SEED} (the seed of a CSV's train/test split; 42 when absent); a residual MLP adds
- * {@value #MODEL} = "resmlp" and its {@value #BLOCKS}, {@value #EXPANSION} and {@value #NORM}, its layers being its
+ * {@value #MODEL} = "resmlp" and its {@value #BLOCKS}, {@value #EXPANSION} and {@value #NORM} (layer, batch or
+ * none), its layers being its
  * input width, its width and its classes ("784,256,10"). The run's options
  * follow under {@value #RUN}, by their command-line names ({@code backprop4j.run.batch} = "64"), with the data source
  * as {@code backprop4j.run.data-kind} and {@code backprop4j.run.data-path}.
@@ -27,7 +29,7 @@ public final class RunMetadata {
     public static final String LAYERS = "backprop4j.layers";
     public static final String ACTIVATION = "backprop4j.activation";
     public static final String SPLIT_SEED = "backprop4j.split_seed";
-    /** "mlp" (also when absent) or "resmlp"; a residual MLP adds its blocks, expansion and norm ("layer", "none"). */
+    /** "mlp" (also when absent) or "resmlp"; a residual MLP adds its blocks, expansion and norm. */
     public static final String MODEL = "backprop4j.model";
     public static final String BLOCKS = "backprop4j.blocks";
     public static final String EXPANSION = "backprop4j.expansion";
@@ -50,7 +52,7 @@ public final class RunMetadata {
         if (a.kind() == Architecture.Kind.RESMLP) {
             m.put(BLOCKS, Integer.toString(a.blocks()));
             m.put(EXPANSION, Integer.toString(a.expansion()));
-            m.put(NORM, a.layerNorm() ? "layer" : "none");
+            m.put(NORM, a.norm().name().toLowerCase(Locale.ROOT));
         }
         m.put(SPLIT_SEED, Long.toString(spec.seed()));
         DataSource data = spec.data();
@@ -95,11 +97,8 @@ public final class RunMetadata {
                 key = EXPANSION;
                 int expansion = Integer.parseInt(String.valueOf(meta.get(EXPANSION)));
                 key = NORM;
-                String norm = String.valueOf(meta.get(NORM));
-                if (!norm.equals("layer") && !norm.equals("none")) {
-                    throw new IllegalArgumentException("expected layer or none");
-                }
-                b.architecture(Architecture.resMlp(sizes[1], blocks, expansion, norm.equals("layer")));
+                ResMlp.Norm norm = ResMlp.Norm.valueOf(String.valueOf(meta.get(NORM)).toUpperCase(Locale.ROOT));
+                b.architecture(Architecture.resMlp(sizes[1], blocks, expansion, norm));
             } else if (!model.equals("mlp")) {
                 throw new IllegalArgumentException("expected mlp or resmlp");
             }

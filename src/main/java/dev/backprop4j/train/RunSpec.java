@@ -1,7 +1,7 @@
 package dev.backprop4j.train;
 
 import dev.backprop4j.core.Device;
-import dev.backprop4j.core.Shape;
+import dev.backprop4j.io.Checkpoint;
 import dev.backprop4j.data.DataSource;
 import dev.backprop4j.data.Dataset;
 import dev.backprop4j.nn.Activation;
@@ -175,10 +175,10 @@ public final class RunSpec implements Serializable {
         return architecture.text(inputs, classes);
     }
 
-    /** Every parameter's name and shape, as {@link #newModel} makes them. */
-    public Map<String, Shape> parameterShapes() {
+    /** Every tensor of the model's state dict (parameters and buffers), as {@link #newModel} makes them. */
+    public Map<String, Checkpoint.Expected> stateShapes() {
         fitted();
-        return architecture.parameterShapes(inputs, classes);
+        return architecture.stateShapes(inputs, classes);
     }
 
     /** The widths of the outputs a forward keeps for the backward, summed (a row's share of the activations). */
@@ -220,8 +220,8 @@ public final class RunSpec implements Serializable {
     /** The model's parameters: weights and biases of every layer. */
     public long parameterCount() {
         long n = 0;
-        for (Shape s : parameterShapes().values()) {
-            n = Math.addExact(n, s.size());
+        for (Map.Entry<String, Checkpoint.Expected> e : stateShapes().entrySet()) {
+            n = Architecture.isBuffer(e.getKey()) ? n : Math.addExact(n, e.getValue().shape().size());
         }
         return n;
     }

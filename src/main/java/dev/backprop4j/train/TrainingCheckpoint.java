@@ -52,9 +52,8 @@ public final class TrainingCheckpoint {
             throws IOException {
         Module model = trainer.model();
         Optimizer optimizer = trainer.optimizer();
-        Map<String, Tensor> named = model.namedParameters();
-        Optimizer.State state = optimizer.state(named);
-        Map<String, Tensor> tensors = new LinkedHashMap<>(named);
+        Optimizer.State state = optimizer.state(model.namedParameters());
+        Map<String, Tensor> tensors = new LinkedHashMap<>(model.stateDict());
         state.tensors().forEach((k, v) -> tensors.put(STATE + k, v));
         Map<String, String> meta = new LinkedHashMap<>(metadata);
         meta.put(OPTIMIZER, optimizer.getClass().getSimpleName());
@@ -115,7 +114,7 @@ public final class TrainingCheckpoint {
         Map<String, Tensor> named = model.namedParameters();
         Optimizer.State mine = optimizer.state(named);
         Map<String, Checkpoint.Expected> expected = new LinkedHashMap<>();
-        named.forEach((k, p) -> expected.put(k, new Checkpoint.Expected(p.shape(), p.dtype())));
+        model.stateDict().forEach((k, p) -> expected.put(k, new Checkpoint.Expected(p.shape(), p.dtype())));
         mine.tensors().forEach((k, t) -> expected.put(STATE + k, new Checkpoint.Expected(t.shape(), t.dtype())));
         Checkpoint.requireFits(file, h, expected);
         Map<String, Long> steps = new LinkedHashMap<>();

@@ -46,8 +46,8 @@ class CommandLineTest {
     @Test
     void aResidualMlpTrainsSavesAndEvaluates() throws Exception {
         Path model = dir.resolve("resmlp.safetensors");
-        CliRun r = CliRun.of("train", "--model", "resmlp", "--width", "32", "--blocks", "2", "--epochs", "2",
-                "--limit", "1000", "--device", "cpu", "--save", model.toString());
+        CliRun r = CliRun.of("train", "--model", "resmlp", "--width", "32", "--blocks", "2", "--norm", "batch",
+                "--epochs", "2", "--limit", "1000", "--device", "cpu", "--save", model.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().startsWith("training 784-32x2-10 gelu on embedded MNIST"), r.out());
         Matcher m = Pattern.compile("done: test accuracy ([0-9.]+)%").matcher(r.out());
@@ -62,9 +62,9 @@ class CommandLineTest {
         CliRun width = CliRun.of("train", "--width", "64");
         assertEquals(2, width.code());
         assertOneLineError(width.err(), "--width applies to --model resmlp");
-        CliRun norm = CliRun.of("train", "--model", "resmlp", "--norm", "batch");
+        CliRun norm = CliRun.of("train", "--model", "resmlp", "--norm", "group");
         assertEquals(2, norm.code());
-        assertOneLineError(norm.err(), "--norm must be layer or none");
+        assertOneLineError(norm.err(), "--norm must be one of [layer, batch, none], got 'group'");
     }
 
     /** A validation split with patience stops early and keeps the best epoch; resuming such a run is refused. */

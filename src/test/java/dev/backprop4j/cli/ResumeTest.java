@@ -57,6 +57,29 @@ class ResumeTest {
         assertEquals(lastLine(a.out(), "epoch  3/3"), lastLine(c.out(), "epoch  3/3"));
     }
 
+    /** A batch-norm residual MLP resumes bit for bit too: its running statistics are in the checkpoint. */
+    @Test
+    void aBatchNormRunResumesBitForBit() throws Exception {
+        Path whole = dir.resolve("bn-whole.safetensors");
+        Path part = dir.resolve("bn-part.safetensors");
+        Path resumed = dir.resolve("bn-resumed.safetensors");
+        String[] model = {"--model", "resmlp", "--width", "16", "--blocks", "2", "--norm", "batch"};
+        List<String> base = new ArrayList<>(List.of("train", "--device", "cpu", "--limit", "1000", "--schedule",
+                "constant"));
+        base.addAll(List.of(model));
+        List<String> a = new ArrayList<>(base);
+        a.addAll(List.of("--epochs", "2", "--save", whole.toString()));
+        assertEquals(0, CliRun.of(a.toArray(new String[0])).code());
+        List<String> b = new ArrayList<>(base);
+        b.addAll(List.of("--epochs", "1", "--checkpoint", part.toString()));
+        assertEquals(0, CliRun.of(b.toArray(new String[0])).code());
+        List<String> c = new ArrayList<>(base);
+        c.addAll(List.of("--epochs", "2", "--resume", part.toString(), "--save", resumed.toString()));
+        CliRun r = CliRun.of(c.toArray(new String[0]));
+        assertEquals(0, r.code(), r.err());
+        assertArrayEquals(Files.readAllBytes(whole), Files.readAllBytes(resumed), "parameters or statistics differ");
+    }
+
     /** The real case: the process is killed (SIGKILL) after its first checkpoint, mid-run, cosine schedule. */
     @Test
     void aKilledRunResumesFromItsLastCheckpointAndEndsWhereAnUnkilledRunEnds() throws Exception {

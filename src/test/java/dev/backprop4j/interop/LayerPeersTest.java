@@ -111,4 +111,50 @@ class LayerPeersTest {
             assertArrayEquals(theirs, ours, 1e-12);
         }
     }
+
+    private static final String TORCH_BATCH_NORM = """
+            import sys, torch
+            from safetensors.torch import load_file, save_file
+            torch.set_default_dtype(torch.float64)
+            x = torch.tensor([float(v) for v in sys.argv[3].split(",")]).reshape(4, 5)
+            m = torch.nn.Sequential(torch.nn.Linear(5, 6), torch.nn.BatchNorm1d(6), torch.nn.ReLU(),
+                                    torch.nn.Linear(6, 2))
+            m.load_state_dict(load_file(sys.argv[1]), strict=True)
+            m.eval()
+            print(" ".join(repr(v) for v in m(x).detach().flatten().tolist()))
+            m.train()
+            m(x); m(x * 2)  # two training batches move the running statistics
+            m.eval()
+            save_file({k: v.contiguous() for k, v in m.state_dict().items()}, sys.argv[2])
+            print(" ".join(repr(v) for v in m(x).detach().flatten().tolist()))
+            """;
+
+    /**
+     * A model with BatchNorm1d moves both ways with its running statistics: ours loads into torch.nn and scores the
+     * same in eval mode; torch's, after two training batches (num_batches_tracked an int64 there), loads here and
+     * scores the same.
+     */
+    @Test
+    void batchNormStateMovesBothWays() throws Exception {
+        assumeTrue(PyTorchPeer.available(), PyTorchPeer.SKIPPED);
+        Path ours = dir.resolve("bn-ours.safetensors");
+        Path theirs = dir.resolve("bn-theirs.safetensors");
+        double[] x = randn(6, 20);
+        try (Sequential m = new Sequential(new dev.backprop4j.nn.Linear(5, 6, true, dev.backprop4j.nn.Init.HE,
+                new Generator(2), DType.FLOAT64, Device.CPU), new dev.backprop4j.nn.BatchNorm1d(6, 1e-5, 0.1,
+                DType.FLOAT64, Device.CPU), dev.backprop4j.nn.Activation.RELU.module(),
+                new dev.backprop4j.nn.Linear(6, 2, true, dev.backprop4j.nn.Init.HE, new Generator(3), DType.FLOAT64,
+                        Device.CPU))) {
+            m.forward(Tensor.of(x, 4, 5)); // a training batch: running statistics away from 0 and 1
+            m.eval();
+            Checkpoint.save(ours, m, Map.of());
+            String[] lines = PyTorchPeer.run(dir, TORCH_BATCH_NORM, ours.toString(), theirs.toString(), csv(x))
+                    .strip().split("\n");
+            try (GradMode.Guard off = GradMode.noGrad()) {
+                assertArrayEquals(PyTorchPeer.numbers(lines[0]), m.forward(Tensor.of(x, 4, 5)).toDoubleArray(), 1e-12);
+                Checkpoint.load(theirs, m);
+                assertArrayEquals(PyTorchPeer.numbers(lines[1]), m.forward(Tensor.of(x, 4, 5)).toDoubleArray(), 1e-12);
+            }
+        }
+    }
 }

@@ -37,6 +37,46 @@ class DeepMlpLayersTest {
         }
     }
 
+    /**
+     * nn.BatchNorm1d(3) in float64, torch 2.13: a training step's output and gradients, the running statistics it
+     * leaves, and the evaluation output from them; the state dict's names and order.
+     */
+    @Test
+    void batchNormMatchesPyTorchsNumbers() {
+        try (BatchNorm1d bn = new BatchNorm1d(3, 1e-5, 0.1, DType.FLOAT64, Device.CPU)) {
+            bn.setParameter("weight", Tensor.of(new double[] {0.5, 1, 2}, 3));
+            bn.setParameter("bias", Tensor.of(new double[] {0, 0.1, -0.2}, 3));
+            assertEquals(java.util.List.of("weight", "bias", "running_mean", "running_var", "num_batches_tracked"),
+                    java.util.List.copyOf(bn.stateDict().keySet()));
+            Tensor x = Tensor.of(new double[] {1, 2, 3, -1, 0.5, 4, 0.2, -0.3, 0.7, 2, 1, -1}, 4, 3).requiresGrad(true);
+            Tensor y = bn.forward(x);
+            y.mul(Tensor.of(new double[] {1, 2, 3, 4, 5, 6, -1, 0.5, 2, 0.3, -2, 1}, 4, 3)).sum().backward();
+            assertArrayEquals(new double[] {0.20475624198680215, 1.5394139899106807, 1.1564111038894713,
+                -0.7052715001767631, -0.25985349747767017, 2.180117597390959, -0.15925485487862398,
+                -1.2194628240847905, -1.198113831163951, 0.6597701130685848, 0.3399023316517801, -2.93841487011648},
+                    y.toDoubleArray(), 1e-13);
+            assertArrayEquals(new double[] {0.17635145912321293, 0.7755831547430362, -1.1816093281386504,
+                0.6059375192381313, 4.341757669105708, 0.9977295273555108, -1.1078585042925242, -1.0733037052801593,
+                -0.15422038411644312, 0.3255695259311798, -4.0440371185685855, 0.3381001848995826},
+                    x.grad().toDoubleArray(), 1e-12);
+            assertArrayEquals(new double[] {-4.518287739842101, -0.059975582912945344, 6.807648181784895},
+                    bn.weight().grad().toDoubleArray(), 1e-12);
+            assertArrayEquals(new double[] {4.3, 5.5, 12.0}, bn.bias().grad().toDoubleArray(), 1e-13);
+            assertArrayEquals(new double[] {0.05500000000000001, 0.08000000000000002, 0.1675},
+                    bn.runningMean().toDoubleArray(), 1e-15);
+            assertArrayEquals(new double[] {1.061, 0.9926666666666667, 1.4089166666666668},
+                    bn.runningVar().toDoubleArray(), 1e-15);
+            assertEquals(1, bn.batchesTracked().toIntArray()[0]);
+            bn.eval();
+            assertArrayEquals(new double[] {0.216008219300481, 0.5215463987979175, 0.36024430529950435},
+                    bn.forward(Tensor.of(new double[] {0.5, 0.5, 0.5}, 1, 3)).toDoubleArray(), 1e-14);
+            bn.train();
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> bn.forward(Tensor.of(new double[] {1, 2, 3}, 1, 3)));
+            assertTrue(e.getMessage().contains("more than one row"), e.getMessage());
+        }
+    }
+
     /** F.cross_entropy(x, y, label_smoothing=0.1) in float64, torch 2.13. */
     @Test
     void labelSmoothingMatchesPyTorchsNumbers() {

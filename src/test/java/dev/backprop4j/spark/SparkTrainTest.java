@@ -165,6 +165,10 @@ class SparkTrainTest {
         new CommandLine(early).parseArgs("--val-fraction", "0.1", "--patience", "2");
         Exception stopping = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, early::job);
         assertTrue(stopping.getMessage().contains("early stopping runs in the train command"), stopping.getMessage());
+        SparkTrainOptions batchNorm = new SparkTrainOptions();
+        new CommandLine(batchNorm).parseArgs("--model", "resmlp", "--norm", "batch");
+        Exception bn = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, batchNorm::job);
+        assertTrue(bn.getMessage().startsWith("--norm batch"), bn.getMessage());
         Path halfMnist = Files.createDirectories(dir.resolve("half-mnist"));
         Files.writeString(halfMnist.resolve("train-images-idx3-ubyte"), "");
         SparkTrainOptions incomplete = new SparkTrainOptions();
