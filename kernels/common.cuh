@@ -39,6 +39,10 @@ __device__ __forceinline__ float k_pow(float x, float y) { return powf(x, y); }
 __device__ __forceinline__ double k_pow(double x, double y) { return pow(x, y); }
 __device__ __forceinline__ float k_tanh(float x) { return tanhf(x); }
 __device__ __forceinline__ double k_tanh(double x) { return tanh(x); }
+__device__ __forceinline__ float k_erf(float x) { return erff(x); }
+__device__ __forceinline__ double k_erf(double x) { return erf(x); }
+__device__ __forceinline__ float k_erfc(float x) { return erfcf(x); }
+__device__ __forceinline__ double k_erfc(double x) { return erfc(x); }
 
 // Java Math.max / Math.min: NaN if either is NaN, and -0.0 < 0.0.
 template <typename T>

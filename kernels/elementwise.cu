@@ -21,8 +21,9 @@ enum UnaryCode {
     UNARY_LEAKY_RELU = 11,  // x > 0 ? x : p1 x                         | x > 0 ? dy : p1 dy
     UNARY_SIGMOID = 12,     // 1 / (1 + e^-x), stable                   | dy y (1 - y)
     UNARY_TANH = 13,        // tanh x                                   | dy (1 - y^2)
-    UNARY_GELU = 14,        // x/2 (1 + tanh(c (x + 0.044715 x^3)))     | see unary_grad
+    UNARY_GELU = 14,        // x/2 (1 + tanh(c (x + 0.044715 x^3)))     | see unary_grad (both via gelu_s)
     UNARY_SOFTPLUS = 15,    // max(x, 0) + ln(1 + e^-|x|)               | dy sigmoid(x)
+    UNARY_GELU_ERF = 16,    // x/2 (1 + erf(x / sqrt 2))                | dy (Phi(x) + x phi(x))
 };
 // @end
 
@@ -39,6 +40,8 @@ enum BinaryCode {
 // @end
 
 #define GELU_C 0.7978845608028654  // sqrt(2 / pi), as CpuMath.GELU_C
+#define SQRT1_2 0.7071067811865476  // sqrt(1 / 2), as CpuMath.SQRT1_2
+#define INV_SQRT_2PI 0.3989422804014327  // 1 / sqrt(2 pi), as CpuMath.INV_SQRT_2PI
 
 template <typename T>
 __device__ __forceinline__ T sigmoid(T x) {
@@ -47,6 +50,19 @@ __device__ __forceinline__ T sigmoid(T x) {
     }
     const T e = k_exp(x);
     return e / ((T)1 + e);
+}
+
+// (1 + tanh u) / 2 = 1 / (1 + e^(-2u)) from E = e^(-2|u|), as CpuMath.geluS: no cancellation in the negative tail.
+template <typename T>
+__device__ __forceinline__ T gelu_s(T u) {
+    const T e = k_exp((T)-2 * k_abs(u));
+    return u >= 0 ? (T)1 / ((T)1 + e) : e / ((T)1 + e);
+}
+
+// Phi(x), the standard normal distribution, from erfc below 0 (no cancellation), as CpuMath.normalCdf.
+template <typename T>
+__device__ __forceinline__ T normal_cdf(T x) {
+    return x >= 0 ? (T)0.5 * ((T)1 + k_erf(x * (T)SQRT1_2)) : (T)0.5 * k_erfc(-x * (T)SQRT1_2);
 }
 
 // Java Math.signum: -1, 0 (keeping the sign of zero), 1, NaN for NaN.
@@ -74,9 +90,10 @@ __device__ __forceinline__ T unary_f(int op, T x, T p1, T p2) {
         case UNARY_TANH: return k_tanh(x);
         case UNARY_GELU: {
             const T u = (T)GELU_C * (x + (T)0.044715 * x * x * x);
-            return (T)0.5 * x * ((T)1 + k_tanh(u));
+            return x * gelu_s(u);
         }
         case UNARY_SOFTPLUS: return java_max(x, (T)0) + k_log1p(k_exp(-k_abs(x)));
+        case UNARY_GELU_ERF: return x * normal_cdf(x);
         default: return (T)NAN;  // unknown op code: the launcher only passes UnaryOp ordinals
     }
 }
@@ -100,11 +117,13 @@ __device__ __forceinline__ T unary_grad(int op, T x, T y, T dy, T p1, T p2) {
         case UNARY_TANH: return dy * ((T)1 - y * y);
         case UNARY_GELU: {
             const T u = (T)GELU_C * (x + (T)0.044715 * x * x * x);
-            const T t = k_tanh(u);
+            const T e = k_exp((T)-2 * k_abs(u));
             const T du = (T)GELU_C * ((T)1 + (T)3 * (T)0.044715 * x * x);
-            return dy * ((T)0.5 * ((T)1 + t) + (T)0.5 * x * ((T)1 - t * t) * du);
+            return dy * (gelu_s(u) + (T)2 * x * du * e / (((T)1 + e) * ((T)1 + e)));
         }
         case UNARY_SOFTPLUS: return dy * sigmoid(x);
+        case UNARY_GELU_ERF:
+            return dy * (normal_cdf(x) + x * k_exp((T)-0.5 * x * x) * (T)INV_SQRT_2PI);
         default: return (T)NAN;
     }
 }

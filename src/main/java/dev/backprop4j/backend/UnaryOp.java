@@ -38,7 +38,12 @@ public enum UnaryOp {
     /** y = x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), the tanh form of GELU; dx from x (CpuMath) */
     GELU(Saves.INPUT),
     /** y = ln(1 + e^x), computed stably; dx = dy sigmoid(x) */
-    SOFTPLUS(Saves.INPUT);
+    SOFTPLUS(Saves.INPUT),
+    /**
+     * y = x Phi(x) = x/2 (1 + erf(x / sqrt 2)), the exact GELU (PyTorch's default {@code GELU()}); dx = dy (Phi(x) +
+     * x phi(x)), phi the standard normal density
+     */
+    GELU_ERF(Saves.INPUT);
 
     /** What the derivative reads besides the upstream gradient, so what the backward must keep from the forward. */
     public enum Saves {

@@ -38,8 +38,8 @@ public final class TrainingOptions {
             + "layer (LayerNorm), batch (BatchNorm1d) or none (default: layer).")
     String norm;
 
-    @Option(names = "--activation", description = "relu, leaky_relu, sigmoid, tanh or gelu (tanh form) (default: relu "
-            + "for an mlp, gelu for a resmlp).")
+    @Option(names = "--activation", description = "relu, leaky_relu, sigmoid, tanh, gelu (tanh form) or gelu_exact "
+            + "(erf, PyTorch's default) (default: relu for an mlp, gelu for a resmlp).")
     String activation;
 
     @Option(names = "--epochs", defaultValue = "10", description = "Epochs (default: ${DEFAULT-VALUE}).")

@@ -8,10 +8,11 @@ import java.util.Locale;
 /**
  * Elementwise activations, usable as functions ({@link #apply}) or as layers ({@link #module}): ReLU, leaky ReLU
  * (slope {@link #LEAKY_SLOPE}), sigmoid, tanh, GELU in its tanh form (PyTorch's {@code GELU(approximate="tanh")}:
- * x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))), and identity.
+ * x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))), GELU_EXACT (PyTorch's default {@code GELU()}: x/2 (1 + erf(x /
+ * sqrt 2))), and identity.
  */
 public enum Activation {
-    RELU, LEAKY_RELU, SIGMOID, TANH, GELU, IDENTITY;
+    RELU, LEAKY_RELU, SIGMOID, TANH, GELU, GELU_EXACT, IDENTITY;
 
     /** Slope of LEAKY_RELU for x < 0 (PyTorch's default). */
     public static final double LEAKY_SLOPE = 0.01;
@@ -23,6 +24,7 @@ public enum Activation {
             case SIGMOID -> x.sigmoid();
             case TANH -> x.tanh();
             case GELU -> x.gelu();
+            case GELU_EXACT -> x.geluExact();
             case IDENTITY -> x;
         };
     }
@@ -43,6 +45,7 @@ public enum Activation {
             case SIGMOID -> UnaryOp.SIGMOID;
             case TANH -> UnaryOp.TANH;
             case GELU -> UnaryOp.GELU;
+            case GELU_EXACT -> UnaryOp.GELU_ERF;
             case IDENTITY -> null;
         };
     }
@@ -83,6 +86,6 @@ public enum Activation {
             }
         }
         throw new IllegalArgumentException("unknown activation '" + text
-                + "' (expected relu, leaky_relu, sigmoid, tanh, gelu or identity)");
+                + "' (expected relu, leaky_relu, sigmoid, tanh, gelu, gelu_exact or identity)");
     }
 }

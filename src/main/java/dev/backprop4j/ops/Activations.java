@@ -40,6 +40,14 @@ public final class Activations {
         return Pointwise.apply(UnaryOp.GELU, x, 0, 0);
     }
 
+    /**
+     * GELU, exact: y = x Phi(x) = x/2 (1 + erf(x / sqrt 2)), PyTorch's {@code F.gelu(x)} (approximate="none");
+     * dx = dy (Phi(x) + x e^(-x^2/2) / sqrt(2 pi)) (keeps x).
+     */
+    public static Tensor geluExact(Tensor x) {
+        return Pointwise.apply(UnaryOp.GELU_ERF, x, 0, 0);
+    }
+
     /** y = ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|); dx = dy sigmoid(x) (keeps x). */
     public static Tensor softplus(Tensor x) {
         return Pointwise.apply(UnaryOp.SOFTPLUS, x, 0, 0);

@@ -138,6 +138,11 @@ abstract class TensorOps extends TensorFactories {
         return Activations.gelu(self());
     }
 
+    /** GELU, exact (erf) form, as PyTorch's default. */
+    public Tensor geluExact() {
+        return Activations.geluExact(self());
+    }
+
     /** ln(1 + e^x). */
     public Tensor softplus() {
         return Activations.softplus(self());

@@ -77,6 +77,21 @@ class DeepMlpLayersTest {
         }
     }
 
+    /** F.gelu(x) (exact, erf) in float64, torch 2.13, from the far tails to 0, and its gradient. */
+    @Test
+    void exactGeluMatchesPyTorchsNumbers() {
+        Tensor x = Tensor.of(new double[] {-6, -3, -1, -0.1, 0, 0.3, 1, 2.5, 8}, 9).requiresGrad(true);
+        Tensor y = x.geluExact();
+        y.mul(Tensor.of(new double[] {1, 2, 3, 4, 5, 6, 7, 8, 9}, 9)).sum().backward();
+        assertArrayEquals(new double[] {-5.919525869479969e-09, -0.00404969409489031, -0.15865525393145702,
+            -0.0460172162722971, 0.0, 0.1853734266566858, 0.841344746068543, 2.4844758366855597, 7.999999999999995},
+                y.toDoubleArray(), 1e-14);
+        assertArrayEquals(new double[] {-3.546870945402639e-08, -0.02389129440836784, -0.24994641176305904,
+            1.6819076319010793, 2.5, 4.393966600962659, 7.583208294113804, 8.30088868726516, 9.000000000000357},
+                x.grad().toDoubleArray(), 1e-13);
+        assertEquals(Activation.GELU_EXACT, Activation.parse("gelu_exact"));
+    }
+
     /** F.cross_entropy(x, y, label_smoothing=0.1) in float64, torch 2.13. */
     @Test
     void labelSmoothingMatchesPyTorchsNumbers() {

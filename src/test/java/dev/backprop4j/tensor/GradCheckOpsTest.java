@@ -79,6 +79,7 @@ public class GradCheckOpsTest {
                 c("sigmoid", t -> t[0].sigmoid(), randn(3, 4)),
                 c("tanh", t -> t[0].tanh(), randn(3, 4)),
                 c("gelu", t -> t[0].gelu(), randn(3, 4)),
+                c("gelu exact", t -> t[0].geluExact(), randn(3, 4)),
                 c("softplus", t -> t[0].softplus(), randn(3, 4)),
                 c("matmul 2-D", t -> t[0].matmul(t[1]), randn(3, 4), randn(4, 5)),
                 c("matmul 1x1", t -> t[0].matmul(t[1]), randn(1, 1), randn(1, 1)),

@@ -47,7 +47,7 @@ final class VectorKernels {
     /** Whether {@link #unary} and {@link #unaryBackward} take this op (ReLU has {@link #relu} of its own). */
     static boolean takes(dev.backprop4j.backend.UnaryOp op) {
         return switch (op) {
-            case LEAKY_RELU, SIGMOID, TANH, GELU -> true;
+            case LEAKY_RELU, SIGMOID, TANH, GELU, GELU_ERF -> true;
             default -> false;
         };
     }
@@ -98,20 +98,25 @@ final class VectorKernels {
                     VectorMath.tanhFrom(x, c, t, 0, y, c, n);
                 }
             }
-            case GELU -> {
+            case GELU_ERF -> ExactGelu.forward(x, y, lo, hi);
+            case GELU -> { // x s, s = 1 / (1 + e^(-2u)) = (1 + tanh u) / 2, from E = e^(-2|u|): no cancellation
                 float[] t = SCRATCH.get();
                 for (int c = lo; c < hi; c += CHUNK) {
                     int n = Math.min(CHUNK, hi - c);
                     geluInner(x, c, y, c, n, false);
                     VectorMath.exp(y, c, t, 0, n, -2f, 0f, true);
-                    VectorMath.tanhFrom(y, c, t, 0, y, c, n);
-                    int i = c;
-                    for (int bound = c + S.loopBound(n); i < bound; i += S.length()) { // (1 + tanh u) x / 2
-                        FloatVector v = FloatVector.fromArray(S, x, i);
-                        FloatVector.fromArray(S, y, i).add(1f).mul(v).mul(0.5f).intoArray(y, i);
+                    int i = 0;
+                    for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+                        FloatVector e = FloatVector.fromArray(S, t, i);
+                        FloatVector onePlus = e.add(1f);
+                        FloatVector sv = e.div(onePlus).blend(FloatVector.broadcast(S, 1f).div(onePlus),
+                                FloatVector.fromArray(S, y, c + i).compare(VectorOperators.GE, 0f));
+                        FloatVector.fromArray(S, x, c + i).mul(sv).intoArray(y, c + i);
                     }
-                    for (; i < c + n; i++) {
-                        y[i] = (y[i] + 1f) * x[i] * 0.5f;
+                    for (; i < n; i++) {
+                        float onePlus = t[i] + 1f;
+                        float sv = y[c + i] >= 0f ? 1f / onePlus : t[i] / onePlus;
+                        y[c + i] = x[c + i] * sv;
                     }
                 }
             }
@@ -186,30 +191,33 @@ final class VectorKernels {
                     dx[i] = dy[i] * (1f - y[i] * y[i]);
                 }
             }
-            case GELU -> {
+            case GELU_ERF -> ExactGelu.backward(x, dy, dx, lo, hi);
+            case GELU -> { // dy (s + 2 x u' E / (1 + E)^2), s and E as in the forward, u' = c (1 + 3k x^2)
                 float[] t = SCRATCH.get();
                 for (int c = lo; c < hi; c += CHUNK) {
                     int n = Math.min(CHUNK, hi - c);
                     geluInner(x, c, dx, c, n, true);
                     VectorMath.exp(dx, c, t, 0, n, -2f, 0f, true);
-                    VectorMath.tanhFrom(dx, c, t, 0, t, 0, n);
-                    // dy (1/2 (1 + t) + x/2 (1 - t^2) sqrt(2/pi) (1 + 3 0.044715 x^2)), t = tanh u
                     int i = 0;
                     for (int whole = S.loopBound(n); i < whole; i += S.length()) {
                         FloatVector v = FloatVector.fromArray(S, x, c + i);
                         v = v.blend(-10f, v.compare(VectorOperators.LT, -10f))
-                        .blend(10f, v.compare(VectorOperators.GT, 10f));
-                        FloatVector th = FloatVector.fromArray(S, t, i);
+                                .blend(10f, v.compare(VectorOperators.GT, 10f));
+                        FloatVector e = FloatVector.fromArray(S, t, i);
+                        FloatVector onePlus = e.add(1f);
+                        FloatVector sv = e.div(onePlus).blend(FloatVector.broadcast(S, 1f).div(onePlus),
+                                FloatVector.fromArray(S, dx, c + i).compare(VectorOperators.GE, 0f));
                         FloatVector du = v.mul(v).mul(3 * GELU_K).add(1f).mul(GELU_C);
-                        FloatVector local = th.add(1f).mul(0.5f).add(v.mul(0.5f).mul(th.mul(th).neg().add(1f))
-                                .mul(du));
+                        FloatVector local = sv.add(v.mul(2f).mul(du).mul(e).div(onePlus.mul(onePlus)));
                         FloatVector.fromArray(S, dy, c + i).mul(local).intoArray(dx, c + i);
                     }
                     for (; i < n; i++) {
                         float v = clamp10(x[c + i]);
-                        float th = t[i];
+                        float e = t[i];
+                        float onePlus = e + 1f;
+                        float sv = dx[c + i] >= 0f ? 1f / onePlus : e / onePlus;
                         float du = (v * v * (3 * GELU_K) + 1f) * GELU_C;
-                        float local = (th + 1f) * 0.5f + v * 0.5f * (1f - th * th) * du;
+                        float local = sv + v * 2f * du * e / (onePlus * onePlus);
                         dx[c + i] = dy[c + i] * local;
                     }
                 }
