@@ -140,6 +140,18 @@ public interface Backend {
     /** dx[r, idx[r]] += dy[r]; dx [rows, cols] is not cleared first. */
     void scatterRows(Buffer dy, Buffer idx, int rows, int cols, Buffer dx);
 
+    /**
+     * out[i, :] = table[idx[i], :] for table [num, dim], INT32 idx [n] and out [n, dim]; an index outside [0, num)
+     * fails naming it and its row ("embedding: index 12 in row 3 is outside [0, 10)"), as gatherRows does.
+     */
+    void embedding(Buffer table, Buffer idx, int n, int num, int dim, Buffer out);
+
+    /**
+     * dtable [num, dim] = zeros plus, for i in order, dy[i, :] added into row idx[i]: every element receives its terms
+     * in index order, one add at a time in dtable's type, so the result is the same on every run and backend.
+     */
+    void embeddingBackward(Buffer dy, Buffer idx, int n, int num, int dim, Buffer dtable);
+
     /** Number of positions where two INT32 buffers of n elements agree (waits for the result). */
     long countEqual(Buffer a, Buffer b, long n);
 

@@ -92,6 +92,23 @@ class DeepMlpLayersTest {
         assertEquals(Activation.GELU_EXACT, Activation.parse("gelu_exact"));
     }
 
+    /** nn.Embedding(4, 3) in float64, torch 2.13: rows by index, the repeated index's gradients summed. */
+    @Test
+    void embeddingMatchesPyTorchsNumbers() {
+        try (Embedding e = new Embedding(4, 3, new dev.backprop4j.core.Generator(1), DType.FLOAT64, Device.CPU)) {
+            e.setParameter("weight", Tensor.of(new double[] {1, 2, 3, 4, 5, 6, 7, 8, 9, -1, 0.5, 2}, 4, 3));
+            Tensor y = e.forward(Tensor.of(new int[] {1, 3, 1, 0}, 2, 2));
+            assertEquals(Shape.of(2, 2, 3), y.shape());
+            assertArrayEquals(new double[] {4, 5, 6, -1, 0.5, 2, 4, 5, 6, 1, 2, 3}, y.toDoubleArray(), 0);
+            y.mul(Tensor.of(new double[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, 2, 2, 3)).sum().backward();
+            assertArrayEquals(new double[] {10, 11, 12, 8, 10, 12, 0, 0, 0, 4, 5, 6}, e.weight().grad().toDoubleArray(),
+                    0);
+            IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+                    () -> e.forward(Tensor.of(new int[] {0, 4}, 2)));
+            assertTrue(bad.getMessage().contains("embedding: index 4 in row 1 is outside [0, 4)"), bad.getMessage());
+        }
+    }
+
     /** F.cross_entropy(x, y, label_smoothing=0.1) in float64, torch 2.13. */
     @Test
     void labelSmoothingMatchesPyTorchsNumbers() {

@@ -104,6 +104,8 @@ public class GradCheckOpsTest {
                 c("cross entropy", t -> t[0].crossEntropy(t[1]), randn(4, 5), labels(4, 5)),
                 c("cross entropy one row", t -> t[0].crossEntropy(t[1]), randn(1, 3), labels(1, 3)),
                 c("gather", t -> t[0].gather(t[1]), randn(3, 4), labels(3, 4)),
+                c("embedding, indices repeated", t -> dev.backprop4j.ops.Embedding.apply(t[0], t[1]), randn(4, 3),
+                        Tensor.of(new int[] {1, 3, 1, 0, 1, 2}, 2, 3)),
                 c("narrow rows", t -> t[0].slice(1, 3), randn(4, 3)),
                 c("narrow middle axis", t -> t[0].narrow(1, 1, 2), randn(2, 4, 3)),
                 c("expand", t -> t[0].expand(Shape.of(2, 3, 4)), randn(3, 1)),

@@ -43,6 +43,7 @@ final class PrimitiveParity extends ParityHarness {
             out.add(check("softmaxBackward", t, this::softmaxBackward));
             out.add(check("gatherRows", t, this::gatherRows));
             out.add(check("scatterRows", t, this::scatterRows));
+            out.add(check("embedding", t, this::embedding));
             out.add(check("random", t, this::random));
         }
         return out;
@@ -284,6 +285,24 @@ final class PrimitiveParity extends ParityHarness {
             b.scatterRows(dy, idx, n, 6, dx);
             release(dy, idx);
             return out(dx);
+        });
+    }
+
+    /**
+     * A table of 7 rows of 5: the lookup, and the backward with every row's gradient added in index order (bit for bit
+     * the same in float64: one add at a time, in the same order).
+     */
+    private void embedding(DType t, int n) {
+        compare("lookup and backward", n, b -> {
+            Buffer table = in(b, t, 35);
+            Buffer idx = labels(b, n, 7);
+            Buffer y = b.allocate(t, n * 5L);
+            b.embedding(table, idx, n, 7, 5, y);
+            Buffer dy = in(b, t, n * 5L);
+            Buffer dtable = b.allocate(t, 35);
+            b.embeddingBackward(dy, idx, n, 7, 5, dtable);
+            release(table, idx, dy);
+            return out(y, dtable);
         });
     }
 

@@ -129,38 +129,12 @@ class CpuReference implements Backend {
 
     @Override
     public void broadcast(Buffer x, Shape xShape, Buffer out, Shape outShape) {
-        CpuBuffer s = cpu(x);
-        CpuBuffer d = cpu(out);
-        BroadcastIndex ix = new BroadcastIndex(xShape, outShape);
-        int last = outShape.rank() == 0 ? 1 : outShape.dim(-1);
-        int rows = last == 0 ? 0 : outShape.intSize() / last;
-        long stride = ix.lastStride();
-        for (int r = 0; r < rows; r++) {
-            int from = (int) ix.rowOffset(r);
-            for (int j = 0; j < last; j++) {
-                d.set(r * last + j, s.get(from + (int) (j * stride)));
-            }
-        }
+        ReferenceLayout.broadcast(cpu(x), xShape, cpu(out), outShape);
     }
 
     @Override
     public void transpose(Buffer x, int batch, int rows, int cols, Buffer out) {
-        CpuBuffer s = cpu(x);
-        CpuBuffer d = cpu(out);
-        int plane = rows * cols;
-        final int tile = 32;
-        for (int b = 0; b < batch; b++) {
-            int base = b * plane;
-            for (int i0 = 0; i0 < rows; i0 += tile) {
-                for (int j0 = 0; j0 < cols; j0 += tile) {
-                    for (int i = i0; i < Math.min(rows, i0 + tile); i++) {
-                        for (int j = j0; j < Math.min(cols, j0 + tile); j++) {
-                            d.set(base + j * rows + i, s.get(base + i * cols + j));
-                        }
-                    }
-                }
-            }
-        }
+        ReferenceLayout.transpose(cpu(x), batch, rows, cols, cpu(out));
     }
 
     // ---- elementwise ----------------------------------------------------------------------------
@@ -274,6 +248,16 @@ class CpuReference implements Backend {
     @Override
     public void argmax(Buffer x, int outer, int n, int inner, Buffer out) {
         ReferenceReductions.argmax(x, outer, n, inner, out);
+    }
+
+    @Override
+    public void embedding(Buffer table, Buffer idx, int n, int num, int dim, Buffer out) {
+        ReferenceReductions.embedding(table, idx, n, num, dim, out);
+    }
+
+    @Override
+    public void embeddingBackward(Buffer dy, Buffer idx, int n, int num, int dim, Buffer dtable) {
+        ReferenceReductions.embeddingBackward(dy, idx, n, num, dim, dtable);
     }
 
     @Override

@@ -193,6 +193,35 @@ final class ReferenceReductions {
         }
     }
 
+    static void embedding(Buffer table, Buffer idx, int n, int num, int dim, Buffer out) {
+        CpuBuffer t = cpu(table);
+        int[] ix = cpu(idx).ints();
+        CpuBuffer o = cpu(out);
+        for (int i = 0; i < n; i++) {
+            checkIndex("embedding", i, ix[i], num);
+            for (int d = 0; d < dim; d++) {
+                o.set(i * dim + d, t.get(ix[i] * dim + d));
+            }
+        }
+    }
+
+    static void embeddingBackward(Buffer dy, Buffer idx, int n, int num, int dim, Buffer dtable) {
+        CpuBuffer g = cpu(dy);
+        int[] ix = cpu(idx).ints();
+        CpuBuffer d = cpu(dtable);
+        for (int k = 0; k < num * dim; k++) {
+            d.set(k, 0);
+        }
+        for (int i = 0; i < n; i++) {
+            if (ix[i] >= 0 && ix[i] < num) {
+                for (int c = 0; c < dim; c++) {
+                    int p = ix[i] * dim + c;
+                    d.set(p, d.get(p) + g.get(i * dim + c)); // rounded to dtable's type at every add, as a GPU adds
+                }
+            }
+        }
+    }
+
     /** Fails naming the first label outside [0, classes), as every backend's cross-entropy does. */
     static void checkLabels(int[] labels, int rows, int classes) {
         for (int r = 0; r < rows; r++) {

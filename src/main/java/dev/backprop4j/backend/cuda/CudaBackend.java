@@ -268,6 +268,18 @@ final class CudaBackend implements Backend {
     }
 
     @Override
+    public void embedding(Buffer table, Buffer idx, int n, int num, int dim, Buffer out) {
+        kernels.embedding.embedding(table.dtype(), ptr(table), ptr(idx), n, num, dim, ptr(out),
+                transfers.checked(IndexCheck.Kind.EMBEDDING), stream());
+    }
+
+    @Override
+    public void embeddingBackward(Buffer dy, Buffer idx, int n, int num, int dim, Buffer dtable) {
+        fill(dtable, 0);
+        kernels.embedding.embeddingBackward(dy.dtype(), ptr(dy), ptr(idx), n, num, dim, ptr(dtable), stream());
+    }
+
+    @Override
     public void scatterRows(Buffer dy, Buffer idx, int rows, int cols, Buffer dx) {
         CUdeviceptr flag = transfers.checked(IndexCheck.Kind.SCATTER);
         kernels.layout.scatterRows(dy.dtype(), ptr(dy), ptr(idx), rows, cols, ptr(dx), flag, stream());
@@ -342,20 +354,16 @@ final class CudaBackend implements Backend {
     public void sgdStep(Buffer[] params, Buffer[] grads, Buffer[] velocities, Buffer lr, Buffer steps, double momentum,
                         double dampening, double weightDecay, boolean nesterov) {
         OptimizerKernels.Tensors t = OptimizerKernels.Tensors.updated(params, grads, velocities, null, steps);
-        if (t.count() > 0) {
-            kernels.optimizer.sgdStep(params[0].dtype(), t, ptr(lr), ticket.pointer(), momentum, dampening,
-                    weightDecay, nesterov, stream());
-        }
+        kernels.optimizer.sgdStep(params[0].dtype(), t, ptr(lr), ticket.pointer(), momentum, dampening, weightDecay,
+                nesterov, stream()); // nothing is launched when no parameter has a gradient
     }
 
     @Override
     public void adamStep(Buffer[] params, Buffer[] grads, Buffer[] m, Buffer[] v, Buffer lr, Buffer steps,
                          double beta1, double beta2, double eps, double weightDecay, boolean decoupled) {
         OptimizerKernels.Tensors t = OptimizerKernels.Tensors.updated(params, grads, m, v, steps);
-        if (t.count() > 0) {
-            kernels.optimizer.adamStep(params[0].dtype(), t, ptr(lr), ticket.pointer(), beta1, beta2, eps,
-                    weightDecay, decoupled, stream());
-        }
+        kernels.optimizer.adamStep(params[0].dtype(), t, ptr(lr), ticket.pointer(), beta1, beta2, eps, weightDecay,
+                decoupled, stream()); // nothing is launched when no parameter has a gradient
     }
 
     @Override

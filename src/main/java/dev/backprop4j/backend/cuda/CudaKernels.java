@@ -23,9 +23,11 @@ final class CudaKernels implements AutoCloseable {
     public final RandomKernels random;
     public final OptimizerKernels optimizer;
     public final NormKernels norm;
+    public final EmbeddingKernels embedding;
 
     private CudaKernels(ElementwiseKernels elementwise, LayoutKernels layout, ReduceKernels reduce,
-                        SoftmaxKernels softmax, RandomKernels random, OptimizerKernels optimizer, NormKernels norm) {
+                        SoftmaxKernels softmax, RandomKernels random, OptimizerKernels optimizer, NormKernels norm,
+                        EmbeddingKernels embedding) {
         this.elementwise = elementwise;
         this.layout = layout;
         this.reduce = reduce;
@@ -33,6 +35,7 @@ final class CudaKernels implements AutoCloseable {
         this.random = random;
         this.optimizer = optimizer;
         this.norm = norm;
+        this.embedding = embedding;
     }
 
     /** Loads every module into the current CUDA context; on failure unloads those already loaded. */
@@ -46,7 +49,8 @@ final class CudaKernels implements AutoCloseable {
             RandomKernels g = add(loaded, RandomKernels.load());
             OptimizerKernels o = add(loaded, OptimizerKernels.load());
             NormKernels n = add(loaded, NormKernels.load());
-            return new CudaKernels(e, l, r, s, g, o, n);
+            EmbeddingKernels m = add(loaded, EmbeddingKernels.load());
+            return new CudaKernels(e, l, r, s, g, o, n, m);
         } catch (RuntimeException e) {
             for (AutoCloseable c : loaded) {
                 try {
@@ -74,6 +78,7 @@ final class CudaKernels implements AutoCloseable {
         m.put(RandomKernels.MODULE, RandomKernels.kernelNames());
         m.put(OptimizerKernels.MODULE, OptimizerKernels.kernelNames());
         m.put(NormKernels.MODULE, NormKernels.kernelNames());
+        m.put(EmbeddingKernels.MODULE, EmbeddingKernels.kernelNames());
         return m;
     }
 
@@ -81,7 +86,7 @@ final class CudaKernels implements AutoCloseable {
     @Override
     public void close() {
         RuntimeException first = null;
-        for (AutoCloseable c : List.<AutoCloseable>of(norm, optimizer, random, softmax, reduce, layout, elementwise)) {
+        for (AutoCloseable c : List.<AutoCloseable>of(embedding, norm, optimizer, random, softmax, reduce, layout, elementwise)) {
             try {
                 c.close();
             } catch (Exception e) {

@@ -26,7 +26,8 @@ final class IndexCheck {
 
     /** What was checked: the op named in the error and what its index is called. */
     enum Kind {
-        CROSS_ENTROPY("cross_entropy", "label"), GATHER("gather", "index"), SCATTER("scatter", "index");
+        CROSS_ENTROPY("cross_entropy", "label"), GATHER("gather", "index"), SCATTER("scatter", "index"),
+        EMBEDDING("embedding", "index");
 
         final String op;
         final String what;

@@ -328,6 +328,10 @@ class CudaParityTest {
                 () -> logits.crossEntropy(Tensor.of(new int[]{0, 4, 1}, 3).to(GPU)).item());
         assertEquals("cross_entropy: label 4 in row 1 is outside [0, 4)", e.getMessage());
         assertEquals(4 * 3, logits.toDoubleArray().length, "the backend stays usable");
+        IllegalArgumentException emb = assertThrows(IllegalArgumentException.class,
+                () -> dev.backprop4j.ops.Embedding.apply(logits, Tensor.of(new int[] {2, 0, 3, -1}, 4).to(GPU))
+                        .toDoubleArray());
+        assertEquals("embedding: index 3 in row 2 is outside [0, 3)", emb.getMessage(), "the first bad row, as on the cpu");
     }
 
     @Test

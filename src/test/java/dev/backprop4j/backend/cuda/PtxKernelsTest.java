@@ -153,6 +153,8 @@ class PtxKernelsTest {
         OptimizerKernels opt = new OptimizerKernels(offline(OptimizerKernels.MODULE, OptimizerKernels.kernelNames(),
                 launches));
         NormKernels norm = new NormKernels(offline(NormKernels.MODULE, NormKernels.kernelNames(), launches));
+        EmbeddingKernels emb = new EmbeddingKernels(offline(EmbeddingKernels.MODULE, EmbeddingKernels.kernelNames(),
+                launches));
         CUdeviceptr p = new CUdeviceptr();
         long[] sizes = {0, 1, 3, 17, 1023, 1025, 1L << 33};
         for (DType t : List.of(DType.FLOAT32, DType.FLOAT64)) {
@@ -193,6 +195,8 @@ class PtxKernelsTest {
                 norm.layerNorm(t, p, null, null, 7, n, 1e-5, p, p, p, null);
                 norm.layerNormBackward(t, p, p, p, p, p, n, 33, p, p, p, null);
                 norm.layerNormBackward(t, p, p, p, null, p, 7, n, p, null, null, null);
+                emb.embedding(t, p, p, n, 10, 7, p, p, null);
+                emb.embeddingBackward(t, p, p, 7, 10, n, p, null);
                 lay.gatherRows(t, p, p, n, 10, p, p, null);
                 lay.scatterRows(t, p, p, n, 10, p, null, null);
                 OptimizerKernels.Tensors one = new OptimizerKernels.Tensors(new long[] {n}, new long[] {64},
