@@ -8,8 +8,14 @@ import java.util.Arrays;
  */
 public final class Dataset {
 
-    /** A training set and a test set of the same features and classes. */
-    public record Split(Dataset train, Dataset test) {
+    /**
+     * A training set and a test set of the same features and classes, and, for a table read by {@link TabularCsv},
+     * the encoding that made their features (else null).
+     */
+    public record Split(Dataset train, Dataset test, TabularEncoding encoding) {
+        public Split(Dataset train, Dataset test) {
+            this(train, test, null);
+        }
     }
 
     private final float[] x;
@@ -88,12 +94,9 @@ public final class Dataset {
                 features, classes);
     }
 
-    /**
-     * A train/test split: the rows shuffled with {@code seed} (Fisher-Yates on SplittableRandom), the first
-     * {@code trainFraction} of them for training, the rest for testing; {@code source} names the data in errors.
-     */
-    public Split split(double trainFraction, long seed, String source) {
-        int[] idx = new int[size()];
+    /** 0 .. n - 1 shuffled with {@code seed} (Fisher-Yates on SplittableRandom): the row order of {@link #split}. */
+    static int[] shuffled(int n, long seed) {
+        int[] idx = new int[n];
         for (int i = 0; i < idx.length; i++) {
             idx[i] = i;
         }
@@ -104,6 +107,15 @@ public final class Dataset {
             idx[i] = idx[j];
             idx[j] = t;
         }
+        return idx;
+    }
+
+    /**
+     * A train/test split: the rows shuffled with {@code seed} (Fisher-Yates on SplittableRandom), the first
+     * {@code trainFraction} of them for training, the rest for testing; {@code source} names the data in errors.
+     */
+    public Split split(double trainFraction, long seed, String source) {
+        int[] idx = shuffled(size(), seed);
         int train = Math.max(1, (int) Math.round(size() * trainFraction));
         if (train >= size()) {
             throw new IllegalArgumentException(source + ": " + size() + " rows are too few to split into train and test");

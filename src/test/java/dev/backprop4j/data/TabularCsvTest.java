@@ -1,0 +1,89 @@
+package dev.backprop4j.data;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Tables: the encoding fitted on the training rows only, applied to both sets and to new files, and its errors. */
+class TabularCsvTest {
+    @TempDir
+    Path dir;
+
+    private Path table(String name, String text) throws Exception {
+        Path f = dir.resolve(name);
+        Files.writeString(f, text);
+        return f;
+    }
+
+    @Test
+    void categoriesNumbersAndLabelsAreEncodedFromTheTrainingRows() throws Exception {
+        StringBuilder csv = new StringBuilder("colour,size,\"city\",answer\n");
+        String[] colours = {"red", "green", "blue"};
+        for (int i = 0; i < 40; i++) {
+            csv.append(colours[i % 3]).append(',').append(i).append(',').append(i % 2 == 0 ? "Oslo" : "")
+                    .append(',').append(i % 4 == 0 ? "yes" : "no").append('\n');
+        }
+        Path f = table("t.csv", csv.toString());
+        Dataset.Split s = TabularCsv.read(f, -1, "colour,2", 0.75, 3, null);
+        TabularEncoding enc = s.encoding();
+        assertEquals(List.of("no", "yes"), enc.classes());
+        assertEquals(1, enc.numericCount());
+        assertArrayEquals(new int[] {4, 2}, enc.cardinalities(), "blue, green, red and the reserved 0; Oslo and 0");
+        assertEquals(3, s.train().features());
+        assertEquals(30, s.train().size());
+        assertEquals(10, s.test().size());
+        double mean = 0;
+        for (int i = 0; i < 30; i++) {
+            mean += s.train().sample(i)[0] / 30;
+            float code = s.train().sample(i)[1];
+            assertTrue(code >= 1 && code <= 3, "a known colour: " + code);
+            float city = s.train().sample(i)[2];
+            assertTrue(city == 0 || city == 1, "Oslo, or empty: " + city);
+        }
+        assertEquals(0, mean, 1e-6, "standardised with the training rows' mean");
+        TabularEncoding back = TabularEncoding.fromJson(enc.toJson(), f);
+        assertEquals(enc, back);
+
+        Path other = table("new.csv", "colour,size,city,answer\npurple,5,Oslo,yes\nred,,Bergen,no\n");
+        Dataset.Split scored = TabularCsv.read(other, -1, "colour,2", 0.5, 1, back);
+        float[][] rows = {scored.train().sample(0), scored.test().sample(0)};
+        for (float[] r : rows) {
+            boolean purple = r[1] == 0;
+            assertTrue(purple ? r[2] == 1 : r[0] == 0 && r[2] == 0, java.util.Arrays.toString(r)
+                    + ": an unseen colour or city is 0, an empty number the mean");
+        }
+    }
+
+    @Test
+    void mistakesNameTheFileLineAndColumn() throws Exception {
+        Path f = table("bad.csv", "a,b,label\n1,x,0\n2,3,1\n4,5,0\n6,7,1\n");
+        DataFormatException notNumber = assertThrows(DataFormatException.class,
+                () -> TabularCsv.read(f, -1, "", 0.5, 1, null));
+        assertTrue(notNumber.getMessage().contains("bad.csv:2, column 2 (b): 'x' is not a finite number"),
+                notNumber.getMessage());
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
+                () -> TabularCsv.read(f, -1, "c", 0.5, 1, null));
+        assertTrue(unknown.getMessage().contains("--categorical: 'c' is neither"), unknown.getMessage());
+        IllegalArgumentException label = assertThrows(IllegalArgumentException.class,
+                () -> TabularCsv.read(f, -1, "label", 0.5, 1, null));
+        assertTrue(label.getMessage().contains("is the label column"), label.getMessage());
+        Path good = table("good.csv", "a,b,label\n1,2,0\n2,3,1\n4,5,0\n6,7,1\n");
+        TabularEncoding enc = TabularCsv.read(good, -1, "", 0.5, 1, null).encoding();
+        Path renamed = table("renamed.csv", "a,c,label\n1,2,0\n2,3,1\n");
+        DataFormatException columns = assertThrows(DataFormatException.class,
+                () -> TabularCsv.read(renamed, -1, "", 0.5, 1, enc));
+        assertTrue(columns.getMessage().contains("the model was trained on"), columns.getMessage());
+        Path newClass = table("class.csv", "a,b,label\n1,2,0\n2,3,7\n");
+        DataFormatException cls = assertThrows(DataFormatException.class,
+                () -> TabularCsv.read(newClass, -1, "", 0.5, 1, enc));
+        assertTrue(cls.getMessage().contains("label '7' is not one of the 2 classes"), cls.getMessage());
+    }
+}
