@@ -21,13 +21,19 @@ public final class DataOptions {
                     + "by --seed, which the saved model remembers).")
     Path csv;
 
+    @Option(names = "--categorical", paramLabel = "COLS",
+            description = "Read --csv as a table: a header line, these columns (0-based numbers or header names, "
+                    + "comma-separated; may be empty) categorical and embedded, the other features standardised, "
+                    + "labels of any values; the encoding is fitted on the training rows and kept in the model.")
+    String categorical;
+
     @Option(names = "--label-column", paramLabel = "N",
             description = "Label column of --csv, 0-based; negative counts from the end (default: -1, the last).")
     Integer labelColumn;
 
     /** Whether any data option was given. */
     boolean given() {
-        return dataDir != null || csv != null;
+        return dataDir != null || csv != null || categorical != null;
     }
 
     /** {@link #source()}, its errors as usage errors of the command {@code cmd} (exit code 2). */
@@ -51,8 +57,12 @@ public final class DataOptions {
         if (labelColumn != null && csv == null) {
             throw new IllegalArgumentException("--label-column applies to --csv, which is not given");
         }
+        if (categorical != null && csv == null) {
+            throw new IllegalArgumentException("--categorical applies to --csv, which is not given");
+        }
         if (csv != null) {
-            return DataSource.csv(csv, labelColumn == null ? -1 : labelColumn);
+            int label = labelColumn == null ? -1 : labelColumn;
+            return categorical == null ? DataSource.csv(csv, label) : DataSource.table(csv, label, categorical);
         }
         return dataDir != null ? DataSource.mnist(dataDir) : DataSource.embeddedMnist();
     }

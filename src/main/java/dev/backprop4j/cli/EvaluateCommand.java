@@ -31,7 +31,7 @@ final class EvaluateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Device dev = saved.device(spec);
         DataSource source = saved.data(data, spec);
-        Dataset test = source.load(saved.spec().seed()).test();
+        Dataset test = source.load(saved.spec().seed(), saved.spec().architecture().tabular()).test();
         saved.requireFits(test, source);
         try (Sequential net = saved.load(dev, 1000)) {
             Evaluation e = Evaluation.of(net, new DataLoader(test, 1000, false, 0, false, dev));

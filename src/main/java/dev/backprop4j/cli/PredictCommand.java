@@ -4,6 +4,7 @@ import dev.backprop4j.core.Device;
 import dev.backprop4j.data.DataSource;
 import dev.backprop4j.data.Dataset;
 import dev.backprop4j.data.Mnist;
+import dev.backprop4j.data.TabularEncoding;
 import dev.backprop4j.nn.Sequential;
 import dev.backprop4j.tensor.GradMode;
 import dev.backprop4j.tensor.Tensor;
@@ -34,18 +35,20 @@ final class PredictCommand implements Callable<Integer> {
     @Mixin
     SavedModelOptions saved = new SavedModelOptions();
 
-    @Option(names = "--image", required = true, paramLabel = "N", description = "Index of the test image.")
+    @Option(names = {"--image", "--row"}, required = true, paramLabel = "N",
+            description = "Index of the test image (of a CSV's test row).")
     int image;
 
     @Override
     public Integer call() throws Exception {
         Device dev = saved.device(spec);
         DataSource source = saved.data(data, spec);
-        Dataset test = source.load(saved.spec().seed()).test();
+        Dataset test = source.load(saved.spec().seed(), saved.spec().architecture().tabular()).test();
         saved.requireFits(test, source);
         if (image < 0 || image >= test.size()) {
             throw new IllegalArgumentException("--image " + image + " is outside the test set [0, " + test.size() + ")");
         }
+        TabularEncoding table = saved.spec().architecture().tabular();
         PrintWriter out = spec.commandLine().getOut();
         float[] x = test.sample(image);
         int side = (int) Math.round(Math.sqrt(x.length));
@@ -60,7 +63,7 @@ final class PredictCommand implements Callable<Integer> {
                 out.println(line.toString().replaceAll("\\s+$", ""));
             }
         } else {
-            out.println("features: " + Arrays.toString(x));
+            out.println(table == null ? "features: " + Arrays.toString(x) : table.describe(x));
         }
         try (Sequential net = saved.load(dev, 1); GradMode.Guard off = GradMode.noGrad()) {
             net.eval();
@@ -71,9 +74,15 @@ final class PredictCommand implements Callable<Integer> {
                     best = i;
                 }
             }
-            out.printf(Locale.ROOT, "image %d: predicted %d with probability %.1f%% (label %d)%n",
-                    image, best, 100 * p[best], test.label(image));
+            out.printf(Locale.ROOT, "%s %d: predicted %s with probability %.1f%% (label %s)%n",
+                    table == null ? "image" : "row", image, className(table, best), 100 * p[best],
+                    className(table, test.label(image)));
         }
         return 0;
+    }
+
+    /** Class {@code k} as the user knows it: a table's label value (quoted), else the number. */
+    private static String className(TabularEncoding table, int k) {
+        return table == null ? Integer.toString(k) : "'" + table.classes().get(k) + "'";
     }
 }

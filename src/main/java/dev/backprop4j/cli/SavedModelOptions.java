@@ -59,7 +59,10 @@ final class SavedModelOptions {
     DataSource data(DataOptions data, CommandSpec cmd) throws IOException {
         DataSource trained = spec().data();
         if (data.given() || trained == null) {
-            return data.source(cmd);
+            DataSource given = data.source(cmd);
+            boolean table = trained != null && trained.kind() == DataSource.Kind.TABLE;
+            return table && given.kind() == DataSource.Kind.CSV // a table's model reads a CSV as the table it knows
+                    ? DataSource.table(Path.of(given.path()), given.labelColumn(), trained.categorical()) : given;
         }
         if (trained.path() != null && !java.nio.file.Files.exists(Path.of(trained.path()))) {
             throw new ParameterException(cmd.commandLine(), "the model " + model + " was trained on "

@@ -15,6 +15,18 @@ public final class Generator {
         this.seed = seed;
     }
 
+    /**
+     * A generator for stream {@code stream} of {@code seed} (a model's dropout layers, its embeddings): seeded with
+     * SplitMix64's mix of seed + stream 0x9E3779B97F4A7C15, so its draws share no counters with those of a generator
+     * seeded with {@code seed} itself (whose k-th draw mixes seed + k 0x9E3779B97F4A7C15) nor with another stream's.
+     */
+    public static Generator stream(long seed, long stream) {
+        long z = seed + stream * 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return new Generator(z ^ (z >>> 31));
+    }
+
     /** The process-wide generator used when none is given (seed 0x5EED until {@link #manualSeed}). */
     public static Generator global() {
         return GLOBAL;

@@ -41,6 +41,11 @@ public final class TabularCsv {
             throw new DataFormatException(file + ": label column " + labelColumn + " is outside its " + header.size()
                     + " columns");
         }
+        if (fixed != null && (!fixed.columns().equals(header) || fixed.labelColumn() != label)) {
+            throw new DataFormatException(file + ": its columns " + Excerpt.of(header.toString()) + " (label "
+                    + (label + 1) + ") are not the " + Excerpt.of(fixed.columns().toString()) + " (label "
+                    + (fixed.labelColumn() + 1) + ") the model was trained on");
+        }
         Set<Integer> cats = categoricalColumns(categorical, header, label, file);
         int[] order = Dataset.shuffled(rows.size(), seed);
         int train = Math.max(1, (int) Math.round(rows.size() * trainFraction));
@@ -52,11 +57,6 @@ public final class TabularCsv {
             trainRows.add(rows.get(order[i]));
         }
         TabularEncoding enc = fixed != null ? fixed : TabularEncoding.fit(header, trainRows, label, cats);
-        if (fixed != null && (!fixed.columns().equals(header) || fixed.labelColumn() != label)) {
-            throw new DataFormatException(file + ": its columns " + Excerpt.of(header.toString()) + " (label "
-                    + (label + 1) + ") are not the " + Excerpt.of(fixed.columns().toString()) + " (label "
-                    + (fixed.labelColumn() + 1) + ") the model was trained on");
-        }
         return new Dataset.Split(encode(file, rows, lines, order, 0, train, enc),
                 encode(file, rows, lines, order, train, rows.size(), enc), enc);
     }

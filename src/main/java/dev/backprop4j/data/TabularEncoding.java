@@ -179,6 +179,31 @@ public final class TabularEncoding implements Serializable {
         return out;
     }
 
+    /**
+     * An encoded row as its columns' values, "name=value, ...", in the order {@link #encode} writes them (numbers
+     * un-standardised to 6 significant digits, codes as their category; an unknown value as "?").
+     */
+    public String describe(float[] encoded) {
+        StringBuilder s = new StringBuilder();
+        int numeric = 0;
+        int code = numericCount();
+        for (int c = 0; c < columns.size(); c++) {
+            if (c == labelColumn) {
+                continue;
+            }
+            List<String> vocab = vocabularies.get(c);
+            String value;
+            if (vocab == null) {
+                value = String.format(java.util.Locale.ROOT, "%.6g", encoded[numeric++] * deviation[c] + mean[c]);
+            } else {
+                int k = Math.round(encoded[code++]);
+                value = k >= 1 && k <= vocab.size() ? vocab.get(k - 1) : "?";
+            }
+            s.append(s.length() == 0 ? "" : ", ").append(columns.get(c)).append('=').append(value);
+        }
+        return s.toString();
+    }
+
     /** The class index of a label cell, or an error naming it when the training rows never had it. */
     int label(String cell, String where) {
         int i = classes.indexOf(cell);

@@ -89,22 +89,10 @@ public final class Mlp {
             if (i + 2 < sizes.length) {
                 layers.add(activations[activations.length == 1 ? 0 : i].module());
                 if (dropout > 0) { // a generator of its own: each layer keeps its own counter on the device
-                    layers.add(new Dropout(dropout, new Generator(streamSeed(seed, i + 1))));
+                    layers.add(new Dropout(dropout, Generator.stream(seed, i + 1)));
                 }
             }
         }
         return new Sequential(layers.toArray(new Module[0]));
-    }
-
-    /**
-     * The seed of dropout layer {@code stream}'s generator: SplitMix64's mix of seed + stream 0x9E3779B97F4A7C15, so
-     * its draws share no counters with the initialisation's (which mixes seed + k 0x9E3779B97F4A7C15 for its k-th
-     * draw) nor with another layer's.
-     */
-    static long streamSeed(long seed, long stream) {
-        long z = seed + stream * 0x9E3779B97F4A7C15L;
-        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
-        return z ^ (z >>> 31);
     }
 }

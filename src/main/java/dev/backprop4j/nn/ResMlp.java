@@ -111,7 +111,7 @@ public final class ResMlp {
             body.add(linear(width, hidden, gen));
             body.add(activation.module());
             if (dropout > 0) {
-                body.add(new Dropout(dropout, new Generator(Mlp.streamSeed(seed, b + 1))));
+                body.add(new Dropout(dropout, Generator.stream(seed, b + 1)));
             }
             body.add(linear(hidden, width, gen));
             layers.add(new Residual(new Sequential(body.toArray(new Module[0]))));

@@ -2,17 +2,24 @@ package dev.backprop4j.train;
 
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
+import dev.backprop4j.core.Generator;
 import dev.backprop4j.core.Shape;
+import dev.backprop4j.data.TabularEncoding;
 import dev.backprop4j.io.Checkpoint;
 import dev.backprop4j.nn.Activation;
 import dev.backprop4j.nn.Mlp;
+import dev.backprop4j.nn.Module;
 import dev.backprop4j.nn.ResMlp;
 import dev.backprop4j.nn.Sequential;
+import dev.backprop4j.nn.TabularInput;
 
 import java.io.Serializable;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.stream.Collectors;
 
 /**
@@ -31,13 +38,17 @@ public final class Architecture implements Serializable {
     private final int blocks;
     private final int expansion;
     private final ResMlp.Norm norm;
+    /** A table's encoding, whose {@link TabularInput} comes first (null: none). */
+    private final TabularEncoding tabular;
 
-    private Architecture(Kind kind, int[] hidden, int blocks, int expansion, ResMlp.Norm norm) {
+    private Architecture(Kind kind, int[] hidden, int blocks, int expansion, ResMlp.Norm norm,
+                         TabularEncoding tabular) {
         this.kind = kind;
         this.hidden = hidden.clone();
         this.blocks = blocks;
         this.expansion = expansion;
         this.norm = norm;
+        this.tabular = tabular;
     }
 
     /** A plain MLP with these hidden widths (none: a linear model). */
@@ -45,7 +56,7 @@ public final class Architecture implements Serializable {
         for (int h : hidden) {
             require(h > 0, "--layers must be positive sizes, got " + Arrays.toString(hidden));
         }
-        return new Architecture(Kind.MLP, hidden, 0, 0, ResMlp.Norm.NONE);
+        return new Architecture(Kind.MLP, hidden, 0, 0, ResMlp.Norm.NONE, null);
     }
 
     /** A residual MLP of {@code blocks} blocks of {@code width}, widened {@code expansion} times inside each. */
@@ -53,7 +64,7 @@ public final class Architecture implements Serializable {
         require(width > 0, "--width must be at least 1, got " + width);
         require(blocks >= 1, "--blocks must be at least 1, got " + blocks);
         require(expansion >= 1, "--expansion must be at least 1, got " + expansion);
-        return new Architecture(Kind.RESMLP, new int[] {width}, blocks, expansion, norm);
+        return new Architecture(Kind.RESMLP, new int[] {width}, blocks, expansion, norm, null);
     }
 
     /** Positive sizes separated by commas: "256,128"; nothing else (no empty entries, signs or spaces inside). */
@@ -101,13 +112,39 @@ public final class Architecture implements Serializable {
         return norm;
     }
 
+    /**
+     * This architecture after the {@link TabularInput} of {@code encoding}: the model of a table, whose rows come
+     * encoded as the encoding says.
+     */
+    public Architecture withTabular(TabularEncoding encoding) {
+        return new Architecture(kind, hidden, blocks, expansion, norm, encoding);
+    }
+
+    /** The table encoding the model's input layer embeds, or null (no input layer). */
+    public TabularEncoding tabular() {
+        return tabular;
+    }
+
     /** The model, initialised from {@code seed}, on {@code device}. */
     Sequential build(int inputs, int classes, Activation activation, long seed, Device device) {
-        if (kind == Kind.MLP) {
-            return Mlp.of(sizes(inputs, classes)).activation(activation).seed(seed).device(device).build();
+        TabularInput input = tabular == null ? null : new TabularInput(tabular.numericCount(),
+                tabular.cardinalities(), widths(), Generator.stream(seed, -1), DType.FLOAT32, device);
+        int in = input == null ? inputs : input.outputWidth();
+        Sequential body = kind == Kind.MLP
+                ? Mlp.of(sizes(in, classes)).activation(activation).seed(seed).device(device).build()
+                : ResMlp.of(in, hidden[0], blocks, classes).expansion(expansion).activation(activation).norm(norm)
+                        .seed(seed).device(device).build();
+        if (input == null) {
+            return body;
         }
-        return ResMlp.of(inputs, hidden[0], blocks, classes).expansion(expansion).activation(activation)
-                .norm(norm).seed(seed).device(device).build();
+        List<Module> layers = new ArrayList<>(body.layers());
+        layers.add(0, input);
+        return new Sequential(layers.toArray(new Module[0]));
+    }
+
+    /** The embedding widths of the table's categorical columns. */
+    private int[] widths() {
+        return Arrays.stream(tabular.cardinalities()).map(TabularInput::width).toArray();
     }
 
     /** Input width, the hidden widths (a residual MLP's one width), classes. */
@@ -124,6 +161,26 @@ public final class Architecture implements Serializable {
      * and with batch norm its buffers (running statistics, float32; num_batches_tracked, an int32 scalar).
      */
     Map<String, Checkpoint.Expected> stateShapes(int inputs, int classes) {
+        if (tabular == null) {
+            return bodyShapes(inputs, classes);
+        }
+        Map<String, Checkpoint.Expected> m = new LinkedHashMap<>();
+        int[] cards = tabular.cardinalities();
+        int[] widths = widths();
+        int in = tabular.numericCount();
+        for (int c = 0; c < cards.length; c++) {
+            m.put("0.embeddings." + c + ".weight", new Checkpoint.Expected(Shape.of(cards[c], widths[c]),
+                    DType.FLOAT32));
+            in += widths[c];
+        }
+        bodyShapes(in, classes).forEach((name, e) -> { // the body's layers come one index later
+            int dot = name.indexOf('.');
+            m.put((Integer.parseInt(name.substring(0, dot)) + 1) + name.substring(dot), e);
+        });
+        return m;
+    }
+
+    private Map<String, Checkpoint.Expected> bodyShapes(int inputs, int classes) {
         Map<String, Checkpoint.Expected> m = new LinkedHashMap<>();
         if (kind == Kind.MLP) {
             int[] s = sizes(inputs, classes);
@@ -204,7 +261,8 @@ public final class Architecture implements Serializable {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Architecture a && options().equals(a.options());
+        return o instanceof Architecture a && options().equals(a.options())
+                && Objects.equals(tabular, a.tabular);
     }
 
     @Override

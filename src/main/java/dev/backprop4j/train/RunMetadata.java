@@ -2,6 +2,7 @@ package dev.backprop4j.train;
 
 import dev.backprop4j.core.Excerpt;
 import dev.backprop4j.data.DataSource;
+import dev.backprop4j.data.TabularEncoding;
 import dev.backprop4j.io.CheckpointException;
 import dev.backprop4j.nn.Activation;
 import dev.backprop4j.nn.ResMlp;
@@ -34,6 +35,8 @@ public final class RunMetadata {
     public static final String BLOCKS = "backprop4j.blocks";
     public static final String EXPANSION = "backprop4j.expansion";
     public static final String NORM = "backprop4j.norm";
+    /** A table's model: how its rows are encoded (data.TabularEncoding's JSON), which its input layer embeds. */
+    public static final String TABULAR = "backprop4j.tabular";
     public static final String RUN = "backprop4j.run.";
     private static final String DATA_KIND = RUN + "data-kind";
     private static final String DATA_PATH = RUN + "data-path";
@@ -54,12 +57,18 @@ public final class RunMetadata {
             m.put(EXPANSION, Integer.toString(a.expansion()));
             m.put(NORM, a.norm().name().toLowerCase(Locale.ROOT));
         }
+        if (a.tabular() != null) {
+            m.put(TABULAR, a.tabular().toJson());
+        }
         m.put(SPLIT_SEED, Long.toString(spec.seed()));
         DataSource data = spec.data();
         if (data != null) {
             m.put(DATA_KIND, data.kind().name());
             if (data.path() != null) {
                 m.put(DATA_PATH, data.path());
+            }
+            if (data.categorical() != null) {
+                m.put(RUN + "categorical", data.categorical());
             }
             spec.options().forEach((k, v) -> m.put(RUN + k, v));
             m.put(RUN + "epochs", Integer.toString(spec.epochs()));
@@ -102,6 +111,11 @@ public final class RunMetadata {
             } else if (!model.equals("mlp")) {
                 throw new IllegalArgumentException("expected mlp or resmlp");
             }
+            if (meta.containsKey(TABULAR)) {
+                key = TABULAR;
+                b.architecture(b.build().architecture().withTabular(TabularEncoding.fromJson(meta.get(TABULAR),
+                        file)));
+            }
             key = ACTIVATION;
             b.activation(Activation.parse(act));
             key = SPLIT_SEED;
@@ -110,7 +124,7 @@ public final class RunMetadata {
             if (meta.containsKey(DATA_KIND)) {
                 key = DATA_KIND;
                 b.data(new DataSource(DataSource.Kind.valueOf(meta.get(DATA_KIND)), meta.get(DATA_PATH),
-                        Integer.parseInt(meta.getOrDefault(RUN + "label-column", "-1"))));
+                        Integer.parseInt(meta.getOrDefault(RUN + "label-column", "-1")), meta.get(RUN + "categorical")));
                 TrainingPlan plan = TrainingPlan.NONE;
                 for (String option : new String[] {"optimizer", "lr", "momentum", "weight-decay", "schedule", "batch",
                     "epochs", "limit", "label-smoothing", "accumulate", "val-fraction", "patience"}) {

@@ -95,6 +95,7 @@ public final class RunSpec implements Serializable {
         Builder b = toBuilder();
         b.inputs = split.train().features();
         b.classes = Math.max(split.train().classes(), split.test().classes());
+        b.architecture = split.encoding() == null ? architecture : architecture.withTabular(split.encoding());
         return b.build();
     }
 

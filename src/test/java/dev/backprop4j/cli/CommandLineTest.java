@@ -119,6 +119,44 @@ class CommandLineTest {
     }
 
     @Test
+    void trainsOnATableWithCategoricalColumnsThenEvaluatesAndPredictsNewRows() throws Exception {
+        String[] colours = {"red", "green", "blue"};
+        StringBuilder csv = new StringBuilder("x,colour,answer\n");
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(3);
+        for (int i = 0; i < 600; i++) {
+            double x = rnd.nextDouble(-1, 1);
+            String c = colours[rnd.nextInt(3)];
+            csv.append(x).append(',').append(c).append(',').append((x > 0) == c.equals("green") ? "yes" : "no")
+                    .append('\n');
+        }
+        Path f = dir.resolve("table.csv");
+        Files.writeString(f, csv);
+        Path model = dir.resolve("table.safetensors");
+        CliRun r = CliRun.of("train", "--csv", f.toString(), "--categorical", "colour", "--layers", "16",
+                "--epochs", "20", "--lr", "0.01", "--batch", "32", "--device", "cpu", "--save", model.toString());
+        assertEquals(0, r.code(), r.err());
+        Matcher m = Pattern.compile("done: test accuracy ([0-9.]+)%").matcher(r.out());
+        assertTrue(m.find() && Double.parseDouble(m.group(1)) >= 90, r.out());
+        CliRun eval = CliRun.of("evaluate", "--model", model.toString(), "--device", "cpu");
+        assertEquals(0, eval.code(), eval.err());
+        assertTrue(eval.out().contains("accuracy " + m.group(1) + "%"), eval.out() + r.out());
+
+        // new rows: the model's encoding reads them (no --categorical needed), an unseen colour as the unknown code
+        Path fresh = dir.resolve("fresh.csv");
+        Files.writeString(fresh, "x,colour,answer\n0.5,green,yes\n-0.5,green,no\n0.5,purple,no\n0.5,red,no\n"
+                + "-0.5,blue,yes\n");
+        CliRun p = CliRun.of("predict", "--model", model.toString(), "--csv", fresh.toString(), "--row", "0",
+                "--device", "cpu");
+        assertEquals(0, p.code(), p.err());
+        assertTrue(p.out().matches("(?s)x=-?0\\.5000+, colour=(green|red|blue|\\?)\\R"
+                + "row 0: predicted '(yes|no)' with probability .*% \\(label '(yes|no)'\\)\\R"), p.out());
+        CliRun wrong = CliRun.of("evaluate", "--model", model.toString(), "--csv", f.toString(), "--label-column", "1",
+                "--device", "cpu");
+        assertEquals(1, wrong.code(), wrong.err());
+        assertOneLineError(wrong.err(), "(label 2) are not the [x, colour, answer] (label 3) the model was trained on");
+    }
+
+    @Test
     void badInputEndsWithOneLineAndANonZeroCode() throws Exception {
         CliRun unknown = CliRun.of("train", "--bogus");
         assertEquals(2, unknown.code());

@@ -2,6 +2,7 @@ package dev.backprop4j.train;
 
 import dev.backprop4j.data.DataSource;
 import dev.backprop4j.data.Dataset;
+import dev.backprop4j.data.TabularEncoding;
 import dev.backprop4j.io.Checkpoint;
 import dev.backprop4j.io.CheckpointException;
 import dev.backprop4j.nn.Activation;
@@ -104,6 +105,47 @@ class RunSpecTest {
         meta.put(RunMetadata.BLOCKS, "two");
         CheckpointException e = assertThrows(CheckpointException.class, () -> RunMetadata.read(meta, FILE));
         assertTrue(e.getMessage().contains(RunMetadata.BLOCKS + " = 'two'"), e.getMessage());
+    }
+
+    /** A table's model: the embeddings in front of either body, named, checked and read back with its encoding. */
+    @Test
+    void aTablesModelKeepsItsEncodingAndEmbedsItsCategories() throws Exception {
+        TabularEncoding enc = TabularEncoding.fromJson("{\"columns\":[\"a\",\"colour\",\"b\",\"y\"],\"label\":3,"
+                + "\"vocabularies\":[null,[\"blue\",\"red\"],null,null],\"mean\":[1,0,2,0],\"deviation\":[1,1,3,1],"
+                + "\"classes\":[\"no\",\"yes\"]}", FILE);
+        Dataset.Split split = new Dataset.Split(new Dataset(new float[6], new int[] {0, 1}, 3, 2),
+                new Dataset(new float[3], new int[] {1}, 3, 2), enc);
+        for (Architecture a : new Architecture[] {Architecture.mlp(8), Architecture.resMlp(6, 1, 2, ResMlp.Norm.LAYER)}) {
+            RunSpec s = RunSpec.builder().data(DataSource.table(Path.of("t.csv"), -1, "colour")).architecture(a)
+                    .build().fittedTo(split);
+            assertEquals(enc, s.architecture().tabular());
+            try (var model = s.newModel(dev.backprop4j.core.Device.CPU)) {
+                Map<String, Checkpoint.Expected> built = new java.util.LinkedHashMap<>();
+                model.stateDict().forEach((k, v) -> built.put(k, new Checkpoint.Expected(v.shape(), v.dtype())));
+                assertEquals(built, s.stateShapes());
+                assertEquals(dev.backprop4j.core.Shape.of(3, 3), built.get("0.embeddings.0.weight").shape(),
+                        "blue, red and the unknown code, 3 wide (min(32, round(1.6 * 3^0.56)))");
+                assertEquals(model.parameterCount(), s.parameterCount());
+                float[] out = model.forward(dev.backprop4j.tensor.Tensor.of(new float[] {0.5f, -1f, 2f, 0.5f, 1f, 0f},
+                        2, 3)).toFloatArray();
+                assertEquals(4, out.length, "two rows of two classes from 2 numbers and a code each");
+            }
+            Map<String, String> meta = RunMetadata.of(s);
+            assertEquals(enc.toJson(), meta.get(RunMetadata.TABULAR));
+            RunSpec back = RunMetadata.read(meta, FILE);
+            assertEquals(s.architecture(), back.architecture());
+            assertEquals(s.data(), back.data());
+            assertNull(back.differenceFrom(s));
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            try (ObjectOutputStream o = new ObjectOutputStream(bytes)) {
+                o.writeObject(s);
+            }
+            RunSpec shipped = (RunSpec) new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray())).readObject();
+            assertEquals(s.architecture(), shipped.architecture());
+            meta.put(RunMetadata.TABULAR, "{\"columns\": 3}");
+            CheckpointException e = assertThrows(CheckpointException.class, () -> RunMetadata.read(meta, FILE));
+            assertTrue(e.getMessage().contains(RunMetadata.TABULAR), e.getMessage());
+        }
     }
 
     @Test
