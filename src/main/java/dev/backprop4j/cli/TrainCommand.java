@@ -8,6 +8,7 @@ import dev.backprop4j.io.Checkpoint;
 import dev.backprop4j.io.RunLock;
 import dev.backprop4j.io.Safetensors;
 import dev.backprop4j.nn.Sequential;
+import dev.backprop4j.optim.LrSchedule;
 import dev.backprop4j.optim.Optimizer;
 import dev.backprop4j.tensor.Backends;
 import dev.backprop4j.train.EarlyStopping;
@@ -100,6 +101,13 @@ final class TrainCommand implements Callable<Integer> {
             System.err.println("warning: every training row of " + runSpec.data().describe() + " has label "
                     + train.label(0) + ": the model learns to answer that, and its accuracy says nothing");
         }
+        DataLoader trainLoader = new DataLoader(train, runSpec.batch(), true, runSpec.seed(), false, dev);
+        LrSchedule lrSchedule;
+        try {
+            lrSchedule = runSpec.lrSchedule(trainLoader.batches());
+        } catch (IllegalArgumentException e) { // a warmup as long as the run
+            throw usage(e.getMessage());
+        }
         MemoryBudget.require("training " + runSpec.layersText() + " (" + String.format(Locale.ROOT, "%,d",
                 runSpec.parameterCount()) + " parameters, " + runSpec.optimizer().name().toLowerCase(Locale.ROOT)
                 + ", batch " + runSpec.batch() + ")",
@@ -115,11 +123,10 @@ final class TrainCommand implements Callable<Integer> {
                     test.size(), runSpec.optimizer().name().toLowerCase(Locale.ROOT), runSpec.lr(), runSpec.batch(),
                     dev, model.parameterCount());
             out.flush();
-            DataLoader trainLoader = new DataLoader(train, runSpec.batch(), true, runSpec.seed(), false, dev);
             DataLoader testLoader = new DataLoader(test, 1000, false, runSpec.seed(), false, dev);
             DataLoader valLoader = validation == null ? null
                     : new DataLoader(validation, 1000, false, runSpec.seed(), false, dev);
-            trainer.schedule(runSpec.lrSchedule(trainLoader.batches())).cudaGraph(cudaGraph);
+            trainer.schedule(lrSchedule).cudaGraph(cudaGraph);
             List<TrainingChart.Point> history = new ArrayList<>();
             int done = 0;
             if (resume != null) {

@@ -93,6 +93,16 @@ public final class TrainingOptions {
                     + "(needs --val-fraction; default: ${DEFAULT-VALUE}, never stop early).")
     int patience;
 
+    @Option(names = "--warmup", paramLabel = "STEPS", defaultValue = "0",
+            description = "Raise the learning rate linearly over the first STEPS optimizer steps (from --lr / STEPS "
+                    + "to --lr), then follow --schedule (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--decay", defaultValue = "all", description = "Which parameters --weight-decay applies to: all "
+            + "(PyTorch's default), or matrices (the weights and embeddings; not biases and normalisation "
+            + "parameters, as the deep-MLP recipes do) (default: ${DEFAULT-VALUE}).")
+    String decay;
+
     /**
      * The run these options describe on {@code data}.
      *
@@ -105,7 +115,8 @@ public final class TrainingOptions {
                 .optimizer(choice(RunSpec.OptimizerKind.class, "--optimizer", optimizer)).lr(lr).momentum(momentum)
                 .schedule(choice(RunSpec.Schedule.class, "--schedule", schedule)).batch(batch).epochs(epochs)
                 .seed(seed).limit(limit == null ? 0 : limit)
-                .plan(new TrainingPlan(labelSmoothing, accumulate, valFraction, patience));
+                .plan(new TrainingPlan(labelSmoothing, accumulate, valFraction, patience, warmup,
+                        TrainingPlan.parseDecay(decay)));
         if (limit != null && limit <= 0) {
             throw new IllegalArgumentException("--limit must be at least 1, got " + limit);
         }

@@ -47,7 +47,7 @@ public class Adam extends Optimizer {
     }
 
     @Override
-    protected void update(Tensor[] ps, Tensor[] grads, Tensor lr, Tensor steps) {
+    protected void update(Tensor[] ps, Tensor[] grads, Tensor lr, Tensor steps, boolean decay) {
         Tensor[] m = new Tensor[ps.length];
         Tensor[] v = new Tensor[ps.length];
         for (int i = 0; i < ps.length; i++) {
@@ -57,7 +57,7 @@ public class Adam extends Optimizer {
                 v[i] = s[1];
             }
         }
-        Updates.adam(ps, grads, m, v, lr, steps, beta1, beta2, eps, weightDecay, decoupled);
+        Updates.adam(ps, grads, m, v, lr, steps, beta1, beta2, eps, decay ? weightDecay : 0, decoupled);
     }
 
     @Override

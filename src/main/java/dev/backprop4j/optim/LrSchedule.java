@@ -10,6 +10,17 @@ public interface LrSchedule {
         return step -> base;
     }
 
+    /**
+     * Linear warmup to base over warmupSteps, then base: base (t + 1) / W for step t &lt; W (Hugging Face's
+     * {@code get_constant_schedule_with_warmup}, shifted as {@link #cosineWithWarmup}'s warmup is), base after.
+     */
+    static LrSchedule constantWithWarmup(double base, long warmupSteps) {
+        if (warmupSteps < 0) {
+            throw new IllegalArgumentException("constant schedule: warmupSteps must be >= 0, got " + warmupSteps);
+        }
+        return step -> step < warmupSteps ? base * (step + 1) / warmupSteps : base;
+    }
+
     /** base gamma^(step / stepSize), as torch.optim.lr_scheduler.StepLR. */
     static LrSchedule step(double base, long stepSize, double gamma) {
         if (stepSize <= 0) {

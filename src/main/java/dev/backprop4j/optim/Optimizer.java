@@ -6,17 +6,23 @@ import dev.backprop4j.tensor.GradMode;
 import dev.backprop4j.tensor.Scope;
 import dev.backprop4j.tensor.Tensor;
 
-import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Updates parameters from their accumulated gradients. {@link #step()} runs outside the tape and in place, as one
  * fused backend primitive for all parameters together (so CUDA updates every parameter in one launch).
  * Parameters without a gradient ({@link Tensor#grad()} null: no backward reached them since the last
  * {@link #zeroGrad()}) are skipped, as in PyTorch. State tensors (momentum, moments) are owned here.
+ *
+ * <p>Weight decay applies to every parameter unless {@link #noDecay} exempts some (PyTorch's second parameter group
+ * with {@code weight_decay=0}, which the deep-MLP and transformer recipes give biases and normalisation parameters):
+ * then a step is two fused updates, one per group.
  *
  * <p>The learning rate and each parameter's step count live on the parameters' device, where the update kernels
  * read them, and the device counts the steps itself: a step writes nothing from the host but a learning rate that
@@ -27,6 +33,7 @@ public abstract class Optimizer implements AutoCloseable {
     protected final List<Tensor> params;
     private double lr;
     private final Map<Tensor, Tensor[]> state = new IdentityHashMap<>();
+    private final Set<Tensor> noDecay = Collections.newSetFromMap(new IdentityHashMap<>());
     /** The learning rate the device reads (float64 [1]), and what was last written there. */
     private Tensor lrOnDevice;
     private double lrWritten = Double.NaN;
@@ -89,9 +96,40 @@ public abstract class Optimizer implements AutoCloseable {
                     + "them, and a loss that does not depend on the parameters gives them none)");
         }
         deviceValues();
+        Tensor[] ps = params.toArray(new Tensor[0]);
         try (GradMode.Guard off = GradMode.noGrad()) {
-            update(params.toArray(new Tensor[0]), grads, lrOnDevice, steps);
+            if (noDecay.isEmpty()) {
+                update(ps, grads, lrOnDevice, steps, true);
+                return;
+            }
+            for (boolean decay : new boolean[] {true, false}) {
+                Tensor[] group = new Tensor[grads.length];
+                boolean some = false;
+                for (int i = 0; i < grads.length; i++) {
+                    group[i] = noDecay.contains(ps[i]) == decay ? null : grads[i];
+                    some |= group[i] != null;
+                }
+                if (some) {
+                    update(ps, group, lrOnDevice, steps, decay);
+                }
+            }
         }
+    }
+
+    /**
+     * Exempts {@code exempt} (some of this optimizer's parameters) from weight decay, as a PyTorch parameter group
+     * with {@code weight_decay=0} would; the recipes' choice is every parameter of rank 1, the biases and the
+     * normalisation layers' weights: {@code noDecay(model.parameters().stream().filter(p -> p.rank() < 2).toList())}.
+     */
+    public Optimizer noDecay(Collection<Tensor> exempt) {
+        for (Tensor p : exempt) {
+            if (!params.contains(p)) {
+                throw new IllegalArgumentException(getClass().getSimpleName() + ".noDecay: " + p.describe()
+                        + " is not one of the " + params.size() + " parameters it optimises");
+            }
+        }
+        noDecay.addAll(exempt);
+        return this;
     }
 
     /** Creates the learning rate and the step counts on the device when missing, and writes a changed rate. */
@@ -112,12 +150,13 @@ public abstract class Optimizer implements AutoCloseable {
     /**
      * Updates params[i] in place from grads[i] (skipping those whose gradient is null), all at once, reading the
      * learning rate from {@code lr} (float64 [1]) and counting each updated parameter's step in {@code steps}
-     * (float64 [params]) on the device: see {@link dev.backprop4j.ops.Updates}.
+     * (float64 [params]) on the device: see {@link dev.backprop4j.ops.Updates}. With {@code decay} false, no
+     * weight decay.
      */
-    protected abstract void update(Tensor[] params, Tensor[] grads, Tensor lr, Tensor steps);
+    protected abstract void update(Tensor[] params, Tensor[] grads, Tensor lr, Tensor steps, boolean decay);
 
     private static boolean hasDuplicate(List<Tensor> ps) {
-        java.util.Set<Tensor> seen = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         for (Tensor p : ps) {
             if (!seen.add(p)) {
                 return true;

@@ -44,7 +44,7 @@ public final class Sgd extends Optimizer {
     }
 
     @Override
-    protected void update(Tensor[] ps, Tensor[] grads, Tensor lr, Tensor steps) {
+    protected void update(Tensor[] ps, Tensor[] grads, Tensor lr, Tensor steps, boolean decay) {
         if (nesterov && (momentum <= 0 || dampening != 0)) {
             throw new IllegalStateException("Sgd: Nesterov momentum needs momentum > 0 and dampening 0");
         }
@@ -55,7 +55,7 @@ public final class Sgd extends Optimizer {
                 velocities[i] = grads[i] == null ? null : state(ps[i], 1)[0];
             }
         }
-        Updates.sgd(ps, grads, velocities, lr, steps, momentum, dampening, weightDecay, nesterov);
+        Updates.sgd(ps, grads, velocities, lr, steps, momentum, dampening, decay ? weightDecay : 0, nesterov);
     }
 
     @Override

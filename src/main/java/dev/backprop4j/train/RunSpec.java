@@ -38,7 +38,7 @@ public final class RunSpec implements Serializable {
     /** The optimizers a run can use: SGD with momentum, Adam, AdamW (decoupled weight decay). */
     public enum OptimizerKind { SGD, ADAM, ADAMW }
 
-    /** The learning rate over the run: constant, or cosine decay from lr to 0 over all its steps. */
+    /** The learning rate over the run (after the plan's warmup): constant, or cosine decay from lr to 0. */
     public enum Schedule { CONSTANT, COSINE }
 
     private final DataSource data;
@@ -165,7 +165,7 @@ public final class RunSpec implements Serializable {
         return limit;
     }
 
-    /** Label smoothing, gradient accumulation and early stopping. */
+    /** Label smoothing, gradient accumulation, early stopping, warmup and decay groups. */
     public TrainingPlan plan() {
         return plan;
     }
@@ -198,11 +198,11 @@ public final class RunSpec implements Serializable {
 
     /** The optimizer of {@code model}'s parameters. */
     public Optimizer newOptimizer(Module model) {
-        return switch (optimizer) {
+        return plan.decayGroups(switch (optimizer) {
             case SGD -> new Sgd(model.parameters(), lr).momentum(momentum).weightDecay(weightDecay);
             case ADAM -> new Adam(model.parameters(), lr).weightDecay(weightDecay);
             case ADAMW -> new AdamW(model.parameters(), lr).weightDecay(weightDecay);
-        };
+        }, model);
     }
 
     /** The trainer of {@code model} by {@code optimizer}, with the plan's loss and accumulation. */
@@ -212,10 +212,7 @@ public final class RunSpec implements Serializable {
 
     /** The learning rate of every step, for epochs of {@code batchesPerEpoch} batches. */
     public LrSchedule lrSchedule(int batchesPerEpoch) {
-        return switch (schedule) {
-            case CONSTANT -> LrSchedule.constant(lr);
-            case COSINE -> LrSchedule.cosineWithWarmup(lr, 0, Math.max(1, (long) batchesPerEpoch * epochs), 0);
-        };
+        return plan.schedule(schedule == Schedule.COSINE, lr, Math.max(1, (long) batchesPerEpoch * epochs));
     }
 
     /** The model's parameters: weights and biases of every layer. */

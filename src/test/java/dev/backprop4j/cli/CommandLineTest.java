@@ -73,7 +73,7 @@ class CommandLineTest {
         Path ckpt = dir.resolve("es.safetensors");
         CliRun r = CliRun.of("train", "--val-fraction", "0.2", "--patience", "1", "--lr", "0.05", "--epochs", "8",
                 "--limit", "1000", "--accumulate", "2", "--label-smoothing", "0.1", "--device", "cpu",
-                "--checkpoint", ckpt.toString());
+                "--warmup", "10", "--optimizer", "adamw", "--decay", "matrices", "--checkpoint", ckpt.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("(800 train / 2,000 test samples)") && r.out().contains("val loss"), r.out());
         Matcher kept = Pattern.compile("kept the weights of epoch (\\d+) \\(validation loss [0-9.]+\\): test loss "
@@ -82,12 +82,19 @@ class CommandLineTest {
         assertTrue(r.out().contains("done: test accuracy " + kept.group(2) + "%"), r.out());
         CliRun resumed = CliRun.of("train", "--val-fraction", "0.2", "--patience", "1", "--lr", "0.05", "--epochs",
                 "9", "--limit", "1000", "--accumulate", "2", "--label-smoothing", "0.1", "--device", "cpu",
-                "--resume", ckpt.toString());
+                "--warmup", "10", "--optimizer", "adamw", "--decay", "matrices", "--resume", ckpt.toString());
         assertEquals(2, resumed.code());
         assertOneLineError(resumed.err(), "--resume with --patience");
         CliRun alone = CliRun.of("train", "--patience", "3");
         assertEquals(2, alone.code());
         assertOneLineError(alone.err(), "--patience needs a validation split");
+        CliRun longWarmup = CliRun.of("train", "--warmup", "20", "--epochs", "1", "--limit", "640", "--device", "cpu");
+        assertEquals(2, longWarmup.code());
+        assertOneLineError(longWarmup.err(), "--warmup 20 must be shorter than the run's 10 steps");
+        assertFalse(longWarmup.out().contains("training"), "refused before it starts");
+        CliRun decay = CliRun.of("train", "--decay", "bias", "--device", "cpu");
+        assertEquals(2, decay.code());
+        assertOneLineError(decay.err(), "--decay must be all or matrices, got 'bias'");
     }
 
     @Test

@@ -8,6 +8,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Two steps of each optimizer against values worked out by hand. The parameter is p0 = [1, -2] and the
@@ -147,5 +148,37 @@ class OptimizerTest {
         float[] after = m.namedParameters().get("0.weight").toFloatArray();
         assertEquals(loaded[0] - 0.1f, after[0], 1e-6f);
         java.nio.file.Files.delete(f);
+    }
+    /** A parameter exempt from decay moves exactly as under an optimizer of its own with no decay. */
+    @Test
+    void parametersExemptFromDecayMoveAsWithoutIt() {
+        for (boolean adamw : new boolean[] {true, false}) {
+            Tensor w = param();
+            Tensor b = param();
+            Optimizer grouped = adamw ? new AdamW(List.of(w, b), 0.1).weightDecay(0.5)
+                    : new Sgd(List.of(w, b), 0.1).momentum(0.9).weightDecay(0.5);
+            grouped.noDecay(List.of(b));
+            Tensor w2 = param();
+            Tensor b2 = param();
+            Optimizer decayed = adamw ? new AdamW(List.of(w2), 0.1).weightDecay(0.5)
+                    : new Sgd(List.of(w2), 0.1).momentum(0.9).weightDecay(0.5);
+            Optimizer plain = adamw ? new AdamW(List.of(b2), 0.1).weightDecay(0) : new Sgd(List.of(b2), 0.1).momentum(0.9);
+            for (int i = 0; i < 3; i++) {
+                grouped.zeroGrad();
+                w.mul(Tensor.of(C, 2)).add(b.mul(b)).sum().backward();
+                grouped.step();
+                decayed.zeroGrad();
+                plain.zeroGrad();
+                w2.mul(Tensor.of(C, 2)).add(b2.mul(b2)).sum().backward();
+                decayed.step();
+                plain.step();
+            }
+            assertArrayEquals(w2.toDoubleArray(), w.toDoubleArray(), 0, "decayed as before");
+            assertArrayEquals(b2.toDoubleArray(), b.toDoubleArray(), 0, "not decayed");
+        }
+        Tensor p = param();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new Adam(List.of(p), 0.1).noDecay(List.of(param())));
+        assertTrue(e.getMessage().contains("Adam.noDecay: ") && e.getMessage().contains("not one of the 1"), e.getMessage());
     }
 }

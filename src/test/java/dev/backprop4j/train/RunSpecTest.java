@@ -39,7 +39,7 @@ class RunSpecTest {
         return RunSpec.builder().data(DataSource.csv(Path.of("d.csv"), 2)).hidden(8, 4).activation(Activation.GELU)
                 .optimizer(RunSpec.OptimizerKind.SGD).lr(0.05).momentum(0.5).weightDecay(1e-4)
                 .schedule(RunSpec.Schedule.CONSTANT).batch(16).epochs(3).seed(7).limit(100)
-                .plan(new TrainingPlan(0.1, 4, 0.2, 16)).build().fittedTo(split);
+                .plan(new TrainingPlan(0.1, 4, 0.2, 16, 5, true)).build().fittedTo(split);
     }
 
     @Test
@@ -60,6 +60,38 @@ class RunSpecTest {
         assertEquals(RunSpec.Schedule.COSINE, RunSpec.builder().build().schedule(), "the train command's default");
     }
 
+    /** --warmup raises the rate over its steps before either schedule; --decay matrices spares biases. */
+    @Test
+    void warmupAndDecayGroupsShapeTheOptimizer() {
+        RunSpec s = spec(); // constant schedule, warmup 5, lr 0.05
+        assertEquals(0.01, s.lrSchedule(10).at(0), 1e-15);
+        assertEquals(0.05, s.lrSchedule(10).at(4), 1e-15);
+        assertEquals(0.05, s.lrSchedule(10).at(5), 1e-15);
+        RunSpec cosine = s.toBuilder().schedule(RunSpec.Schedule.COSINE).build();
+        assertEquals(0.05, cosine.lrSchedule(10).at(5), 1e-15);
+        assertEquals(0.05 * (1 + Math.cos(Math.PI * 12 / 25)) / 2, cosine.lrSchedule(10).at(5 + 12), 1e-15,
+                "cosine over the 30 - 5 steps after the warmup");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> s.toBuilder().epochs(1).build().lrSchedule(5));
+        assertEquals("--warmup 5 must be shorter than the run's 5 steps", e.getMessage());
+
+        RunSpec adamw = s.toBuilder().optimizer(RunSpec.OptimizerKind.ADAMW).weightDecay(0.5).build();
+        try (var model = adamw.newModel(dev.backprop4j.core.Device.CPU); var opt = adamw.newOptimizer(model)) {
+            Map<String, float[]> before = new java.util.LinkedHashMap<>();
+            model.namedParameters().forEach((k, v) -> before.put(k, v.toFloatArray()));
+            model.parameters().forEach(p -> p.zeroGrad(false)); // zero gradients: AdamW's step is the decay alone
+            opt.step();
+            model.namedParameters().forEach((k, v) -> {
+                float[] was = before.get(k);
+                float[] now = v.toFloatArray();
+                float factor = k.endsWith("weight") ? (float) (1 - 0.05 * 0.5) : 1;
+                for (int i = 0; i < was.length; i++) {
+                    assertEquals(was[i] * factor, now[i], 1e-6, k);
+                }
+            });
+        }
+    }
+
     @Test
     void itRoundTripsThroughMetadataAndSerialization() throws Exception {
         RunSpec s = spec();
@@ -68,7 +100,7 @@ class RunSpecTest {
         assertEquals("gelu", meta.get(RunMetadata.ACTIVATION));
         RunSpec back = RunMetadata.read(meta, FILE);
         assertNull(back.differenceFrom(s));
-        assertEquals(new TrainingPlan(0.1, 4, 0.2, 16), back.plan());
+        assertEquals(new TrainingPlan(0.1, 4, 0.2, 16, 5, true), back.plan());
         assertEquals(s.data(), back.data());
         assertArrayEquals(s.sizes(), back.sizes());
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
