@@ -131,7 +131,11 @@ public final class DataLoader {
         return moved;
     }
 
-    private int[] order(int epoch) {
+    /**
+     * The rows in the order epoch {@code epoch} visits them, batch after batch (all shards'; for a peer framework fed
+     * the same batches, as PyTorch's {@code list(iter(sampler))}).
+     */
+    public int[] order(int epoch) {
         int[] idx = new int[data.size()];
         for (int i = 0; i < idx.length; i++) {
             idx[i] = i;
