@@ -179,13 +179,14 @@ __device__ void count_equal(u64* count, const int* a, const int* b, i64 n) {
 }
 
 // The running totals of a training epoch: metrics[0] += loss[0] rows (the batch's mean loss times its rows),
-// metrics[1] += the rows whose first largest logit is at their label (argmax_cols' rule, as CpuBackend.argmax),
-// metrics[2] += rows. One block; each thread walks whole rows, the count is combined in a fixed order.
+// metrics[1] += the rows whose first largest logit is at their label (argmax_cols' rule, as CpuBackend.argmax;
+// nothing for a regression batch, labels null), metrics[2] += rows. One block; each thread walks whole rows, the
+// count is combined in a fixed order.
 template <typename T>
 __device__ void accumulate_metrics(double* metrics, const T* loss, const T* logits, const int* labels, i64 rows,
                                    i64 classes) {
     double correct = 0.0;
-    for (i64 r = threadIdx.x; r < rows; r += blockDim.x) {
+    for (i64 r = threadIdx.x; labels != nullptr && r < rows; r += blockDim.x) {
         const T* row = logits + r * classes;
         int best = 0;
         if (classes > 0) {

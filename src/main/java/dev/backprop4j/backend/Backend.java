@@ -130,7 +130,8 @@ public interface Backend {
     /**
      * Adds a training batch to running totals on the device: metrics (FLOAT64 [3]) += {loss[0] rows, the number of
      * rows whose first largest logit is at their label, rows}, for a batch-mean loss (one element), logits
-     * [rows, classes] and INT32 labels [rows]. Nothing is read back: see {@link #readLater}.
+     * [rows, classes] and INT32 labels [rows]; labels null (a regression batch): {loss[0] rows, 0, rows}. Nothing is
+     * read back: see {@link #readLater}.
      */
     void accumulateMetrics(Buffer loss, Buffer logits, Buffer labels, int rows, int classes, Buffer metrics);
 

@@ -27,13 +27,19 @@ public final class DataOptions {
                     + "labels of any values; the encoding is fitted on the training rows and kept in the model.")
     String categorical;
 
-    @Option(names = "--label-column", paramLabel = "N",
-            description = "Label column of --csv, 0-based; negative counts from the end (default: -1, the last).")
+    @Option(names = "--task", paramLabel = "TASK", description = "classify (the label column holds classes), or "
+            + "regress (it holds the numbers to predict: a table as --categorical reads it, trained on the mean squared "
+            + "error of the standardised target, scored by RMSE) (default: classify).")
+    String task;
+
+    @Option(names = {"--label-column", "--target-column"}, paramLabel = "N",
+            description = "Label (target) column of --csv, 0-based; negative counts from the end (default: -1, the "
+                    + "last).")
     Integer labelColumn;
 
     /** Whether any data option was given. */
     boolean given() {
-        return dataDir != null || csv != null || categorical != null;
+        return dataDir != null || csv != null || categorical != null || task != null;
     }
 
     /** {@link #source()}, its errors as usage errors of the command {@code cmd} (exit code 2). */
@@ -60,9 +66,18 @@ public final class DataOptions {
         if (categorical != null && csv == null) {
             throw new IllegalArgumentException("--categorical applies to --csv, which is not given");
         }
+        boolean regress = task != null && switch (task) {
+            case "classify" -> false;
+            case "regress" -> true;
+            default -> throw new IllegalArgumentException("--task must be classify or regress, got '" + task + "'");
+        };
+        if (regress && csv == null) {
+            throw new IllegalArgumentException("--task regress applies to --csv, which is not given");
+        }
         if (csv != null) {
             int label = labelColumn == null ? -1 : labelColumn;
-            return categorical == null ? DataSource.csv(csv, label) : DataSource.table(csv, label, categorical);
+            return regress ? DataSource.regressionTable(csv, label, categorical == null ? "" : categorical)
+                    : categorical == null ? DataSource.csv(csv, label) : DataSource.table(csv, label, categorical);
         }
         return dataDir != null ? DataSource.mnist(dataDir) : DataSource.embeddedMnist();
     }

@@ -35,8 +35,10 @@ final class EvaluateCommand implements Callable<Integer> {
         saved.requireFits(test, source);
         try (Sequential net = saved.load(dev, 1000)) {
             Evaluation e = Evaluation.of(net, new DataLoader(test, 1000, false, 0, false, dev));
-            spec.commandLine().getOut().printf(Locale.ROOT, "%s on %s: test loss %.4f, accuracy %.2f%% (%,d samples)%n",
-                    saved.model, source.describe(), e.loss(), 100 * e.accuracy(), e.samples());
+            var table = saved.spec().architecture().tabular();
+            spec.commandLine().getOut().printf(Locale.ROOT, "%s on %s: test loss %.4f, %s (%,d samples)%n",
+                    saved.model, source.describe(), e.loss(), Score.regression(table) ? "RMSE " + Score.rmse(e.loss(),
+                    table) : String.format(Locale.ROOT, "accuracy %.2f%%", 100 * e.accuracy()), e.samples());
         }
         return 0;
     }

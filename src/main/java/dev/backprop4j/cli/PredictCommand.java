@@ -22,7 +22,7 @@ import java.util.concurrent.Callable;
 /** Shows one test image as text and the model's prediction for it. */
 @Command(name = "predict", mixinStandardHelpOptions = true,
         description = "Print test image N as text art (a CSV row as its features) with the predicted class and its "
-                + "probability.")
+                + "probability (a regression model's predicted number).")
 final class PredictCommand implements Callable<Integer> {
     private static final String SHADES = " .:-=+*#%@";
 
@@ -67,6 +67,13 @@ final class PredictCommand implements Callable<Integer> {
         }
         try (Sequential net = saved.load(dev, 1); GradMode.Guard off = GradMode.noGrad()) {
             net.eval();
+            if (Score.regression(table)) {
+                float predicted = net.forward(Tensor.of(x, 1, x.length).to(dev)).toFloatArray()[0];
+                out.printf(Locale.ROOT, "row %d: predicted %s (target %s)%n", image,
+                        TabularEncoding.number(table.targetValue(predicted)),
+                        TabularEncoding.number(table.targetValue(test.target(image))));
+                return 0;
+            }
             float[] p = net.forward(Tensor.of(x, 1, x.length).to(dev)).softmax(1).toFloatArray();
             int best = 0;
             for (int i = 1; i < p.length; i++) {

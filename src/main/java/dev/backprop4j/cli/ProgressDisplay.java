@@ -44,7 +44,8 @@ final class ProgressDisplay implements AutoCloseable {
      * speed next.
      */
     void update(long done, double loss, double accuracy, double samplesPerSecond) {
-        String status = String.format(Locale.ROOT, "loss %.4f  acc %.1f%%", loss, 100 * accuracy);
+        String status = Double.isNaN(accuracy) ? String.format(Locale.ROOT, "loss %.4f", loss) // a regression
+                : String.format(Locale.ROOT, "loss %.4f  acc %.1f%%", loss, 100 * accuracy);
         String speed = String.format(Locale.ROOT, "%,.0f samples/s", samplesPerSecond);
         if (bar != null) {
             bar.stepTo(done);

@@ -60,9 +60,11 @@ final class SavedModelOptions {
         DataSource trained = spec().data();
         if (data.given() || trained == null) {
             DataSource given = data.source(cmd);
-            boolean table = trained != null && trained.kind() == DataSource.Kind.TABLE;
-            return table && given.kind() == DataSource.Kind.CSV // a table's model reads a CSV as the table it knows
-                    ? DataSource.table(Path.of(given.path()), given.labelColumn(), trained.categorical()) : given;
+            if (trained == null || trained.categorical() == null || given.kind() != DataSource.Kind.CSV) {
+                return given;
+            }
+            // a table's model reads a CSV as the table it knows
+            return new DataSource(trained.kind(), given.path(), given.labelColumn(), trained.categorical());
         }
         if (trained.path() != null && !java.nio.file.Files.exists(Path.of(trained.path()))) {
             throw new ParameterException(cmd.commandLine(), "the model " + model + " was trained on "

@@ -3,6 +3,7 @@ package dev.backprop4j.cli;
 import dev.backprop4j.core.Device;
 import dev.backprop4j.data.DataLoader;
 import dev.backprop4j.data.Dataset;
+import dev.backprop4j.data.TabularEncoding;
 import dev.backprop4j.io.AtomicFile;
 import dev.backprop4j.io.Checkpoint;
 import dev.backprop4j.io.RunLock;
@@ -98,9 +99,11 @@ final class TrainCommand implements Callable<Integer> {
             validation = tv.test();
         }
         if (train.size() > 1 && train.distinctLabels() == 1) {
-            System.err.println("warning: every training row of " + runSpec.data().describe() + " has label "
-                    + train.label(0) + ": the model learns to answer that, and its accuracy says nothing");
+            System.err.println("warning: every training row of " + runSpec.data().describe() + " has "
+                    + (train.isRegression() ? "one target" : "label " + train.label(0))
+                    + ": the model learns to answer that, and its score says nothing");
         }
+        TabularEncoding table = runSpec.architecture().tabular();
         DataLoader trainLoader = new DataLoader(train, runSpec.batch(), true, runSpec.seed(), false, dev);
         LrSchedule lrSchedule;
         try {
@@ -143,10 +146,11 @@ final class TrainCommand implements Callable<Integer> {
                 eval = Evaluation.of(model, testLoader);
                 requireNumber(eval.loss(), "the test loss", "after epoch " + e, runSpec.lr());
                 Evaluation val = valLoader == null ? null : Evaluation.of(model, valLoader);
-                out.printf(Locale.ROOT, "epoch %2d/%d  train loss %.4f acc %5.2f%%  |  %stest loss %.4f acc %5.2f%%  |  %,.0f samples/s, %.1f s%n",
-                        e, epochs, stats.loss(), 100 * stats.accuracy(), val == null ? "" : String.format(Locale.ROOT,
-                        "val loss %.4f acc %5.2f%%  |  ", val.loss(), 100 * val.accuracy()), eval.loss(),
-                        100 * eval.accuracy(), stats.samplesPerSecond(), stats.seconds());
+                out.printf(Locale.ROOT, "epoch %2d/%d  train loss %.4f %s  |  %stest loss %.4f %s  |  %,.0f samples/s, %.1f s%n",
+                        e, epochs, stats.loss(), Score.of(stats.loss(), stats.accuracy(), table),
+                        val == null ? "" : String.format(Locale.ROOT, "val loss %.4f %s  |  ", val.loss(),
+                        Score.of(val.loss(), val.accuracy(), table)), eval.loss(),
+                        Score.of(eval.loss(), eval.accuracy(), table), stats.samplesPerSecond(), stats.seconds());
                 out.flush();
                 history.add(new TrainingChart.Point(e, stats.loss(), eval.loss(), stats.accuracy(), eval.accuracy()));
                 if (checkpoint != null) {
@@ -166,18 +170,22 @@ final class TrainCommand implements Callable<Integer> {
             if (stopper != null && stopper.bestEpoch() > 0) {
                 stopper.restoreBest();
                 eval = Evaluation.of(model, testLoader);
-                out.printf(Locale.ROOT, "kept the weights of epoch %d (validation loss %.4f): test loss %.4f acc "
-                        + "%5.2f%%%n", stopper.bestEpoch(), stopper.bestLoss(), eval.loss(), 100 * eval.accuracy());
+                out.printf(Locale.ROOT, "kept the weights of epoch %d (validation loss %.4f): test loss %.4f %s%n",
+                        stopper.bestEpoch(), stopper.bestLoss(), eval.loss(), Score.of(eval.loss(), eval.accuracy(),
+                        table));
             }
             double seconds = (System.nanoTime() - start) / 1e9;
-            out.printf(Locale.ROOT, "done: test accuracy %.2f%% after %d epochs in %.1f s on %s (%,d parameters)%n",
-                    100 * eval.accuracy(), last, seconds, dev, model.parameterCount());
+            out.printf(Locale.ROOT, "done: test %s after %d epochs in %.1f s on %s (%,d parameters)%n",
+                    Score.regression(table) ? "RMSE " + Score.rmse(eval.loss(), table)
+                    : String.format(Locale.ROOT, "accuracy %.2f%%", 100 * eval.accuracy()), last, seconds, dev,
+                    model.parameterCount());
             if (save != null) {
                 Checkpoint.save(save, model, RunMetadata.of(runSpec));
                 out.println("saved model to " + save);
             }
             if (plot != null) {
-                TrainingChart.save(plot, history, runSpec.layersText() + " " + runSpec.activation().label());
+                TrainingChart.save(plot, history, runSpec.layersText() + " " + runSpec.activation().label(),
+                        Score.regression(table) ? table.targetDeviation() : Double.NaN);
                 out.println("saved chart to " + plot);
             }
         }

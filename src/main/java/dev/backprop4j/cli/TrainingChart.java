@@ -69,15 +69,23 @@ final class TrainingChart {
         };
     }
 
-    static void save(Path file, List<Point> points, String title) throws IOException {
+    /**
+     * Writes the chart of {@code points}: loss and accuracy, or for a regression model ({@code targetDeviation} not
+     * NaN: the target's deviation, the unit of its standardised loss) mean squared error and RMSE in the target's
+     * units.
+     */
+    static void save(Path file, List<Point> points, String title, double targetDeviation) throws IOException {
         String format = format(file);
+        boolean regression = !Double.isNaN(targetDeviation);
         double[] x = points.stream().mapToDouble(Point::epoch).toArray();
-        XYChart loss = chart(title + ": loss", "cross-entropy");
+        XYChart loss = chart(title + ": loss", regression ? "mean squared error (standardised)" : "cross-entropy");
         loss.addSeries("train", x, points.stream().mapToDouble(Point::trainLoss).toArray());
         loss.addSeries("test", x, points.stream().mapToDouble(Point::testLoss).toArray());
-        XYChart acc = chart(title + ": accuracy", "accuracy (%)");
-        acc.addSeries("train", x, points.stream().mapToDouble(p -> 100 * p.trainAccuracy()).toArray());
-        acc.addSeries("test", x, points.stream().mapToDouble(p -> 100 * p.testAccuracy()).toArray());
+        XYChart acc = chart(title + (regression ? ": RMSE" : ": accuracy"), regression ? "RMSE" : "accuracy (%)");
+        acc.addSeries("train", x, points.stream().mapToDouble(p -> regression
+                ? Math.sqrt(p.trainLoss()) * targetDeviation : 100 * p.trainAccuracy()).toArray());
+        acc.addSeries("test", x, points.stream().mapToDouble(p -> regression
+                ? Math.sqrt(p.testLoss()) * targetDeviation : 100 * p.testAccuracy()).toArray());
         // one opaque RGB image of both panels: JPEG and BMP have no alpha channel to write
         BufferedImage image = new BufferedImage(2 * WIDTH, HEIGHT, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = image.createGraphics();

@@ -117,6 +117,9 @@ public final class TrainingOptions {
                 .seed(seed).limit(limit == null ? 0 : limit)
                 .plan(new TrainingPlan(labelSmoothing, accumulate, valFraction, patience, warmup,
                         TrainingPlan.parseDecay(decay)));
+        if (data.isRegression() && labelSmoothing > 0) {
+            throw new IllegalArgumentException("--label-smoothing applies to classes, not to --task regress");
+        }
         if (limit != null && limit <= 0) {
             throw new IllegalArgumentException("--limit must be at least 1, got " + limit);
         }

@@ -8,7 +8,8 @@ import java.util.NoSuchElementException;
 import java.util.SplittableRandom;
 
 /**
- * Batches of a {@link Dataset} as tensors on a device: x float32 [batch, features], y int32 [batch].
+ * Batches of a {@link Dataset} as tensors on a device: x float32 [batch, features], y int32 [batch] (a regression
+ * set's targets: float32 [batch, 1]).
  * With shuffle, epoch e visits the samples in a permutation drawn from seed + e (Fisher-Yates on
  * SplittableRandom: the same order on every machine). dropLast omits a final partial batch.
  * A {@link #shard} yields, of every batch, one rank's contiguous share of its rows (data-parallel training: the ranks
@@ -113,10 +114,11 @@ public final class DataLoader {
                 int to = start + (int) ((long) (end - start) * (rank + 1) / ranks);
                 next++;
                 float[] x = new float[(to - from) * data.features()];
-                int[] y = new int[to - from];
-                data.gather(order, from, to, x, y);
+                int[] y = data.isRegression() ? null : new int[to - from];
+                float[] t = data.isRegression() ? new float[to - from] : null;
+                data.gather(order, from, to, x, y, t);
                 Tensor xt = Tensor.of(x, to - from, data.features());
-                Tensor yt = Tensor.of(y, to - from);
+                Tensor yt = t != null ? Tensor.of(t, to - from, 1) : Tensor.of(y, to - from);
                 return new Batch(move(xt), move(yt), end - start);
             }
         };

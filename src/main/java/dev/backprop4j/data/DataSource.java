@@ -5,24 +5,25 @@ import java.io.Serializable;
 import java.nio.file.Path;
 
 /**
- * Where a classification data set comes from, as a value that can be stored and shipped (to Spark's tasks, into a
+ * Where a data set comes from, as a value that can be stored and shipped (to Spark's tasks, into a
  * checkpoint's run description): the 10,000-digit MNIST subset embedded in the jar, a folder of the standard MNIST
  * files, a CSV file of numeric features with an integer label column (negative counts from the end), or a table
- * (a CSV with a header, categorical columns among its features and labels of any values, {@link TabularCsv}).
+ * (a CSV with a header, categorical columns among its features and labels of any values, {@link TabularCsv}), whose
+ * label column may instead be a number to predict (a regression table).
  * {@link #load} reads it as a train/test split: MNIST's own, or the rows shuffled with the split seed, 80% for
  * training.
  */
 public record DataSource(Kind kind, String path, int labelColumn, String categorical) implements Serializable {
 
     /** The kinds of source. */
-    public enum Kind { EMBEDDED_MNIST, MNIST, CSV, TABLE }
+    public enum Kind { EMBEDDED_MNIST, MNIST, CSV, TABLE, REGRESSION_TABLE }
 
     /** The share of a CSV's rows that {@link #load} puts in the training set. */
     public static final double CSV_TRAIN_FRACTION = 0.8;
 
     public DataSource {
-        if (kind == null || (kind == Kind.EMBEDDED_MNIST) != (path == null) || (kind == Kind.TABLE) != (categorical
-                != null)) {
+        if (kind == null || (kind == Kind.EMBEDDED_MNIST) != (path == null)
+                || (kind == Kind.TABLE || kind == Kind.REGRESSION_TABLE) != (categorical != null)) {
             throw new IllegalArgumentException("DataSource: " + kind + " with path " + path + " and categorical "
                     + categorical);
         }
@@ -56,6 +57,16 @@ public record DataSource(Kind kind, String path, int labelColumn, String categor
         return new DataSource(Kind.TABLE, file.toString(), labelColumn, categorical);
     }
 
+    /** A table as {@link #table} reads it, whose label column holds the numbers to predict (regression). */
+    public static DataSource regressionTable(Path file, int targetColumn, String categorical) {
+        return new DataSource(Kind.REGRESSION_TABLE, file.toString(), targetColumn, categorical);
+    }
+
+    /** Whether the rows' targets are numbers to predict rather than classes. */
+    public boolean isRegression() {
+        return kind == Kind.REGRESSION_TABLE;
+    }
+
     /** The same source with its path absolute (as this process resolves it), for processes elsewhere. */
     public DataSource absolute() {
         return path == null ? this : new DataSource(kind, Path.of(path).toAbsolutePath().normalize().toString(),
@@ -81,8 +92,8 @@ public record DataSource(Kind kind, String path, int labelColumn, String categor
             case EMBEDDED_MNIST -> Mnist.embedded();
             case MNIST -> Mnist.load(Path.of(path));
             case CSV -> Csv.read(Path.of(path), labelColumn).split(CSV_TRAIN_FRACTION, splitSeed, path);
-            case TABLE -> TabularCsv.read(Path.of(path), labelColumn, categorical, CSV_TRAIN_FRACTION, splitSeed,
-                    encoding);
+            case TABLE, REGRESSION_TABLE -> TabularCsv.read(Path.of(path), labelColumn, categorical, isRegression(),
+                    CSV_TRAIN_FRACTION, splitSeed, encoding);
         };
     }
 
@@ -92,7 +103,8 @@ public record DataSource(Kind kind, String path, int labelColumn, String categor
             case EMBEDDED_MNIST -> "embedded MNIST subset";
             case MNIST -> path;
             case CSV -> labelColumn == -1 ? path : path + " (label column " + labelColumn + ")";
-            case TABLE -> path + (labelColumn == -1 ? "" : " (label column " + labelColumn + ")")
+            case TABLE, REGRESSION_TABLE -> path + (labelColumn == -1 ? "" : (isRegression() ? " (target column "
+                    : " (label column ") + labelColumn + ")") + (isRegression() ? " (regression)" : "")
                     + (categorical.isBlank() ? "" : " (categorical " + categorical + ")");
         };
     }

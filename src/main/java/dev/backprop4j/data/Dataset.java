@@ -1,10 +1,11 @@
 package dev.backprop4j.data;
 
 import java.util.Arrays;
+import java.util.stream.IntStream;
 
 /**
- * An in-memory classification data set: n samples of {@code features} floats each (row-major in one
- * array) and an integer class label per sample in [0, classes).
+ * An in-memory data set: n samples of {@code features} floats each (row-major in one array) and per sample either
+ * an integer class label in [0, classes) or, for regression ({@link #regression}), a float target.
  */
 public final class Dataset {
 
@@ -20,13 +21,28 @@ public final class Dataset {
 
     private final float[] x;
     private final int[] y;
+    /** Regression targets, or null (a classification set, labels in y). */
+    private final float[] targets;
     private final int features;
     private final int classes;
 
     public Dataset(float[] x, int[] y, int features, int classes) {
-        if (features <= 0 || x.length != (long) y.length * features) {
-            throw new IllegalArgumentException("Dataset: " + x.length + " feature values do not make " + y.length
+        this(x, y, null, features, classes);
+    }
+
+    private Dataset(float[] x, int[] y, float[] targets, int features, int classes) {
+        int n = targets != null ? targets.length : y.length;
+        if (features <= 0 || x.length != (long) n * features) {
+            throw new IllegalArgumentException("Dataset: " + x.length + " feature values do not make " + n
                     + " samples of " + features);
+        }
+        if (targets != null) {
+            this.x = x;
+            this.y = null;
+            this.targets = targets;
+            this.features = features;
+            this.classes = 0;
+            return;
         }
         for (int i = 0; i < y.length; i++) {
             if (y[i] < 0 || y[i] >= classes) {
@@ -36,25 +52,38 @@ public final class Dataset {
         }
         this.x = x;
         this.y = y;
+        this.targets = null;
         this.features = features;
         this.classes = classes;
     }
 
+    /** A regression set: a float target per sample (for the model's one output). */
+    public static Dataset regression(float[] x, float[] targets, int features) {
+        return new Dataset(x, null, targets, features, 0);
+    }
+
+    /** Whether the samples have float targets (regression) rather than class labels. */
+    public boolean isRegression() {
+        return targets != null;
+    }
+
     public int size() {
-        return y.length;
+        return targets != null ? targets.length : y.length;
     }
 
     public int features() {
         return features;
     }
 
+    /** The number of classes (0 for a regression set). */
     public int classes() {
         return classes;
     }
 
-    /** How many different labels the samples have. */
+    /** How many different labels (targets) the samples have. */
     public int distinctLabels() {
-        return (int) Arrays.stream(y).distinct().count();
+        return targets != null ? (int) IntStream.range(0, targets.length).mapToDouble(i -> targets[i]).distinct().count()
+                : (int) Arrays.stream(y).distinct().count();
     }
 
     /** Features of sample i (a copy). */
@@ -62,16 +91,35 @@ public final class Dataset {
         return Arrays.copyOfRange(x, i * features, (i + 1) * features);
     }
 
+    /** The class label of sample i (of a classification set). */
     public int label(int i) {
+        if (y == null) {
+            throw new IllegalStateException("Dataset: a regression set has targets, not labels");
+        }
         return y[i];
     }
 
-    /** Copies the samples listed in {@code indices[from..to)} into xOut (row-major) and yOut. */
-    void gather(int[] indices, int from, int to, float[] xOut, int[] yOut) {
+    /** The target of sample i (of a regression set). */
+    public float target(int i) {
+        if (targets == null) {
+            throw new IllegalStateException("Dataset: a classification set has labels, not targets");
+        }
+        return targets[i];
+    }
+
+    /**
+     * Copies the samples listed in {@code indices[from..to)} into xOut (row-major) and their labels into yOut or,
+     * for a regression set, their targets into tOut.
+     */
+    void gather(int[] indices, int from, int to, float[] xOut, int[] yOut, float[] tOut) {
         for (int i = from; i < to; i++) {
             int s = indices[i];
             System.arraycopy(x, s * features, xOut, (i - from) * features, features);
-            yOut[i - from] = y[s];
+            if (targets != null) {
+                tOut[i - from] = targets[s];
+            } else {
+                yOut[i - from] = y[s];
+            }
         }
     }
 
@@ -80,8 +128,7 @@ public final class Dataset {
         if (n < 0) {
             throw new IllegalArgumentException("Dataset.head: n must be >= 0, got " + n);
         }
-        int m = Math.min(n, size());
-        return new Dataset(Arrays.copyOf(x, m * features), Arrays.copyOf(y, m), features, classes);
+        return range(0, Math.min(n, size()));
     }
 
     /** Samples [from, to). */
@@ -90,8 +137,9 @@ public final class Dataset {
             throw new IllegalArgumentException("Dataset.range: [" + from + ", " + to + ") is not within the "
                     + size() + " samples");
         }
-        return new Dataset(Arrays.copyOfRange(x, from * features, to * features), Arrays.copyOfRange(y, from, to),
-                features, classes);
+        return new Dataset(Arrays.copyOfRange(x, from * features, to * features),
+                y == null ? null : Arrays.copyOfRange(y, from, to),
+                targets == null ? null : Arrays.copyOfRange(targets, from, to), features, classes);
     }
 
     /** 0 .. n - 1 shuffled with {@code seed} (Fisher-Yates on SplittableRandom): the row order of {@link #split}. */
@@ -121,9 +169,10 @@ public final class Dataset {
             throw new IllegalArgumentException(source + ": " + size() + " rows are too few to split into train and test");
         }
         float[] xs = new float[size() * features];
-        int[] ys = new int[size()];
-        gather(idx, 0, size(), xs, ys);
-        Dataset all = new Dataset(xs, ys, features, classes);
+        int[] ys = targets == null ? new int[size()] : null;
+        float[] ts = targets == null ? null : new float[size()];
+        gather(idx, 0, size(), xs, ys, ts);
+        Dataset all = new Dataset(xs, ys, ts, features, classes);
         return new Split(all.range(0, train), all.range(train, size()));
     }
 }

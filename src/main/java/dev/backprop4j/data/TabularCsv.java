@@ -25,13 +25,14 @@ public final class TabularCsv {
     }
 
     /**
-     * Reads {@code file}: the label in {@code labelColumn} (negative counts from the end), the columns named in
+     * Reads {@code file}: the label in {@code labelColumn} (negative counts from the end; with {@code regression} a
+     * number to predict, else a class), the columns named in
      * {@code categorical} (0-based indices or header names, comma-separated) categorical, the rows shuffled with
      * {@code seed} and {@code trainFraction} of them for training; encoded with {@code fixed} when it is not null,
      * else with the encoding fitted on the training rows.
      */
-    public static Dataset.Split read(Path file, int labelColumn, String categorical, double trainFraction, long seed,
-                                     TabularEncoding fixed) throws IOException {
+    public static Dataset.Split read(Path file, int labelColumn, String categorical, boolean regression,
+                                     double trainFraction, long seed, TabularEncoding fixed) throws IOException {
         List<String> header = new ArrayList<>();
         List<String[]> rows = new ArrayList<>();
         List<Integer> lines = new ArrayList<>();
@@ -56,7 +57,7 @@ public final class TabularCsv {
         for (int i = 0; i < train; i++) {
             trainRows.add(rows.get(order[i]));
         }
-        TabularEncoding enc = fixed != null ? fixed : TabularEncoding.fit(header, trainRows, label, cats);
+        TabularEncoding enc = fixed != null ? fixed : TabularEncoding.fit(header, trainRows, label, cats, regression);
         return new Dataset.Split(encode(file, rows, lines, order, 0, train, enc),
                 encode(file, rows, lines, order, train, rows.size(), enc), enc);
     }
@@ -66,13 +67,19 @@ public final class TabularCsv {
         int width = enc.features();
         float[] x = new float[(to - from) * width];
         int[] y = new int[to - from];
+        float[] t = new float[to - from];
         for (int i = from; i < to; i++) {
             String where = file + ":" + lines.get(order[i]);
             String[] cells = rows.get(order[i]);
             System.arraycopy(enc.encode(cells, where), 0, x, (i - from) * width, width);
-            y[i - from] = enc.label(cells[enc.labelColumn()], where);
+            String label = cells[enc.labelColumn()];
+            if (enc.isRegression()) {
+                t[i - from] = enc.target(label, where);
+            } else {
+                y[i - from] = enc.label(label, where);
+            }
         }
-        return new Dataset(x, y, width, enc.classes().size());
+        return enc.isRegression() ? Dataset.regression(x, t, width) : new Dataset(x, y, width, enc.classes().size());
     }
 
     /** The header's cells into {@code header}, every data row's into {@code rows} and its line into {@code lines}. */

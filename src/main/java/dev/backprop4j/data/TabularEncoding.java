@@ -19,7 +19,9 @@ import java.util.TreeSet;
  * JSON in its file), so evaluate and predict encode new rows the same way: numeric columns standardised with the
  * training rows' mean and deviation (an empty cell becomes the mean, 0), categorical columns mapped to their index
  * in the training rows' vocabulary (sorted; 0 is reserved for a value the training rows did not have, or an empty
- * cell), and the label column's values mapped to class indices (sorted: numerically when they are all numbers).
+ * cell), and the label column's values mapped to class indices (sorted: numerically when they are all numbers) or,
+ * for regression, standardised as a numeric column is (the model predicts the standardised target; {@link
+ * #targetValue} undoes it).
  * An encoded row is the numeric columns in file order, then the categorical codes in file order, as floats.
  */
 public final class TabularEncoding implements Serializable {
@@ -32,6 +34,7 @@ public final class TabularEncoding implements Serializable {
     private final List<List<String>> vocabularies;
     private final double[] mean;
     private final double[] deviation;
+    /** The class names by index; empty for regression. */
     private final List<String> classes;
 
     private TabularEncoding(List<String> columns, int labelColumn, List<List<String>> vocabularies, double[] mean,
@@ -46,9 +49,11 @@ public final class TabularEncoding implements Serializable {
 
     /**
      * Fits the encoding of {@code rows} (the training rows' cells, each as many as the header), with the label in
-     * {@code labelColumn} and the columns of {@code categorical} (indices into the header) categorical.
+     * {@code labelColumn} (a number to predict, with {@code regression}) and the columns of {@code categorical}
+     * (indices into the header) categorical.
      */
-    static TabularEncoding fit(List<String> header, List<String[]> rows, int labelColumn, Set<Integer> categorical) {
+    static TabularEncoding fit(List<String> header, List<String[]> rows, int labelColumn, Set<Integer> categorical,
+                               boolean regression) {
         int n = header.size();
         List<List<String>> vocab = new ArrayList<>();
         double[] mean = new double[n];
@@ -56,7 +61,7 @@ public final class TabularEncoding implements Serializable {
         for (int c = 0; c < n; c++) {
             if (c == labelColumn || !categorical.contains(c)) {
                 vocab.add(null);
-                if (c != labelColumn) {
+                if (c != labelColumn || regression) {
                     moments(rows, c, mean, dev);
                 }
             } else {
@@ -68,6 +73,9 @@ public final class TabularEncoding implements Serializable {
                 }
                 vocab.add(List.copyOf(values));
             }
+        }
+        if (regression) {
+            return new TabularEncoding(header, labelColumn, vocab, mean, dev, List.of());
         }
         List<String> labels = new ArrayList<>(distinct(rows, labelColumn));
         boolean numeric = labels.stream().allMatch(TabularEncoding::isNumber);
@@ -135,9 +143,24 @@ public final class TabularEncoding implements Serializable {
         return numericCount() + cardinalities().length;
     }
 
-    /** The label values, by class index. */
+    /** The label values, by class index (none for regression). */
     public List<String> classes() {
         return classes;
+    }
+
+    /** Whether the label column is a number to predict (regression) rather than a class. */
+    public boolean isRegression() {
+        return classes.isEmpty();
+    }
+
+    /** A prediction of the standardised target in the target's own units. */
+    public double targetValue(double standardised) {
+        return standardised * deviation[labelColumn] + mean[labelColumn];
+    }
+
+    /** The target's deviation in the training rows: the standardised target's unit, in the target's units. */
+    public double targetDeviation() {
+        return deviation[labelColumn];
     }
 
     /** The header's names, in file order. */
@@ -194,7 +217,7 @@ public final class TabularEncoding implements Serializable {
             List<String> vocab = vocabularies.get(c);
             String value;
             if (vocab == null) {
-                value = String.format(java.util.Locale.ROOT, "%.6g", encoded[numeric++] * deviation[c] + mean[c]);
+                value = number(encoded[numeric++] * deviation[c] + mean[c]);
             } else {
                 int k = Math.round(encoded[code++]);
                 value = k >= 1 && k <= vocab.size() ? vocab.get(k - 1) : "?";
@@ -202,6 +225,26 @@ public final class TabularEncoding implements Serializable {
             s.append(s.length() == 0 ? "" : ", ").append(columns.get(c)).append('=').append(value);
         }
         return s.toString();
+    }
+
+    /** The standardised target of a regression row's label cell, or an error naming it when it is not a number. */
+    float target(String cell, String where) {
+        if (!isNumber(cell)) {
+            throw new DataFormatException(where + ": the target '" + Excerpt.of(cell) + "' (column " + (labelColumn + 1)
+                    + ", " + Excerpt.of(columns.get(labelColumn)) + ") is not a finite number");
+        }
+        return (float) ((Double.parseDouble(cell) - mean[labelColumn]) / deviation[labelColumn]);
+    }
+
+    /** {@code v} to 6 significant digits, without trailing zeros: "151.8", "4", "1.5e+07". */
+    public static String number(double v) {
+        String s = String.format(java.util.Locale.ROOT, "%.6g", v);
+        int e = s.indexOf('e');
+        String mantissa = e < 0 ? s : s.substring(0, e);
+        if (mantissa.contains(".")) {
+            mantissa = mantissa.replaceAll("0+$", "").replaceAll("\\.$", "");
+        }
+        return e < 0 ? mantissa : mantissa + s.substring(e);
     }
 
     /** The class index of a label cell, or an error naming it when the training rows never had it. */
@@ -241,7 +284,7 @@ public final class TabularEncoding implements Serializable {
             Stored s = new Gson().fromJson(json, Stored.class);
             int n = s.columns.size();
             if (s.label < 0 || s.label >= n || s.vocabularies.size() != n || s.mean.length != n
-                    || s.deviation.length != n || s.classes.isEmpty()) {
+                    || s.deviation.length != n || s.classes == null || s.classes.isEmpty() && !(s.deviation[s.label] > 0)) {
                 throw new JsonParseException("inconsistent sizes");
             }
             return new TabularEncoding(s.columns, s.label, s.vocabularies, s.mean, s.deviation, s.classes);

@@ -89,21 +89,27 @@ public final class Losses {
     }
 
     /**
-     * Adds a classification batch to running totals on the device, outside the tape and without waiting: totals
-     * (float64 [3]) += {meanLoss rows, the rows whose first largest logit is at their label, rows}, for a batch-mean
-     * loss (one element), logits [rows, classes] and int32 labels [rows]. Read the totals when convenient
+     * Adds a batch to running totals on the device, outside the tape and without waiting: totals (float64 [3]) +=
+     * {meanLoss rows, the rows whose first largest logit is at their label, rows}, for a batch-mean loss (one
+     * element), logits [rows, classes] and int32 labels [rows]; for a regression batch (float targets [rows, 1]
+     * beside outputs [rows, 1]), {meanLoss rows, 0, rows}. Read the totals when convenient
      * ({@link Tensor#readLater()}).
      */
     public static void accumulateMetrics(Tensor meanLoss, Tensor logits, Tensor labels, Tensor totals) {
-        OpSupport.intIndexOn("accumulateMetrics", "labels", labels, logits);
-        if (totals.dtype() != dev.backprop4j.core.DType.FLOAT64 || totals.size() != 3 || meanLoss.size() != 1
-                || logits.rank() != 2 || labels.size() != logits.dim(0) || !totals.device().equals(logits.device())) {
-            throw new IllegalArgumentException("accumulateMetrics: expected a one-element loss, logits [rows, "
-                    + "classes], labels [rows] and float64 totals [3] on one device, got " + meanLoss.describe() + ", "
-                    + logits.describe() + ", " + labels.describe() + ", " + totals.describe());
+        boolean regression = labels.dtype().isFloating();
+        if (!regression) {
+            OpSupport.intIndexOn("accumulateMetrics", "labels", labels, logits);
         }
-        totals.backend().accumulateMetrics(meanLoss.buffer(), logits.buffer(), labels.buffer(), logits.dim(0),
-                logits.dim(1), totals.buffer());
+        if (totals.dtype() != dev.backprop4j.core.DType.FLOAT64 || totals.size() != 3 || meanLoss.size() != 1
+                || logits.rank() != 2 || labels.size() != logits.dim(0) || !totals.device().equals(logits.device())
+                || (regression && !labels.device().equals(logits.device()))) {
+            throw new IllegalArgumentException("accumulateMetrics: expected a one-element loss, logits [rows, "
+                    + "classes] and labels [rows] (or outputs and targets [rows, 1]) and float64 totals [3] on one "
+                    + "device, got " + meanLoss.describe() + ", " + logits.describe() + ", " + labels.describe() + ", "
+                    + totals.describe());
+        }
+        totals.backend().accumulateMetrics(meanLoss.buffer(), logits.buffer(), regression ? null : labels.buffer(),
+                logits.dim(0), regression ? 0 : logits.dim(1), totals.buffer());
     }
 
     private static void requireSameShape(String op, Tensor a, Tensor b) {

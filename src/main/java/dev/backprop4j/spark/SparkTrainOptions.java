@@ -70,6 +70,10 @@ public final class SparkTrainOptions {
                     + "it), got '" + device + "'");
         }
         var spec = training.spec(data.source().absolute());
+        if (spec.data().isRegression()) {
+            throw new IllegalArgumentException("--task regress: regression trains in the train command, not on Spark "
+                    + "yet");
+        }
         if (spec.plan().valFraction() > 0) {
             throw new IllegalArgumentException("--val-fraction and --patience: early stopping runs in the train "
                     + "command, not on Spark yet");

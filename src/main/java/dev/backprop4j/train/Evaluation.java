@@ -7,7 +7,10 @@ import dev.backprop4j.tensor.GradMode;
 import dev.backprop4j.tensor.Scope;
 import dev.backprop4j.tensor.Tensor;
 
-/** Mean softmax cross-entropy loss and accuracy of a classifier over a data set. */
+/**
+ * Mean softmax cross-entropy loss and accuracy of a classifier over a data set, or of a regression model (float
+ * targets) its mean squared error, with accuracy NaN.
+ */
 public record Evaluation(double loss, double accuracy, int samples) {
 
     /**
@@ -20,15 +23,19 @@ public record Evaluation(double loss, double accuracy, int samples) {
         try (GradMode.Guard off = GradMode.noGrad();
              RunningMetrics totals = new RunningMetrics(Integer.MAX_VALUE)) {
             totals.reset();
+            boolean regression = false;
             for (DataLoader.Batch b : loader.epoch(0)) {
                 try (Scope step = Scope.open(); b) {
                     Tensor logits = model.forward(b.x());
-                    totals.add(Losses.crossEntropy(logits, b.y()), logits, b.y());
+                    regression = b.y().dtype().isFloating();
+                    totals.add(regression ? Losses.mse(logits, b.y()) : Losses.crossEntropy(logits, b.y()), logits,
+                            b.y());
                 }
             }
             RunningMetrics.Totals t = totals.await();
             long n = t.samples();
-            return new Evaluation(n == 0 ? Double.NaN : t.meanLoss(), n == 0 ? Double.NaN : t.accuracy(), (int) n);
+            return new Evaluation(n == 0 ? Double.NaN : t.meanLoss(), n == 0 || regression ? Double.NaN
+                    : t.accuracy(), (int) n);
         } finally {
             if (wasTraining) {
                 model.train();

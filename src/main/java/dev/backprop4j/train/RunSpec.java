@@ -7,6 +7,7 @@ import dev.backprop4j.data.Dataset;
 import dev.backprop4j.nn.Activation;
 import dev.backprop4j.nn.Module;
 import dev.backprop4j.nn.Sequential;
+import dev.backprop4j.ops.Losses;
 import dev.backprop4j.optim.Adam;
 import dev.backprop4j.optim.AdamW;
 import dev.backprop4j.optim.LrSchedule;
@@ -94,7 +95,7 @@ public final class RunSpec implements Serializable {
     public RunSpec fittedTo(Dataset.Split split) {
         Builder b = toBuilder();
         b.inputs = split.train().features();
-        b.classes = Math.max(split.train().classes(), split.test().classes());
+        b.classes = split.train().isRegression() ? 1 : Math.max(split.train().classes(), split.test().classes());
         b.architecture = split.encoding() == null ? architecture : architecture.withTabular(split.encoding());
         return b.build();
     }
@@ -207,7 +208,8 @@ public final class RunSpec implements Serializable {
 
     /** The trainer of {@code model} by {@code optimizer}, with the plan's loss and accumulation. */
     public Trainer newTrainer(Module model, Optimizer optimizer) {
-        return new Trainer(model, optimizer).loss(plan.loss()).accumulate(plan.accumulate());
+        return new Trainer(model, optimizer).loss(data != null && data.isRegression() ? Losses::mse : plan.loss())
+                .accumulate(plan.accumulate());
     }
 
     /** The learning rate of every step, for epochs of {@code batchesPerEpoch} batches. */

@@ -8,7 +8,8 @@ import dev.backprop4j.tensor.Scope;
 import dev.backprop4j.tensor.Tensor;
 
 /**
- * The running loss and accuracy of a classifier over many batches, kept on the model's device: {@link #add} queues
+ * The running loss and accuracy of a classifier (of a regression model: its loss) over many batches, kept on the
+ * model's device: {@link #add} queues
  * one launch that adds a batch's loss and correct predictions to three device totals (loss sum, correct rows, rows),
  * and the host reads them without stalling the device, with {@link #poll} (a non-blocking copy every few adds,
  * picked up once it has finished) or at the end with {@link #await} (one wait). A training step therefore never
@@ -52,7 +53,10 @@ final class RunningMetrics implements AutoCloseable {
         batchesAtLastStart = 0;
     }
 
-    /** Adds a batch: its mean loss (a scalar), logits [rows, classes] and int32 labels [rows]. Queued, no wait. */
+    /**
+     * Adds a batch: its mean loss (a scalar), logits [rows, classes] and int32 labels [rows] (a regression batch:
+     * outputs and targets [rows, 1], counted as no correct rows). Queued, no wait.
+     */
     void add(Tensor meanLoss, Tensor logits, Tensor labels) {
         queue(meanLoss, logits, labels);
         counted();
@@ -68,11 +72,14 @@ final class RunningMetrics implements AutoCloseable {
      * CUDA graph and replayed) queues.
      */
     void queue(Tensor meanLoss, Tensor logits, Tensor labels) {
-        if (meanLoss.size() != 1 || logits.rank() != 2 || labels.rank() != 1 || labels.dim(0) != logits.dim(0)
-                || meanLoss.dtype() != logits.dtype() || labels.dtype() != DType.INT32) {
+        boolean regression = labels.dtype().isFloating() && labels.shape().equals(logits.shape())
+                && logits.rank() == 2 && logits.dim(1) == 1;
+        if (meanLoss.size() != 1 || logits.rank() != 2 || labels.dim(0) != logits.dim(0)
+                || meanLoss.dtype() != logits.dtype() || !(regression || labels.rank() == 1
+                && labels.dtype() == DType.INT32)) {
             throw new IllegalArgumentException("metrics: expected a scalar loss of the logits' dtype, logits [rows, "
-                    + "classes] and int32 labels [rows], got loss " + meanLoss.describe() + ", logits "
-                    + logits.describe() + ", labels " + labels.describe());
+                    + "classes] and int32 labels [rows] (or outputs and float targets [rows, 1]), got loss "
+                    + meanLoss.describe() + ", logits " + logits.describe() + ", labels " + labels.describe());
         }
         if (totals == null) {
             totals = Tensor.zeros(Shape.of(3), DType.FLOAT64, logits.device());

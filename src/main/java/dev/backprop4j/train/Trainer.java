@@ -13,7 +13,8 @@ import java.util.function.BiFunction;
  * The training loop, the only one: per batch one {@link TrainStep} (forward, the loss (softmax cross-entropy unless
  * {@link #loss} says otherwise), backward, the {@link GradientHook} if one is set, clipping, the optimizer's update),
  * with the learning rate from a schedule. Labels are int32 class indices; accuracy counts the rows whose largest
- * logit is the label.
+ * logit is the label. A regression loader's float targets [rows, 1] train with {@link #loss} (mean squared error,
+ * say) and have no accuracy: NaN in the listener and the epoch's numbers.
  *
  * <p>{@link #epoch} never waits for the device inside a step, clipped or not: the loss and accuracy accumulate on
  * the device and reach the host through non-blocking reads every few steps ({@link #readEvery}), so a GPU runs ahead
@@ -287,13 +288,15 @@ public final class Trainer implements AutoCloseable {
         }
         epochTotals.reset();
         int reported = 0;
+        boolean regression = loader.dataset().isRegression();
         for (DataLoader.Batch b : loader.epoch(epoch)) {
             try (b) {
                 submit(b.x(), b.y(), b.batchRows());
             }
             RunningMetrics.Totals seen = epochTotals.poll();
             if (seen != null && listener != null) {
-                listener.step(seen.batches(), batches, seen.meanLoss(), seen.accuracy(), seen.samples());
+                listener.step(seen.batches(), batches, seen.meanLoss(), regression ? Double.NaN : seen.accuracy(),
+                        seen.samples());
                 reported = seen.batches();
             }
         }
@@ -303,11 +306,12 @@ public final class Trainer implements AutoCloseable {
             hook.epochEnd(epoch, sums);
             all = new RunningMetrics.Totals(sums[0], (long) sums[1], (long) sums[2], all.batches());
         }
+        double accuracy = regression ? Double.NaN : all.accuracy();
         if (listener != null && (reported < all.batches() || hook != null)) {
-            listener.step(all.batches(), batches, all.meanLoss(), all.accuracy(), all.samples());
+            listener.step(all.batches(), batches, all.meanLoss(), accuracy, all.samples());
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        return new EpochStats(all.meanLoss(), all.accuracy(), all.samples(), seconds);
+        return new EpochStats(all.meanLoss(), accuracy, all.samples(), seconds);
     }
 
     /** Frees the running totals and the captured graphs (the model and optimizer are the caller's). */

@@ -155,12 +155,54 @@ class CommandLineTest {
         CliRun p = CliRun.of("predict", "--model", model.toString(), "--csv", fresh.toString(), "--row", "0",
                 "--device", "cpu");
         assertEquals(0, p.code(), p.err());
-        assertTrue(p.out().matches("(?s)x=-?0\\.5000+, colour=(green|red|blue|\\?)\\R"
+        assertTrue(p.out().matches("(?s)x=-?0\\.5, colour=(green|red|blue|\\?)\\R"
                 + "row 0: predicted '(yes|no)' with probability .*% \\(label '(yes|no)'\\)\\R"), p.out());
         CliRun wrong = CliRun.of("evaluate", "--model", model.toString(), "--csv", f.toString(), "--label-column", "1",
                 "--device", "cpu");
         assertEquals(1, wrong.code(), wrong.err());
         assertOneLineError(wrong.err(), "(label 2) are not the [x, colour, answer] (label 3) the model was trained on");
+    }
+
+    /** --task regress: a table's number column predicted, scored by RMSE in its units, near the noise's deviation. */
+    @Test
+    void regressesANumberColumnOfATable() throws Exception {
+        StringBuilder csv = new StringBuilder("x,colour,y\n");
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(5);
+        String[] colours = {"red", "green", "blue"};
+        for (int i = 0; i < 800; i++) {
+            double x = rnd.nextDouble(-2, 2);
+            int c = rnd.nextInt(3);
+            double noise = 0.5 * (rnd.nextDouble() + rnd.nextDouble() + rnd.nextDouble() - 1.5) * 2; // sd 0.5
+            csv.append(x).append(',').append(colours[c]).append(',').append(100 + 3 * x + 5 * c + noise).append('\n');
+        }
+        Path f = dir.resolve("reg.csv");
+        Files.writeString(f, csv);
+        Path model = dir.resolve("reg.safetensors");
+        CliRun r = CliRun.of("train", "--csv", f.toString(), "--task", "regress", "--categorical", "colour",
+                "--layers", "32", "--epochs", "20", "--lr", "0.01", "--batch", "32", "--device", "cpu", "--save",
+                model.toString());
+        assertEquals(0, r.code(), r.err());
+        Matcher m = Pattern.compile("done: test RMSE ([0-9.]+) after").matcher(r.out());
+        assertTrue(m.find() && Double.parseDouble(m.group(1)) < 0.8, "near the noise's 0.5: " + r.out());
+        assertTrue(r.out().contains("-1 relu") && r.out().contains("rmse"), "one output, scored by RMSE: " + r.out());
+        CliRun eval = CliRun.of("evaluate", "--model", model.toString(), "--device", "cpu");
+        assertEquals(0, eval.code(), eval.err());
+        assertTrue(eval.out().contains("(regression)") && eval.out().contains("RMSE " + m.group(1)), eval.out());
+        CliRun p = CliRun.of("predict", "--model", model.toString(), "--row", "1", "--device", "cpu");
+        assertEquals(0, p.code(), p.err());
+        Matcher row = Pattern.compile("row 1: predicted ([0-9.]+) \\(target ([0-9.]+)\\)").matcher(p.out());
+        assertTrue(row.find() && Math.abs(Double.parseDouble(row.group(1)) - Double.parseDouble(row.group(2))) < 3,
+                p.out());
+
+        CliRun noCsv = CliRun.of("train", "--task", "regress");
+        assertEquals(2, noCsv.code());
+        assertOneLineError(noCsv.err(), "--task regress applies to --csv");
+        CliRun task = CliRun.of("train", "--csv", f.toString(), "--task", "predict");
+        assertEquals(2, task.code());
+        assertOneLineError(task.err(), "--task must be classify or regress, got 'predict'");
+        CliRun smooth = CliRun.of("train", "--csv", f.toString(), "--task", "regress", "--label-smoothing", "0.1");
+        assertEquals(2, smooth.code());
+        assertOneLineError(smooth.err(), "--label-smoothing applies to classes");
     }
 
     @Test

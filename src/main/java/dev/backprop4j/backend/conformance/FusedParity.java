@@ -104,6 +104,16 @@ final class FusedParity extends ParityHarness {
             }
             return out(metrics);
         });
+        if (t != DType.INT32) {
+            compare("metrics of a regression batch (no labels): loss and rows", n, b -> {
+                Buffer metrics = fill(b, DType.FLOAT64, 3, 0);
+                Buffer loss = in(b, t, 1);
+                Buffer outputs = in(b, t, n);
+                b.accumulateMetrics(loss, outputs, null, n, 0, metrics);
+                release(loss, outputs);
+                return out(metrics);
+            });
+        }
     }
 
     private void biasActivation(DType t, int n) {

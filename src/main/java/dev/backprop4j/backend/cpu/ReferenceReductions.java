@@ -149,13 +149,16 @@ final class ReferenceReductions {
         }
     }
 
-    /** metrics += {loss[0] rows, the rows whose first largest logit (argmax's rule) is the label, rows}. */
+    /**
+     * metrics += {loss[0] rows, the rows whose first largest logit (argmax's rule) is the label (none without labels:
+     * a regression batch), rows}.
+     */
     static void accumulateMetrics(Buffer loss, Buffer logits, Buffer labels, int rows, int classes, Buffer metrics) {
         CpuBuffer x = cpu(logits);
-        int[] lab = cpu(labels).ints();
+        int[] lab = labels == null ? null : cpu(labels).ints();
         double[] m = cpu(metrics).doubles();
         long correct = 0;
-        for (int r = 0; r < rows; r++) {
+        for (int r = 0; lab != null && r < rows; r++) {
             int best = 0;
             double bv = classes > 0 ? x.get(r * classes) : 0;
             for (int j = 1; j < classes; j++) {

@@ -257,8 +257,8 @@ final class CudaBackend implements Backend {
 
     @Override
     public void accumulateMetrics(Buffer loss, Buffer logits, Buffer labels, int rows, int classes, Buffer metrics) {
-        kernels.reduce.accumulateMetrics(logits.dtype(), ptr(loss), ptr(logits), ptr(labels), rows, classes,
-                ptr(metrics), stream());
+        kernels.reduce.accumulateMetrics(logits.dtype(), ptr(loss), ptr(logits), labels == null ? new CUdeviceptr()
+                : ptr(labels), rows, classes, ptr(metrics), stream());
     }
 
     @Override

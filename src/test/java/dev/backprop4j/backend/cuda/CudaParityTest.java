@@ -365,6 +365,41 @@ class CudaParityTest {
         }
     }
 
+    /** A regression epoch (float targets, mean squared error, loss-only metrics) on the GPU equals the CPU's. */
+    @Test
+    void aRegressionEpochMatchesTheCpu() {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(3);
+        float[] x = new float[200 * 3];
+        float[] t = new float[200];
+        for (int i = 0; i < 200; i++) {
+            for (int j = 0; j < 3; j++) {
+                x[i * 3 + j] = (float) rnd.nextDouble(-1, 1);
+            }
+            t[i] = x[i * 3] - 2 * x[i * 3 + 1] * x[i * 3 + 2];
+        }
+        dev.backprop4j.data.Dataset data = dev.backprop4j.data.Dataset.regression(x, t, 3);
+        double[][] loss = new double[2][];
+        double[][] weights = new double[2][];
+        Device[] devices = {Device.CPU, GPU};
+        for (int d = 0; d < 2; d++) {
+            Sequential model = closeAfter(Mlp.of(3, 16, 1).seed(4).device(devices[d]).build());
+            try (dev.backprop4j.optim.Optimizer o = new Adam(model.parameters(), 1e-2);
+                 dev.backprop4j.train.Trainer trainer = new dev.backprop4j.train.Trainer(model, o)
+                         .loss(dev.backprop4j.ops.Losses::mse)) {
+                var loader = new dev.backprop4j.data.DataLoader(data, 32, true, 1, false, devices[d]);
+                var first = trainer.epoch(loader, 1, null);
+                var second = trainer.epoch(loader, 2, null);
+                assertTrue(Double.isNaN(second.accuracy()), "no accuracy for a regression");
+                assertEquals(200, second.samples());
+                loss[d] = new double[] {first.loss(), second.loss()};
+                weights[d] = model.namedParameters().get("2.weight").to(Device.CPU).toDoubleArray();
+            }
+        }
+        assertTrue(loss[0][1] < loss[0][0], "it learns: " + java.util.Arrays.toString(loss[0]));
+        close(loss[0], loss[1], 1e-5, "epoch losses");
+        close(weights[0], weights[1], 1e-4, "the output layer after two epochs");
+    }
+
     @Test
     void trainingStepsReturnDeviceMemoryToItsLevelAfterTheFirstStep() {
         CudaBackend backend = (CudaBackend) Backends.of(GPU);
