@@ -5,8 +5,8 @@ import dev.backprop4j.data.DataLoader;
 import dev.backprop4j.data.DataSource;
 import dev.backprop4j.data.Dataset;
 import dev.backprop4j.io.Safetensors;
+import dev.backprop4j.nn.Norm;
 import dev.backprop4j.nn.Activation;
-import dev.backprop4j.nn.ResMlp;
 import dev.backprop4j.nn.Sequential;
 import dev.backprop4j.optim.Optimizer;
 import dev.backprop4j.tensor.Tensor;
@@ -79,7 +79,7 @@ public final class TabularBench {
         }
         List<Model> models = List.of(
                 new Model("mlp 128,128 relu", Architecture.mlp(128, 128), Activation.RELU),
-                new Model("resmlp 64x2 batchnorm gelu", Architecture.resMlp(64, 2, 2, ResMlp.Norm.BATCH),
+                new Model("resmlp 64x2 batchnorm gelu", Architecture.resMlp(64, 2, 2, Norm.BATCH),
                         Activation.GELU_EXACT));
         DataSource source = DataSource.table(data, -1, categorical);
         Files.createDirectories(out);

@@ -1,8 +1,8 @@
 package dev.backprop4j.cli;
 
 import dev.backprop4j.data.DataSource;
+import dev.backprop4j.nn.Norm;
 import dev.backprop4j.nn.Activation;
-import dev.backprop4j.nn.ResMlp;
 import dev.backprop4j.train.Architecture;
 import dev.backprop4j.train.RunSpec;
 import dev.backprop4j.train.TrainingPlan;
@@ -34,9 +34,13 @@ public final class TrainingOptions {
             description = "A resmlp block's inner width, as a multiple of --width (default: 4).")
     Integer expansion;
 
-    @Option(names = "--norm", description = "A resmlp's normalisation at the start of each block and before the head: "
-            + "layer (LayerNorm), batch (BatchNorm1d) or none (default: layer).")
+    @Option(names = "--norm", description = "layer (LayerNorm), batch (BatchNorm1d) or none: a resmlp's at the start "
+            + "of each block and before the head (default: layer), an mlp's after each hidden Linear (default: none).")
     String norm;
+
+    @Option(names = "--dropout", paramLabel = "P", defaultValue = "0",
+            description = "Dropout probability after each hidden activation (default: ${DEFAULT-VALUE}).")
+    double dropout;
 
     @Option(names = "--activation", description = "relu, leaky_relu, sigmoid, tanh, gelu (tanh form) or gelu_exact "
             + "(erf, PyTorch's default) (default: relu for an mlp, gelu for a resmlp).")
@@ -133,20 +137,20 @@ public final class TrainingOptions {
     private Architecture architecture() {
         Architecture.Kind kind = choice(Architecture.Kind.class, "--model", model);
         if (kind == Architecture.Kind.MLP) {
-            for (Object[] o : new Object[][] {{"--width", width}, {"--blocks", blocks}, {"--expansion", expansion},
-                {"--norm", norm}}) {
+            for (Object[] o : new Object[][] {{"--width", width}, {"--blocks", blocks}, {"--expansion", expansion}}) {
                 if (o[1] != null) {
                     throw new IllegalArgumentException(o[0] + " applies to --model resmlp; an mlp takes --layers");
                 }
             }
-            return Architecture.mlp(Architecture.parseSizes(layers == null ? "256,128" : layers, "--layers"));
+            return Architecture.mlp(Architecture.parseSizes(layers == null ? "256,128" : layers, "--layers"))
+                    .withNorm(choice(Norm.class, "--norm", norm == null ? "none" : norm)).withDropout(dropout);
         }
         if (layers != null) {
             throw new IllegalArgumentException("--layers applies to --model mlp; a resmlp takes --width and --blocks");
         }
-        ResMlp.Norm n = choice(ResMlp.Norm.class, "--norm", norm == null ? "layer" : norm);
+        Norm n = choice(Norm.class, "--norm", norm == null ? "layer" : norm);
         return Architecture.resMlp(width == null ? 256 : width, blocks == null ? 4 : blocks,
-                expansion == null ? 4 : expansion, n);
+                expansion == null ? 4 : expansion, n).withDropout(dropout);
     }
 
     private static <E extends Enum<E>> E choice(Class<E> type, String option, String text) {

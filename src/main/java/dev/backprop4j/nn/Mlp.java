@@ -9,17 +9,23 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Builds a multi-layer perceptron as a {@link Sequential} of Linear layers with an activation (and
- * optional dropout) between them and none after the last:
+ * Builds a multi-layer perceptron as a {@link Sequential} of Linear layers with, after each hidden one, an optional
+ * normalisation, the activation and optional dropout, and nothing after the last (the MLP baseline of Gorishniy et
+ * al. 2021, "Revisiting Deep Learning Models for Tabular Data", with batch norm):
+ * <pre>
+ *   Linear(in -&gt; h1), [Norm(h1)], activation, [Dropout], Linear(h1 -&gt; h2), ..., Linear(hk -&gt; out)
+ * </pre>
  * {@code Mlp.of(784, 256, 128, 10).activation(Activation.RELU).seed(42).build()}, or one activation per hidden
- * layer with {@code activations(Activation.RELU, Activation.TANH)}.
- * Layer i is at index 2i (3i with dropout), so parameter names match PyTorch's nn.Sequential.
+ * layer with {@code activations(Activation.RELU, Activation.TANH)}; {@code .norm(Norm.BATCH).dropout(0.1)}.
+ * Linear layer i is at index i (2 + [norm] + [dropout]), so parameter names match PyTorch's nn.Sequential of the same
+ * modules: 2i plain, 3i with norm or dropout, 4i with both.
  */
 public final class Mlp {
     private final int[] sizes;
     private Activation[] activations = {Activation.RELU};
     private Init init = Init.PYTORCH_DEFAULT;
     private double dropout;
+    private Norm norm = Norm.NONE;
     private long seed = 0x5EED;
     private DType dtype = DType.FLOAT32;
     private Device device = Device.CPU;
@@ -60,6 +66,12 @@ public final class Mlp {
         return this;
     }
 
+    /** The normalisation between each hidden Linear and its activation (default {@link Norm#NONE}). */
+    public Mlp norm(Norm n) {
+        this.norm = n;
+        return this;
+    }
+
     /** Dropout probability after each hidden activation (0: none). */
     public Mlp dropout(double p) {
         this.dropout = p;
@@ -87,6 +99,9 @@ public final class Mlp {
         for (int i = 0; i + 1 < sizes.length; i++) {
             layers.add(new Linear(sizes[i], sizes[i + 1], true, init, gen, dtype, device));
             if (i + 2 < sizes.length) {
+                if (norm != Norm.NONE) {
+                    layers.add(norm.module(sizes[i + 1], dtype, device));
+                }
                 layers.add(activations[activations.length == 1 ? 0 : i].module());
                 if (dropout > 0) { // a generator of its own: each layer keeps its own counter on the device
                     layers.add(new Dropout(dropout, Generator.stream(seed, i + 1)));

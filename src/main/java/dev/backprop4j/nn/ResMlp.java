@@ -68,9 +68,6 @@ public final class ResMlp {
         return this;
     }
 
-    /** The normalisation at the start of each block and before the head. */
-    public enum Norm { LAYER, BATCH, NONE }
-
     /** The normalisation at the start of each block and before the head (default {@link Norm#LAYER}). */
     public ResMlp norm(Norm n) {
         this.norm = n;
@@ -124,8 +121,7 @@ public final class ResMlp {
     }
 
     private Module normLayer() {
-        return norm == Norm.LAYER ? new LayerNorm(width, 1e-5, true, dtype, device)
-                : new BatchNorm1d(width, 1e-5, 0.1, dtype, device);
+        return norm.module(width, dtype, device);
     }
 
     private Linear linear(int from, int to, Generator gen) {

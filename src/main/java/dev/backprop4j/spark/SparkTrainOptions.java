@@ -1,5 +1,6 @@
 package dev.backprop4j.spark;
 
+import dev.backprop4j.nn.Norm;
 import dev.backprop4j.cli.DataOptions;
 import dev.backprop4j.cli.TrainingOptions;
 import dev.backprop4j.train.RunSpec;
@@ -78,7 +79,7 @@ public final class SparkTrainOptions {
             throw new IllegalArgumentException("--val-fraction and --patience: early stopping runs in the train "
                     + "command, not on Spark yet");
         }
-        if (spec.architecture().norm() == dev.backprop4j.nn.ResMlp.Norm.BATCH) {
+        if (spec.architecture().norm() == dev.backprop4j.nn.Norm.BATCH) {
             throw new IllegalArgumentException("--norm batch: each rank would normalise with its own share of the "
                     + "batch (no synchronised batch norm yet), so the ranks would not train as one process; use --norm "
                     + "layer");

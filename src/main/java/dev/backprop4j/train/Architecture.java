@@ -6,6 +6,7 @@ import dev.backprop4j.core.Generator;
 import dev.backprop4j.core.Shape;
 import dev.backprop4j.data.TabularEncoding;
 import dev.backprop4j.io.Checkpoint;
+import dev.backprop4j.nn.Norm;
 import dev.backprop4j.nn.Activation;
 import dev.backprop4j.nn.Mlp;
 import dev.backprop4j.nn.Module;
@@ -24,8 +25,9 @@ import java.util.stream.Collectors;
 
 /**
  * The model a run trains, but for its input width and classes (the data's): a plain MLP of hidden widths
- * ({@link Mlp}), or a pre-norm residual MLP ({@link ResMlp}) of blocks of one width, each widening it by an
- * expansion factor inside, with layer norm, batch norm or none. Immutable.
+ * ({@link Mlp}; optionally a norm after each hidden Linear), or a pre-norm residual MLP ({@link ResMlp}) of blocks of
+ * one width, each widening it by an expansion factor inside, with layer norm, batch norm or none; either with
+ * dropout after its hidden activations, and for a table the {@link TabularInput} in front. Immutable.
  */
 public final class Architecture implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -37,17 +39,19 @@ public final class Architecture implements Serializable {
     private final int[] hidden;
     private final int blocks;
     private final int expansion;
-    private final ResMlp.Norm norm;
+    private final Norm norm;
+    private final double dropout;
     /** A table's encoding, whose {@link TabularInput} comes first (null: none). */
     private final TabularEncoding tabular;
 
-    private Architecture(Kind kind, int[] hidden, int blocks, int expansion, ResMlp.Norm norm,
+    private Architecture(Kind kind, int[] hidden, int blocks, int expansion, Norm norm, double dropout,
                          TabularEncoding tabular) {
         this.kind = kind;
         this.hidden = hidden.clone();
         this.blocks = blocks;
         this.expansion = expansion;
         this.norm = norm;
+        this.dropout = dropout;
         this.tabular = tabular;
     }
 
@@ -56,15 +60,15 @@ public final class Architecture implements Serializable {
         for (int h : hidden) {
             require(h > 0, "--layers must be positive sizes, got " + Arrays.toString(hidden));
         }
-        return new Architecture(Kind.MLP, hidden, 0, 0, ResMlp.Norm.NONE, null);
+        return new Architecture(Kind.MLP, hidden, 0, 0, Norm.NONE, 0, null);
     }
 
     /** A residual MLP of {@code blocks} blocks of {@code width}, widened {@code expansion} times inside each. */
-    public static Architecture resMlp(int width, int blocks, int expansion, ResMlp.Norm norm) {
+    public static Architecture resMlp(int width, int blocks, int expansion, Norm norm) {
         require(width > 0, "--width must be at least 1, got " + width);
         require(blocks >= 1, "--blocks must be at least 1, got " + blocks);
         require(expansion >= 1, "--expansion must be at least 1, got " + expansion);
-        return new Architecture(Kind.RESMLP, new int[] {width}, blocks, expansion, norm, null);
+        return new Architecture(Kind.RESMLP, new int[] {width}, blocks, expansion, norm, 0, null);
     }
 
     /** Positive sizes separated by commas: "256,128"; nothing else (no empty entries, signs or spaces inside). */
@@ -107,9 +111,26 @@ public final class Architecture implements Serializable {
         return expansion;
     }
 
-    /** A residual MLP's normalisation (NONE for an MLP). */
-    public ResMlp.Norm norm() {
+    /** The normalisation: a residual MLP's at the start of each block, an MLP's after each hidden Linear. */
+    public Norm norm() {
         return norm;
+    }
+
+    /** This MLP with {@code n} after each hidden Linear (a residual MLP's norm is given to {@link #resMlp}). */
+    public Architecture withNorm(Norm n) {
+        require(kind == Kind.MLP || n == norm, "--norm of a resmlp is given with its blocks");
+        return new Architecture(kind, hidden, blocks, expansion, n, dropout, tabular);
+    }
+
+    /** The dropout probability after each hidden activation (0: none). */
+    public double dropout() {
+        return dropout;
+    }
+
+    /** This architecture with dropout {@code p} after each hidden activation. */
+    public Architecture withDropout(double p) {
+        require(p >= 0 && p < 1, "--dropout must be in [0, 1), got " + p);
+        return new Architecture(kind, hidden, blocks, expansion, norm, p, tabular);
     }
 
     /**
@@ -117,7 +138,7 @@ public final class Architecture implements Serializable {
      * encoded as the encoding says.
      */
     public Architecture withTabular(TabularEncoding encoding) {
-        return new Architecture(kind, hidden, blocks, expansion, norm, encoding);
+        return new Architecture(kind, hidden, blocks, expansion, norm, dropout, encoding);
     }
 
     /** The table encoding the model's input layer embeds, or null (no input layer). */
@@ -131,9 +152,10 @@ public final class Architecture implements Serializable {
                 tabular.cardinalities(), widths(), Generator.stream(seed, -1), DType.FLOAT32, device);
         int in = input == null ? inputs : input.outputWidth();
         Sequential body = kind == Kind.MLP
-                ? Mlp.of(sizes(in, classes)).activation(activation).seed(seed).device(device).build()
+                ? Mlp.of(sizes(in, classes)).activation(activation).norm(norm).dropout(dropout).seed(seed)
+                        .device(device).build()
                 : ResMlp.of(in, hidden[0], blocks, classes).expansion(expansion).activation(activation).norm(norm)
-                        .seed(seed).device(device).build();
+                        .dropout(dropout).seed(seed).device(device).build();
         if (input == null) {
             return body;
         }
@@ -182,15 +204,20 @@ public final class Architecture implements Serializable {
 
     private Map<String, Checkpoint.Expected> bodyShapes(int inputs, int classes) {
         Map<String, Checkpoint.Expected> m = new LinkedHashMap<>();
+        boolean normed = norm != Norm.NONE;
+        int dropped = dropout > 0 ? 1 : 0;
         if (kind == Kind.MLP) {
             int[] s = sizes(inputs, classes);
+            int stride = 2 + (normed ? 1 : 0) + dropped;
             for (int i = 0; i + 1 < s.length; i++) {
-                linear(m, 2 * i + ".", s[i], s[i + 1]);
+                linear(m, stride * i + ".", s[i], s[i + 1]);
+                if (normed && i + 2 < s.length) {
+                    norm(m, stride * i + 1 + ".", s[i + 1]);
+                }
             }
             return m;
         }
         int width = hidden[0];
-        boolean normed = norm != ResMlp.Norm.NONE;
         linear(m, "0.", inputs, width);
         for (int b = 1; b <= blocks; b++) {
             String body = b + ".body.";
@@ -199,7 +226,7 @@ public final class Architecture implements Serializable {
                 norm(m, body + at++ + ".", width);
             }
             linear(m, body + at + ".", width, width * expansion);
-            linear(m, body + (at + 2) + ".", width * expansion, width);
+            linear(m, body + (at + 2 + dropped) + ".", width * expansion, width);
         }
         if (normed) {
             norm(m, blocks + 1 + ".", width);
@@ -216,7 +243,7 @@ public final class Architecture implements Serializable {
     private void norm(Map<String, Checkpoint.Expected> m, String prefix, int width) {
         m.put(prefix + "weight", new Checkpoint.Expected(Shape.of(width), DType.FLOAT32));
         m.put(prefix + "bias", new Checkpoint.Expected(Shape.of(width), DType.FLOAT32));
-        if (norm == ResMlp.Norm.BATCH) {
+        if (norm == Norm.BATCH) {
             m.put(prefix + "running_mean", new Checkpoint.Expected(Shape.of(width), DType.FLOAT32));
             m.put(prefix + "running_var", new Checkpoint.Expected(Shape.of(width), DType.FLOAT32));
             m.put(prefix + "num_batches_tracked", new Checkpoint.Expected(Shape.scalar(), DType.INT32));
@@ -231,10 +258,12 @@ public final class Architecture implements Serializable {
 
     /** The widths of the outputs a forward keeps for the backward, summed: a row's share of the activations. */
     long activationWidths(int inputs, int classes) {
-        if (kind == Kind.MLP) {
-            return Arrays.stream(sizes(inputs, classes)).asLongStream().sum();
+        if (kind == Kind.MLP) { // each hidden width once more for its norm's output and once for its dropout mask
+            long hiddenSum = Arrays.stream(hidden).asLongStream().sum();
+            return Arrays.stream(sizes(inputs, classes)).asLongStream().sum()
+                    + (norm != Norm.NONE ? hiddenSum : 0) + (dropout > 0 ? hiddenSum : 0);
         }
-        long perBlock = (norm != ResMlp.Norm.NONE ? 2L : 1L) * hidden[0] + 2L * hidden[0] * expansion + hidden[0];
+        long perBlock = (norm != Norm.NONE ? 2L : 1L) * hidden[0] + 2L * hidden[0] * expansion + hidden[0];
         return inputs + hidden[0] + blocks * perBlock + classes;
     }
 
@@ -254,8 +283,9 @@ public final class Architecture implements Serializable {
         if (kind == Kind.RESMLP) {
             o.put("blocks", Integer.toString(blocks));
             o.put("expansion", Integer.toString(expansion));
-            o.put("norm", norm.name().toLowerCase(java.util.Locale.ROOT));
         }
+        o.put("norm", norm.name().toLowerCase(java.util.Locale.ROOT));
+        o.put("dropout", Double.toString(dropout));
         return o;
     }
 

@@ -4,8 +4,8 @@ import dev.backprop4j.core.Excerpt;
 import dev.backprop4j.data.DataSource;
 import dev.backprop4j.data.TabularEncoding;
 import dev.backprop4j.io.CheckpointException;
+import dev.backprop4j.nn.Norm;
 import dev.backprop4j.nn.Activation;
-import dev.backprop4j.nn.ResMlp;
 
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -22,7 +22,8 @@ import java.util.stream.Collectors;
  * "gelu"...) and {@value #SPLIT_SEED} (the seed of a CSV's train/test split; 42 when absent); a residual MLP adds
  * {@value #MODEL} = "resmlp" and its {@value #BLOCKS}, {@value #EXPANSION} and {@value #NORM} (layer, batch or
  * none), its layers being its
- * input width, its width and its classes ("784,256,10"). The run's options
+ * input width, its width and its classes ("784,256,10"); an MLP with a norm has {@value #NORM}, a model with dropout
+ * {@value #DROPOUT}, a table's model {@value #TABULAR}. The run's options
  * follow under {@value #RUN}, by their command-line names ({@code backprop4j.run.batch} = "64"), with the data source
  * as {@code backprop4j.run.data-kind} and {@code backprop4j.run.data-path}.
  */
@@ -35,6 +36,8 @@ public final class RunMetadata {
     public static final String BLOCKS = "backprop4j.blocks";
     public static final String EXPANSION = "backprop4j.expansion";
     public static final String NORM = "backprop4j.norm";
+    /** The dropout after hidden activations, when there is any. */
+    public static final String DROPOUT = "backprop4j.dropout";
     /** A table's model: how its rows are encoded (data.TabularEncoding's JSON), which its input layer embeds. */
     public static final String TABULAR = "backprop4j.tabular";
     public static final String RUN = "backprop4j.run.";
@@ -55,7 +58,12 @@ public final class RunMetadata {
         if (a.kind() == Architecture.Kind.RESMLP) {
             m.put(BLOCKS, Integer.toString(a.blocks()));
             m.put(EXPANSION, Integer.toString(a.expansion()));
+        }
+        if (a.kind() == Architecture.Kind.RESMLP || a.norm() != Norm.NONE) {
             m.put(NORM, a.norm().name().toLowerCase(Locale.ROOT));
+        }
+        if (a.dropout() > 0) {
+            m.put(DROPOUT, Double.toString(a.dropout()));
         }
         if (a.tabular() != null) {
             m.put(TABULAR, a.tabular().toJson());
@@ -106,10 +114,17 @@ public final class RunMetadata {
                 key = EXPANSION;
                 int expansion = Integer.parseInt(String.valueOf(meta.get(EXPANSION)));
                 key = NORM;
-                ResMlp.Norm norm = ResMlp.Norm.valueOf(String.valueOf(meta.get(NORM)).toUpperCase(Locale.ROOT));
+                Norm norm = Norm.valueOf(String.valueOf(meta.get(NORM)).toUpperCase(Locale.ROOT));
                 b.architecture(Architecture.resMlp(sizes[1], blocks, expansion, norm));
             } else if (!model.equals("mlp")) {
                 throw new IllegalArgumentException("expected mlp or resmlp");
+            } else if (meta.containsKey(NORM)) {
+                key = NORM;
+                b.architecture(b.build().architecture().withNorm(Norm.valueOf(meta.get(NORM).toUpperCase(Locale.ROOT))));
+            }
+            if (meta.containsKey(DROPOUT)) {
+                key = DROPOUT;
+                b.architecture(b.build().architecture().withDropout(Double.parseDouble(meta.get(DROPOUT))));
             }
             if (meta.containsKey(TABULAR)) {
                 key = TABULAR;

@@ -5,8 +5,8 @@ import dev.backprop4j.data.Dataset;
 import dev.backprop4j.data.TabularEncoding;
 import dev.backprop4j.io.Checkpoint;
 import dev.backprop4j.io.CheckpointException;
+import dev.backprop4j.nn.Norm;
 import dev.backprop4j.nn.Activation;
-import dev.backprop4j.nn.ResMlp;
 import dev.backprop4j.optim.AdamW;
 import dev.backprop4j.optim.Sgd;
 import org.junit.jupiter.api.Test;
@@ -114,10 +114,10 @@ class RunSpecTest {
     /** A residual MLP: its model, parameter names and shapes as built, and its round trip through metadata. */
     @Test
     void aResidualMlpIsDescribedBuiltAndReadBack() {
-        RunSpec s = spec().toBuilder().architecture(Architecture.resMlp(6, 2, 3, ResMlp.Norm.LAYER)).build();
+        RunSpec s = spec().toBuilder().architecture(Architecture.resMlp(6, 2, 3, Norm.LAYER)).build();
         assertArrayEquals(new int[] {3, 6, 7}, s.sizes());
         assertEquals("3-6x2-7", s.layersText());
-        for (ResMlp.Norm norm : ResMlp.Norm.values()) {
+        for (Norm norm : Norm.values()) {
             RunSpec r = s.toBuilder().architecture(Architecture.resMlp(6, 2, 3, norm)).build();
             try (var model = r.newModel(dev.backprop4j.core.Device.CPU)) {
                 Map<String, Checkpoint.Expected> built = new java.util.LinkedHashMap<>();
@@ -139,6 +139,34 @@ class RunSpecTest {
         assertTrue(e.getMessage().contains(RunMetadata.BLOCKS + " = 'two'"), e.getMessage());
     }
 
+    /** An MLP with a norm after each hidden Linear and dropout, and a residual MLP with dropout, built and read back. */
+    @Test
+    void normsAndDropoutPlaceTheirLayersAsPyTorchNamesThem() {
+        Architecture[] all = {Architecture.mlp(8, 4).withNorm(Norm.BATCH), Architecture.mlp(8, 4).withDropout(0.25),
+            Architecture.mlp(8, 4).withNorm(Norm.LAYER).withDropout(0.1),
+            Architecture.resMlp(6, 2, 3, Norm.LAYER).withDropout(0.2)};
+        for (Architecture a : all) {
+            RunSpec r = spec().toBuilder().architecture(a).build();
+            try (var model = r.newModel(dev.backprop4j.core.Device.CPU)) {
+                Map<String, Checkpoint.Expected> built = new java.util.LinkedHashMap<>();
+                model.stateDict().forEach((k, v) -> built.put(k, new Checkpoint.Expected(v.shape(), v.dtype())));
+                assertEquals(built, r.stateShapes(), a.toString());
+                assertEquals(r.architecture(), RunMetadata.read(RunMetadata.of(r), FILE).architecture());
+            }
+        }
+        RunSpec bn = spec().toBuilder().architecture(all[0]).build();
+        assertEquals(java.util.List.of("0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var",
+                "1.num_batches_tracked", "3.weight", "3.bias", "4.weight", "4.bias", "4.running_mean", "4.running_var",
+                "4.num_batches_tracked", "6.weight", "6.bias"), new java.util.ArrayList<>(bn.stateShapes().keySet()),
+                "nn.Sequential(Linear, BatchNorm1d, ReLU, Linear, BatchNorm1d, ReLU, Linear)");
+        assertEquals("--norm none, and this one has batch", bn.differenceFrom(spec()));
+        assertEquals("--dropout 0.0, and this one has 0.25", spec().toBuilder().architecture(all[1]).build()
+                .differenceFrom(spec()));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Architecture.mlp(8).withDropout(1));
+        assertEquals("--dropout must be in [0, 1), got 1.0", e.getMessage());
+    }
+
     /** A table's model: the embeddings in front of either body, named, checked and read back with its encoding. */
     @Test
     void aTablesModelKeepsItsEncodingAndEmbedsItsCategories() throws Exception {
@@ -147,7 +175,7 @@ class RunSpecTest {
                 + "\"classes\":[\"no\",\"yes\"]}", FILE);
         Dataset.Split split = new Dataset.Split(new Dataset(new float[6], new int[] {0, 1}, 3, 2),
                 new Dataset(new float[3], new int[] {1}, 3, 2), enc);
-        for (Architecture a : new Architecture[] {Architecture.mlp(8), Architecture.resMlp(6, 1, 2, ResMlp.Norm.LAYER)}) {
+        for (Architecture a : new Architecture[] {Architecture.mlp(8), Architecture.resMlp(6, 1, 2, Norm.LAYER)}) {
             RunSpec s = RunSpec.builder().data(DataSource.table(Path.of("t.csv"), -1, "colour")).architecture(a)
                     .build().fittedTo(split);
             assertEquals(enc, s.architecture().tabular());
