@@ -210,23 +210,27 @@ __device__ void binary_broadcast_forward(T* out, const T* a, const T* b, i64 n, 
 }
 
 // The dense layer's epilogue over z, y [rows, cols]: v = z[r, c] + bias[c] (bias may be null); z[r, c] = v unless y
-// is z; y[r, c] = f(v; p1, p2), or v itself when op < 0 (no activation).
+// is z; y[r, c] = f(v; p1, p2), or v itself when op < 0 (no activation), plus res[r, c] when res is not null (a
+// residual block's skip path: then op < 0).
 template <typename T, typename I>
-__device__ __forceinline__ void bias_act_loop(T* y, T* z, const T* bias, I n, I cols, int op, T q1, T q2) {
+__device__ __forceinline__ void bias_act_loop(T* y, T* z, const T* bias, const T* res, I n, I cols, int op, T q1,
+                                              T q2) {
     for (I i = (I)global_thread(); i < n; i += (I)global_stride()) {
         const T v = bias != nullptr ? z[i] + bias[i % cols] : z[i];
         if (y != z && bias != nullptr) z[i] = v;
-        y[i] = op < 0 ? v : unary_f(op, v, q1, q2);
+        const T f = op < 0 ? v : unary_f(op, v, q1, q2);
+        y[i] = res != nullptr ? f + res[i] : f;
     }
 }
 
 template <typename T>
-__device__ void bias_act_forward(T* y, T* z, const T* bias, i64 rows, i64 cols, int op, double p1, double p2) {
+__device__ void bias_act_forward(T* y, T* z, const T* bias, const T* res, i64 rows, i64 cols, int op, double p1,
+                                 double p2) {
     const u64 n = (u64)rows * (u64)cols;
     if (n + global_stride() <= 0xffffffffull) {
-        bias_act_loop<T, unsigned>(y, z, bias, (unsigned)n, (unsigned)cols, op, (T)p1, (T)p2);
+        bias_act_loop<T, unsigned>(y, z, bias, res, (unsigned)n, (unsigned)cols, op, (T)p1, (T)p2);
     } else {
-        bias_act_loop<T, u64>(y, z, bias, n, (u64)cols, op, (T)p1, (T)p2);
+        bias_act_loop<T, u64>(y, z, bias, res, n, (u64)cols, op, (T)p1, (T)p2);
     }
 }
 
@@ -297,9 +301,9 @@ __device__ void bias_act_backward(T* dz, T* dbias, double* part, const T* z, con
                                                                BroadcastArgs args, int op) {                           \
         binary_broadcast_forward<T>(out, a, b, n, args, op);                                                           \
     }                                                                                                                  \
-    KERNEL __launch_bounds__(256) bias_act_forward_##S(T* y, T* z, const T* bias, i64 rows, i64 cols, int op,         \
-                                                       double p1, double p2) {                                         \
-        bias_act_forward<T>(y, z, bias, rows, cols, op, p1, p2);                                                       \
+    KERNEL __launch_bounds__(256) bias_act_forward_##S(T* y, T* z, const T* bias, const T* res, i64 rows, i64 cols, \
+                                                       int op, double p1, double p2) {                                 \
+        bias_act_forward<T>(y, z, bias, res, rows, cols, op, p1, p2);                                                  \
     }                                                                                                                  \
     KERNEL __launch_bounds__(256) bias_act_backward_##S(T* dz, T* dbias, double* part, const T* z, const T* y,         \
                                                         const T* dy, i64 rows, i64 cols, i64 chunks, int op,           \

@@ -173,9 +173,11 @@ public interface Backend {
     /**
      * The epilogue of a dense layer, after its GEMM z = x W^T: z += bias along rows (bias [cols], or null for
      * none), in place, then y = f(z; p1, p2) ({@link UnaryOp}) for z, y [rows, cols]; y may be z (then z is not
-     * kept). One pass over z instead of an add and an activation.
+     * kept). With {@code residual} [rows, cols] (not null only when op is null) y = z + residual: a residual block's
+     * last layer and its skip path. One pass over z instead of an add and an activation (or two adds).
      */
-    void biasActivation(UnaryOp op, Buffer z, Buffer bias, int rows, int cols, double p1, double p2, Buffer y);
+    void biasActivation(UnaryOp op, Buffer z, Buffer bias, Buffer residual, int rows, int cols, double p1, double p2,
+                        Buffer y);
 
     /**
      * The backward of {@link #biasActivation}: dz = dy f'(z) (dz = dy when op is null, and then dz may be null) and

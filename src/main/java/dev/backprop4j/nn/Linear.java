@@ -86,6 +86,11 @@ public final class Linear extends Module {
         return Dense.apply(x, weight(), bias(), activation.unaryOp(), activation.unaryParameter());
     }
 
+    /** This layer's output plus {@code residual} (its shape), the add in the layer's epilogue. */
+    Tensor forwardPlus(Tensor x, Tensor residual) {
+        return Dense.withResidual(x, weight(), bias(), residual);
+    }
+
     @Override
     public String toString() {
         return "Linear(" + in + " -> " + out + (bias() == null ? ", no bias" : "") + ")";

@@ -26,10 +26,15 @@ public final class Sequential extends Module {
      */
     @Override
     public Tensor forward(Tensor x) {
+        return forward(x, layers.size());
+    }
+
+    /** The first {@code count} layers applied in order (fused as {@link #forward} fuses them). */
+    Tensor forward(Tensor x, int count) {
         Tensor y = x;
-        for (int i = 0; i < layers.size(); i++) {
+        for (int i = 0; i < count; i++) {
             Module m = layers.get(i);
-            if (m instanceof Linear linear && i + 1 < layers.size()
+            if (m instanceof Linear linear && i + 1 < count
                     && layers.get(i + 1) instanceof Activation.Layer activation) {
                 y = linear.forward(y, activation.kind);
                 i++;

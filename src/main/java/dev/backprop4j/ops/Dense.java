@@ -14,6 +14,8 @@ import dev.backprop4j.tensor.Tensor;
  * the derivative can be read from y: no activation, RELU, sigmoid, tanh).
  * Backward: dz = g f'(z), with db = column sums of dz in the same pass; dx = dz W, dW = dz^T x; each skipped when
  * not needed.
+ * With a residual r (a residual block's last layer, no activation): y = x W^T + b + r, recorded as "linear_residual",
+ * the skip path's add in the same epilogue pass; its gradient is g itself.
  */
 public final class Dense {
     private Dense() {
@@ -26,6 +28,15 @@ public final class Dense {
 
     /** y = f(x W^T + b; p1) for activation f (null: none), p1 its parameter (LEAKY_RELU's slope). */
     public static Tensor apply(Tensor x, Tensor weight, Tensor bias, UnaryOp activation, double p1) {
+        return apply(x, weight, bias, activation, p1, null);
+    }
+
+    /** y = x W^T + b + residual, for residual [batch, out]: a residual block's last layer with its skip path. */
+    public static Tensor withResidual(Tensor x, Tensor weight, Tensor bias, Tensor residual) {
+        return apply(x, weight, bias, null, 0, residual);
+    }
+
+    private static Tensor apply(Tensor x, Tensor weight, Tensor bias, UnaryOp activation, double p1, Tensor residual) {
         OpSupport.compatible("linear", x, weight);
         OpSupport.floating("linear", x);
         if (x.rank() != 2 || weight.rank() != 2 || x.dim(1) != weight.dim(1)) {
@@ -43,17 +54,24 @@ public final class Dense {
             }
         }
         Shape shape = Shape.of(batch, out);
+        if (residual != null) {
+            OpSupport.compatible("linear", x, residual);
+            if (!residual.shape().equals(shape)) {
+                throw new IllegalArgumentException("linear: residual " + residual.shape() + " does not fit the output "
+                        + shape + " of input " + x.shape() + " and weight " + weight.shape());
+            }
+        }
         Tensor z = OpSupport.empty(shape, x);
         x.backend().gemm(false, true, 1, batch, out, in, 1.0, x.buffer(), 0, weight.buffer(), 0, 0.0, z.buffer(), 0);
         // keep z only where the derivative needs the input and cannot read it from y (RELU can: y > 0 iff z > 0)
         boolean keepZ = activation != null && activation.derivativeNeedsInput() && activation != UnaryOp.RELU;
         Tensor y = keepZ ? OpSupport.empty(shape, x) : z;
-        if (bias != null || activation != null) {
-            x.backend().biasActivation(activation, z.buffer(), bias == null ? null : bias.buffer(), batch, out, p1, 0,
-                    y.buffer());
+        if (bias != null || activation != null || residual != null) {
+            x.backend().biasActivation(activation, z.buffer(), bias == null ? null : bias.buffer(),
+                    residual == null ? null : residual.buffer(), batch, out, p1, 0, y.buffer());
         }
         Tensor saved = keepZ ? z : null;
-        String op = activation == null ? "linear" : "linear_" + activation.opName();
+        String op = residual != null ? "linear_residual" : activation == null ? "linear" : "linear_" + activation.opName();
         Tensor result = Tape.record(op, y, g -> {
             Tensor dz = g;
             Tensor db = bias != null && bias.requiresGrad() ? OpSupport.empty(bias.shape(), g) : null;
@@ -80,8 +98,8 @@ public final class Dense {
             if (dz != g) {
                 dz.close();
             }
-            return new Tensor[]{dx, dw, db};
-        }, x, weight, bias);
+            return residual == null ? new Tensor[]{dx, dw, db} : new Tensor[]{dx, dw, db, g};
+        }, residual == null ? new Tensor[]{x, weight, bias} : new Tensor[]{x, weight, bias, residual});
         if (keepZ && !result.requiresGrad()) {
             z.close(); // not recorded: nothing will read it
         }

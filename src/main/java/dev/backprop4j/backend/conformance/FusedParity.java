@@ -122,14 +122,22 @@ final class FusedParity extends ParityHarness {
                 Buffer z = in(b, t, n * 37L);
                 Buffer bias = in(b, t, 37);
                 Buffer y = b.allocate(t, n * 37L);
-                b.biasActivation(op, z, bias, n, 37, slope(op), 0, y);
+                b.biasActivation(op, z, bias, null, n, 37, slope(op), 0, y);
                 release(bias);
                 return out(z, y);
             });
         }
+        compare("bias and a residual, in place", n, b -> {
+            Buffer z = in(b, t, n * 37L);
+            Buffer bias = in(b, t, 37);
+            Buffer residual = in(b, t, n * 37L);
+            b.biasActivation(null, z, bias, residual, n, 37, 0, 0, z);
+            release(bias, residual);
+            return out(z);
+        });
         compare("relu in place, no bias", n, b -> {
             Buffer z = in(b, t, n * 37L);
-            b.biasActivation(UnaryOp.RELU, z, null, n, 37, 0, 0, z);
+            b.biasActivation(UnaryOp.RELU, z, null, null, n, 37, 0, 0, z);
             return out(z);
         });
     }
@@ -148,7 +156,7 @@ final class FusedParity extends ParityHarness {
                     Buffer z = in(b, t, n * 37L);
                     Buffer bias = in(b, t, 37);
                     Buffer y = b.allocate(t, n * 37L);
-                    b.biasActivation(op, z, bias, n, 37, slope(op), 0, y);
+                    b.biasActivation(op, z, bias, null, n, 37, slope(op), 0, y);
                     Buffer dy = in(b, t, n * 37L);
                     Buffer dz = op == null ? null : b.allocate(t, n * 37L);
                     Buffer dbias = b.allocate(t, 37);

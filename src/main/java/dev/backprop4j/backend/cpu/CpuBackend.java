@@ -191,16 +191,19 @@ public final class CpuBackend extends CpuReference {
 
     /** Float32: the bias add and the activation through their own fast paths (two passes, each vectorised). */
     @Override
-    public void biasActivation(UnaryOp op, Buffer z, Buffer bias, int rows, int cols, double p1, double p2, Buffer y) {
-        if (!float32(z)) {
-            super.biasActivation(op, z, bias, rows, cols, p1, p2, y);
+    public void biasActivation(UnaryOp op, Buffer z, Buffer bias, Buffer residual, int rows, int cols, double p1,
+                               double p2, Buffer y) {
+        if (!float32(z) || residual != null && op != null) {
+            super.biasActivation(op, z, bias, residual, rows, cols, p1, p2, y);
             return;
         }
         Shape shape = Shape.of(rows, cols);
         if (bias != null) {
             binary(BinaryOp.ADD, z, shape, bias, Shape.of(cols), z, shape);
         }
-        if (op != null) {
+        if (residual != null) {
+            binary(BinaryOp.ADD, z, shape, residual, shape, y, shape);
+        } else if (op != null) {
             unary(op, z, y, p1, p2);
         } else if (y != z) {
             copy(z, 0, y, 0, (long) rows * cols);

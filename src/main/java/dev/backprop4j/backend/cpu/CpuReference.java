@@ -332,8 +332,9 @@ class CpuReference implements Backend {
     // ---- fused layer epilogues, normalisation and optimizer updates: ReferenceUpdates, ReferenceNorms -------
 
     @Override
-    public void biasActivation(UnaryOp op, Buffer z, Buffer bias, int rows, int cols, double p1, double p2, Buffer y) {
-        ReferenceUpdates.biasActivation(op, z, bias, rows, cols, p1, p2, y);
+    public void biasActivation(UnaryOp op, Buffer z, Buffer bias, Buffer residual, int rows, int cols, double p1,
+                               double p2, Buffer y) {
+        ReferenceUpdates.biasActivation(op, z, bias, residual, rows, cols, p1, p2, y);
     }
 
     @Override

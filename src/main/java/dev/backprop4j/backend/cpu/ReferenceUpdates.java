@@ -23,9 +23,15 @@ final class ReferenceUpdates {
 
     // ---- fused layer epilogues ------------------------------------------------------------------------
 
-    static void biasActivation(UnaryOp op, Buffer z, Buffer bias, int rows, int cols, double p1, double p2, Buffer y) {
+    static void biasActivation(UnaryOp op, Buffer z, Buffer bias, Buffer residual, int rows, int cols, double p1,
+                               double p2, Buffer y) {
+        if (residual != null && op != null) {
+            throw new IllegalArgumentException("biasActivation: a residual is added to a layer without activation, "
+                    + "got " + op);
+        }
         CpuBuffer zs = cpu(z);
         CpuBuffer b = bias == null ? null : cpu(bias);
+        CpuBuffer res = residual == null ? null : cpu(residual);
         CpuBuffer ys = cpu(y);
         DoubleUnaryOperator f = op == null ? v -> v : CpuMath.forward(op, p1, p2);
         Parallel.forRange(rows, Math.max(1, GRAIN / Math.max(1, cols)), (lo, hi) -> {
@@ -35,7 +41,7 @@ final class ReferenceUpdates {
                     if (b != null) {
                         zs.set(i, zs.get(i) + b.get(c));
                     }
-                    ys.set(i, f.applyAsDouble(zs.get(i)));
+                    ys.set(i, res == null ? f.applyAsDouble(zs.get(i)) : zs.get(i) + res.get(i));
                 }
             }
         });

@@ -257,8 +257,7 @@ final class CudaBackend implements Backend {
 
     @Override
     public void accumulateMetrics(Buffer loss, Buffer logits, Buffer labels, int rows, int classes, Buffer metrics) {
-        kernels.reduce.accumulateMetrics(logits.dtype(), ptr(loss), ptr(logits), labels == null ? new CUdeviceptr()
-                : ptr(labels), rows, classes, ptr(metrics), stream());
+        kernels.reduce.accumulateMetrics(logits.dtype(), ptr(loss), ptr(logits), ptrOrNull(labels), rows, classes, ptr(metrics), stream());
     }
 
     @Override
@@ -310,9 +309,10 @@ final class CudaBackend implements Backend {
     // ---- fused layer epilogues ------------------------------------------------------------------------
 
     @Override
-    public void biasActivation(UnaryOp op, Buffer z, Buffer bias, int rows, int cols, double p1, double p2, Buffer y) {
-        kernels.elementwise.biasActivation(op, z.dtype(), ptr(z), ptrOrNull(bias), rows, cols, p1, p2, ptr(y),
-                stream());
+    public void biasActivation(UnaryOp op, Buffer z, Buffer bias, Buffer residual, int rows, int cols, double p1,
+                               double p2, Buffer y) {
+        kernels.elementwise.biasActivation(op, z.dtype(), ptr(z), ptrOrNull(bias), ptrOrNull(residual), rows, cols, p1,
+                p2, ptr(y), stream());
     }
 
     @Override

@@ -169,17 +169,18 @@ final class ElementwiseKernels implements AutoCloseable {
 
     /**
      * z[r, c] += bias[c] (bias may be null), then y = f(z; p1, p2), or y = z when op is null, for z, y
-     * [rows, cols]; y may be z (z is then not kept).
+     * [rows, cols]; y may be z (z is then not kept); plus residual[r, c] when residual is not null (op null).
      */
-    public void biasActivation(UnaryOp op, DType dtype, CUdeviceptr z, CUdeviceptr bias, long rows, long cols,
-                               double p1, double p2, CUdeviceptr y, CUstream stream) {
+    public void biasActivation(UnaryOp op, DType dtype, CUdeviceptr z, CUdeviceptr bias, CUdeviceptr residual,
+                               long rows, long cols, double p1, double p2, CUdeviceptr y, CUstream stream) {
         KernelModule.requireNonNegative("bias_activation", rows, cols);
         long n = rows * cols;
         if (n == 0) {
             return;
         }
         launch1d(pick(biasActForward, dtype, "bias_activation"), blocks(n, THREADS), THREADS, stream,
-                new KernelArgs().ptr(y).ptr(z).ptr(bias).i64(rows).i64(cols).i32(op == null ? -1 : op.ordinal())
+                new KernelArgs().ptr(y).ptr(z).ptr(bias).ptr(residual).i64(rows).i64(cols)
+                        .i32(op == null ? -1 : op.ordinal())
                         .f64(p1).f64(p2));
     }
 

@@ -69,6 +69,33 @@ class CudaCountsTest {
         assertEquals(0, d.launches(), d.toString());
     }
 
+    /**
+     * A residual block whose body ends in a Linear adds its skip path in that Linear's epilogue: two GEMMs and two
+     * launches forward (bias + ReLU, bias + skip), where an add of its own would be a third; backward, the skip's
+     * gradient is the upstream one, no launch.
+     */
+    @Test
+    void aResidualBlockAddsItsInputInTheLastLayersEpilogue() {
+        Generator gen = new Generator(3);
+        dev.backprop4j.nn.Residual block = closeAfter(new dev.backprop4j.nn.Residual(new dev.backprop4j.nn.Sequential(
+                new dev.backprop4j.nn.Linear(16, 32, true, dev.backprop4j.nn.Init.PYTORCH_DEFAULT, gen, DType.FLOAT32,
+                        GPU), dev.backprop4j.nn.Activation.RELU.module(),
+                new dev.backprop4j.nn.Linear(32, 16, true, dev.backprop4j.nn.Init.PYTORCH_DEFAULT, gen, DType.FLOAT32,
+                        GPU))));
+        Tensor x = Tensor.randn(gen, Shape.of(8, 16), DType.FLOAT32, GPU);
+        CudaEmulator.Counters before = CudaEmulator.counters();
+        Tensor y = block.forward(x);
+        CudaEmulator.Counters d = CudaEmulator.counters().minus(before);
+        assertEquals(2, d.cublasCalls(), d.toString());
+        assertEquals(2, d.launches(), d.toString());
+        Tensor expected = x.add(block.body().forward(x));
+        float[] a = expected.toFloatArray();
+        float[] b = y.toFloatArray();
+        for (int i = 0; i < a.length; i++) {
+            assertEquals(a[i], b[i], 1e-6f * (1 + Math.abs(a[i])), "element " + i);
+        }
+    }
+
     /** What a steady training step does on the device, counted between two reads of the running totals. */
     private static CudaEmulator.Counters steadyStep(int[] sizes, int batch, boolean adam) {
         return steadyStep(sizes, batch, adam, 0);

@@ -187,7 +187,7 @@ class PtxKernelsTest {
                 sm.crossEntropyBackward(t, p, p, p, true, 0.5, n, 10, p, null);
                 red.accumulateMetrics(t, p, p, p, n, 10, p, null);
                 for (UnaryOp op : new UnaryOp[] {null, UnaryOp.RELU, UnaryOp.GELU}) {
-                    ew.biasActivation(op, t, p, p, n, 33, 0.01, 0, p, null);
+                    ew.biasActivation(op, t, p, p, null, n, 33, 0.01, 0, p, null);
                     ew.biasActivationBackward(op, t, p, p, p, n, 33, 0.01, 0, p, p, p, red, null);
                     ew.biasActivationBackward(op, t, p, p, p, 7, n, 0.01, 0, p, null, null, red, null);
                 }
