@@ -69,9 +69,38 @@ __device__ __forceinline__ int java_d2i(double v) {
     return (int)v;
 }
 
-// Stores a double into an element of type T as CpuBuffer.set does.
+// bfloat16 as its bits: the upper half of a float32 (BFloat16.java). Storage only: casts, copies and layout.
+struct bf16 {
+    unsigned short bits;
+};
+
+// The bfloat16 nearest to f, ties to even; a NaN stays a quiet NaN (BFloat16.fromFloat).
+__device__ __forceinline__ bf16 bf16_from_float(float f) {
+    union { float f; unsigned u; } v;
+    v.f = f;
+    bf16 h;
+    if ((v.u & 0x7fffffffu) > 0x7f800000u) {
+        h.bits = (unsigned short)((v.u >> 16) | 0x0040u);
+    } else {
+        h.bits = (unsigned short)((v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16);
+    }
+    return h;
+}
+
+__device__ __forceinline__ float bf16_to_float(bf16 h) {
+    union { unsigned u; float f; } v;
+    v.u = (unsigned)h.bits << 16;
+    return v.f;
+}
+
+// Stores a double into an element of type T as CpuBuffer.set does (bfloat16: through float, as Java rounds).
 template <typename T> __device__ __forceinline__ T from_double(double v) { return (T)v; }
 template <> __device__ __forceinline__ int from_double<int>(double v) { return java_d2i(v); }
+template <> __device__ __forceinline__ bf16 from_double<bf16>(double v) { return bf16_from_float((float)v); }
+
+// Reads an element of type T as CpuBuffer.get does.
+template <typename T> __device__ __forceinline__ double to_double(T v) { return (double)v; }
+template <> __device__ __forceinline__ double to_double<bf16>(bf16 v) { return (double)bf16_to_float(v); }
 
 // ---- reductions ------------------------------------------------------------------------------------------
 

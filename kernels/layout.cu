@@ -12,11 +12,11 @@ __device__ void fill(T* out, i64 n, double value) {
 }
 
 // dst[i] = (D) src[i] for i < n, through double as CpuBuffer.get/set: float to int truncates toward zero
-// (saturating, NaN -> 0), int to float rounds to nearest.
+// (saturating, NaN -> 0), int to float rounds to nearest, to bfloat16 rounds through float to nearest even.
 template <typename S, typename D>
 __device__ void cast(D* dst, const S* src, i64 n) {
     for (u64 i = global_thread(); i < (u64)n; i += global_stride()) {
-        dst[i] = from_double<D>((double)src[i]);
+        dst[i] = from_double<D>(to_double<S>(src[i]));
     }
 }
 
@@ -161,6 +161,7 @@ __device__ void gather_rows_backward(T* dx, const T* dy, const int* idx, i64 row
 MOVE_ENTRIES(float, f32)
 MOVE_ENTRIES(double, f64)
 MOVE_ENTRIES(int, i32)
+MOVE_ENTRIES(bf16, bf16)
 GATHER_ENTRIES(float, f32)
 GATHER_ENTRIES(double, f64)
 
@@ -173,3 +174,10 @@ CAST_ENTRY(double, f64, int, i32)
 CAST_ENTRY(int, i32, float, f32)
 CAST_ENTRY(int, i32, double, f64)
 CAST_ENTRY(int, i32, int, i32)
+CAST_ENTRY(bf16, bf16, float, f32)
+CAST_ENTRY(bf16, bf16, double, f64)
+CAST_ENTRY(bf16, bf16, int, i32)
+CAST_ENTRY(bf16, bf16, bf16, bf16)
+CAST_ENTRY(float, f32, bf16, bf16)
+CAST_ENTRY(double, f64, bf16, bf16)
+CAST_ENTRY(int, i32, bf16, bf16)

@@ -32,6 +32,9 @@ public interface Backend {
 
     void write(Buffer dst, int[] src);
 
+    /** Copies bfloat16 bit patterns ({@link dev.backprop4j.core.BFloat16}) into a BFLOAT16 {@code dst}. */
+    void write(Buffer dst, short[] bf16);
+
     /** The buffer's values converted to float (waits for pending work). */
     float[] readFloats(Buffer src);
 
@@ -40,6 +43,9 @@ public interface Backend {
 
     /** The values of an INT32 buffer (waits for pending work). */
     int[] readInts(Buffer src);
+
+    /** The bit patterns of a BFLOAT16 buffer (waits for pending work). */
+    short[] readBf16(Buffer src);
 
     /**
      * Starts copying the buffer's values to the host behind the queued work, without waiting; the result converts

@@ -88,6 +88,11 @@ public final class Safetensors {
                 read(ch, file, h.dataStart() + info.begin(), 8, size, (b, at, len) -> b.asDoubleBuffer().get(v, at, len));
                 yield Tensor.of(v, dims);
             }
+            case BFLOAT16 -> {
+                short[] v = new short[size];
+                read(ch, file, h.dataStart() + info.begin(), 2, size, (b, at, len) -> b.asShortBuffer().get(v, at, len));
+                yield Tensor.ofBf16Bits(v, dims);
+            }
             case INT32 -> {
                 int[] v = new int[size];
                 if (info.width() == 8) { // I64, as PyTorch stores its counters
@@ -219,6 +224,7 @@ public final class Safetensors {
             case FLOAT32 -> t.toFloatArray();
             case FLOAT64 -> t.toDoubleArray();
             case INT32 -> t.toIntArray();
+            case BFLOAT16 -> t.toBf16Bits();
         };
         for (int at = 0; at < n; at += perChunk) {
             int len = Math.min(perChunk, n - at);
@@ -227,6 +233,7 @@ public final class Safetensors {
                 case FLOAT32 -> buf.asFloatBuffer().put((float[]) host, at, len);
                 case FLOAT64 -> buf.asDoubleBuffer().put((double[]) host, at, len);
                 case INT32 -> buf.asIntBuffer().put((int[]) host, at, len);
+                case BFLOAT16 -> buf.asShortBuffer().put((short[]) host, at, len);
             }
             buf.limit(len * width);
             writeFully(ch, buf);

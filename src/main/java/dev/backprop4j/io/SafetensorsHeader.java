@@ -47,12 +47,13 @@ public record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, Str
     static final long MAX_HEADER = 100L << 20;
     private static final Pattern UNSIGNED = Pattern.compile("0|[1-9][0-9]*");
 
-    /** The header's code of a dtype: F32, F64, I32. */
+    /** The header's code of a dtype: F32, F64, I32, BF16. */
     static String code(DType d) {
         return switch (d) {
             case FLOAT32 -> "F32";
             case FLOAT64 -> "F64";
             case INT32 -> "I32";
+            case BFLOAT16 -> "BF16";
         };
     }
 
@@ -62,8 +63,9 @@ public record SafetensorsHeader(Map<String, TensorInfo> tensors, Map<String, Str
             case "F32" -> DType.FLOAT32;
             case "F64" -> DType.FLOAT64;
             case "I32", "I64" -> DType.INT32; // I64: PyTorch's counters (num_batches_tracked), range-checked on reading
+            case "BF16" -> DType.BFLOAT16;
             default -> throw new CheckpointException(file + ": tensor '" + Excerpt.of(name) + "' has dtype "
-                    + Excerpt.of(code) + ", which backprop4j does not read (F32, F64, I32, I64)");
+                    + Excerpt.of(code) + ", which backprop4j does not read (F32, F64, I32, I64, BF16)");
         };
     }
 

@@ -11,11 +11,20 @@ final class OpSupport {
     private OpSupport() {
     }
 
-    /** Fails unless t is open and floating point. */
+    /** Fails unless t is open and floating point (and not storage-only bfloat16). */
     static void floating(String op, Tensor t) {
         open(op, t);
         if (!t.dtype().isFloating()) {
             throw new IllegalArgumentException(op + ": needs a floating-point tensor, got " + t.describe());
+        }
+        arithmetic(op, t);
+    }
+
+    /** Fails for a bfloat16 tensor, which ops do not compute in: it is storage (casts, moves, views, files). */
+    static void arithmetic(String op, Tensor t) {
+        if (!t.dtype().isArithmetic()) {
+            throw new IllegalArgumentException(op + ": " + t.describe() + " is bfloat16, which is storage only here: "
+                    + "cast it with .to(DType.FLOAT32) first");
         }
     }
 
@@ -37,6 +46,7 @@ final class OpSupport {
             throw new IllegalArgumentException(op + ": tensors of different dtypes: " + a.describe() + " and "
                     + b.describe() + " (convert one with .to(dtype))");
         }
+        arithmetic(op, a);
     }
 
     /** Fails unless {@code index} is an open int32 tensor on x's device (labels, gather indices). */

@@ -48,12 +48,14 @@ public final class Backends {
                 case FLOAT32 -> to.write(dst, ((dev.backprop4j.backend.cpu.CpuBuffer) src).floats());
                 case FLOAT64 -> to.write(dst, ((dev.backprop4j.backend.cpu.CpuBuffer) src).doubles());
                 case INT32 -> to.write(dst, ((dev.backprop4j.backend.cpu.CpuBuffer) src).ints());
+                case BFLOAT16 -> to.write(dst, ((dev.backprop4j.backend.cpu.CpuBuffer) src).shorts());
             }
         } else {
             switch (src.dtype()) {
                 case FLOAT32 -> to.write(dst, from.readFloats(src));
                 case FLOAT64 -> to.write(dst, from.readDoubles(src));
                 case INT32 -> to.write(dst, from.readInts(src));
+                case BFLOAT16 -> to.write(dst, from.readBf16(src));
             }
         }
     }

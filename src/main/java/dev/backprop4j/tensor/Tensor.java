@@ -134,6 +134,14 @@ public final class Tensor extends TensorOps implements AutoCloseable {
         return backend().readInts(buffer());
     }
 
+    /** The bit patterns of a bfloat16 tensor ({@link dev.backprop4j.core.BFloat16}), as safetensors stores them. */
+    public short[] toBf16Bits() {
+        if (dtype() != DType.BFLOAT16) {
+            throw new IllegalStateException("toBf16Bits: tensor " + describe() + " is not bfloat16");
+        }
+        return backend().readBf16(buffer());
+    }
+
     /**
      * Starts copying this tensor's values to the host behind the queued work and returns at once; the result's
      * {@code get()} waits for them (as doubles), {@code isDone()} tells without waiting.

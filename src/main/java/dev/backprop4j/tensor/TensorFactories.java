@@ -90,6 +90,16 @@ abstract class TensorFactories {
         return t;
     }
 
+    /**
+     * A bfloat16 tensor from bit patterns ({@link dev.backprop4j.core.BFloat16}; {@code Tensor.of(floats).to(
+     * DType.BFLOAT16)} rounds floats to it).
+     */
+    public static Tensor ofBf16Bits(short[] bits, int... dims) {
+        Tensor t = empty(checkedShape("ofBf16Bits", bits.length, dims), DType.BFLOAT16, Device.CPU);
+        t.backend().write(t.buffer(), bits);
+        return t;
+    }
+
     /** A float32 [rows, cols] tensor from a rectangular nested array. */
     public static Tensor of(float[][] rows) {
         int cols = rows.length == 0 ? 0 : rows[0].length;
@@ -191,6 +201,7 @@ abstract class TensorFactories {
     /** Draws from {@code dist} with parameters a, b (see {@link Distribution}). */
     public static Tensor random(Generator gen, Distribution dist, double a, double b, Shape shape, DType dtype,
                                 Device device) {
+        arithmeticOnly("random", dtype);
         Tensor t = empty(shape, dtype, device);
         long offset = gen.take(shape.size());
         t.backend().random(t.buffer(), dist, a, b, gen.seed(), offset);
@@ -208,9 +219,17 @@ abstract class TensorFactories {
             throw new IllegalArgumentException("random: the counter must be a float64 [1] tensor, got "
                     + counter.describe());
         }
+        arithmeticOnly("random", dtype);
         Tensor t = empty(shape, dtype, counter.device());
         t.backend().random(t.buffer(), dist, a, b, seed, counter.buffer());
         return t;
+    }
+
+    private static void arithmeticOnly(String op, DType dtype) {
+        if (!dtype.isArithmetic()) {
+            throw new IllegalArgumentException(op + ": " + dtype + " is storage only here: draw float32 and cast it "
+                    + "with .to(DType." + dtype.name() + ")");
+        }
     }
 
 }

@@ -1,5 +1,7 @@
 package dev.backprop4j.interop;
 
+import dev.backprop4j.backend.Conversions;
+
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
 import dev.backprop4j.core.Generator;
@@ -21,6 +23,7 @@ import java.util.Arrays;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -84,5 +87,35 @@ class SafetensorsInteropTest {
             double[] ours = m.forward(Tensor.of(x, 3, 4).to(DType.FLOAT32)).toDoubleArray();
             assertArrayEquals(theirs, ours, 1e-5);
         }
+    }
+    private static final String TORCH_BF16 = """
+            import sys, torch
+            from safetensors.torch import load_file, save_file
+            ours = load_file(sys.argv[1])["h"]
+            x = torch.tensor([float(v) for v in sys.argv[3].split(",")], dtype=torch.float32)
+            save_file({"h": x.to(torch.bfloat16)}, sys.argv[2])
+            print(str(ours.dtype), " ".join(str(v) for v in ours.view(torch.int16).tolist()))
+            """;
+
+    /** bfloat16 tensors move both ways as BF16, rounded alike: PyTorch reads our bits, we read its. */
+    @Test
+    void bfloat16TensorsMoveBothWaysWithTheSameBits() throws Exception {
+        assumeTrue(PyTorchPeer.available(), PyTorchPeer.SKIPPED);
+        float[] x = Tensor.randn(new Generator(6), Shape.of(64), DType.FLOAT32, Device.CPU).mul(100).toFloatArray();
+        x[0] = 1.00390625f; // a tie, to even
+        x[1] = 3.4e38f;     // past bfloat16's largest: infinity
+        Path ours = dir.resolve("ours-bf16.safetensors");
+        Path theirs = dir.resolve("theirs-bf16.safetensors");
+        Tensor h = Tensor.of(x, 64).to(DType.BFLOAT16);
+        Safetensors.write(ours, Map.of("h", h), Map.of());
+        String[] out = PyTorchPeer.run(dir, TORCH_BF16, ours.toString(), theirs.toString(),
+                csv(Conversions.toDoubles(x))).trim().split(" ", 2);
+        assertEquals("torch.bfloat16", out[0]);
+        double[] bits = PyTorchPeer.numbers(out[1]);
+        short[] mine = h.toBf16Bits();
+        for (int i = 0; i < mine.length; i++) {
+            assertEquals(mine[i], (short) bits[i], "element " + i);
+        }
+        assertArrayEquals(mine, Safetensors.read(theirs).tensors().get("h").toBf16Bits(), "PyTorch's rounding = ours");
     }
 }

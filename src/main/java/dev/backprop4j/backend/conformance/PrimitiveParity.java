@@ -46,6 +46,14 @@ final class PrimitiveParity extends ParityHarness {
             out.add(check("embedding", t, this::embedding));
             out.add(check("random", t, this::random));
         }
+        DType h = DType.BFLOAT16; // storage only: moves, fills, casts and layout, each exact
+        out.add(check("write and read", h, this::transfer));
+        out.add(check("fill", h, (u, n) -> compare("fill", n, b -> out(fill(b, u, n, 0.1)))));
+        out.add(check("copy", h, this::copy));
+        out.add(check("cast", h, this::cast));
+        out.add(check("narrow", h, this::narrow));
+        out.add(check("broadcast", h, this::broadcast));
+        out.add(check("transpose", h, this::transpose));
         return out;
     }
 

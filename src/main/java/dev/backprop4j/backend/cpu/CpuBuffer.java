@@ -1,6 +1,7 @@
 package dev.backprop4j.backend.cpu;
 
 import dev.backprop4j.backend.Buffer;
+import dev.backprop4j.core.BFloat16;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
 
@@ -24,6 +25,7 @@ public abstract class CpuBuffer extends Buffer {
             case FLOAT32 -> new F32(new float[n]);
             case FLOAT64 -> new F64(new double[n]);
             case INT32 -> new I32(new int[n]);
+            case BFLOAT16 -> new BF16(new short[n]);
         };
     }
 
@@ -38,6 +40,7 @@ public abstract class CpuBuffer extends Buffer {
             case FLOAT32 -> new F32((float[]) a);
             case FLOAT64 -> new F64((double[]) a);
             case INT32 -> new I32((int[]) a);
+            case BFLOAT16 -> new BF16((short[]) a);
         };
     }
 
@@ -83,6 +86,11 @@ public abstract class CpuBuffer extends Buffer {
     /** The backing array of an INT32 buffer. */
     public int[] ints() {
         throw wrongType(DType.INT32);
+    }
+
+    /** The backing array of a BFLOAT16 buffer: bit patterns ({@link BFloat16}). */
+    public short[] shorts() {
+        throw wrongType(DType.BFLOAT16);
     }
 
     private IllegalStateException wrongType(DType wanted) {
@@ -167,6 +175,36 @@ public abstract class CpuBuffer extends Buffer {
 
         @Override
         public int[] ints() {
+            return a;
+        }
+
+        @Override
+        Object array() {
+            return a;
+        }
+    }
+
+    /** bfloat16 bit patterns; get is exact, set rounds (a double through float32, as PyTorch converts). */
+    static final class BF16 extends CpuBuffer {
+        final short[] a;
+
+        BF16(short[] a) {
+            super(DType.BFLOAT16, a.length);
+            this.a = a;
+        }
+
+        @Override
+        public double get(int i) {
+            return BFloat16.toFloat(a[i]);
+        }
+
+        @Override
+        public void set(int i, double v) {
+            a[i] = BFloat16.fromFloat((float) v);
+        }
+
+        @Override
+        public short[] shorts() {
             return a;
         }
 

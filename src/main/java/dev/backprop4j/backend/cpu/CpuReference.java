@@ -7,6 +7,7 @@ import dev.backprop4j.backend.Conversions;
 import dev.backprop4j.backend.PendingRead;
 import dev.backprop4j.backend.ReduceOp;
 import dev.backprop4j.backend.UnaryOp;
+import dev.backprop4j.core.BFloat16;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Device;
 import dev.backprop4j.core.Distribution;
@@ -61,12 +62,18 @@ class CpuReference implements Backend {
     }
 
     @Override
+    public void write(Buffer dst, short[] bf16) {
+        System.arraycopy(bf16, 0, cpu(dst).shorts(), 0, bf16.length);
+    }
+
+    @Override
     public float[] readFloats(Buffer src) {
         CpuBuffer s = cpu(src);
         return switch (s.dtype()) {
             case FLOAT32 -> s.floats().clone();
             case FLOAT64 -> Conversions.toFloats(s.doubles());
             case INT32 -> Conversions.toFloats(s.ints());
+            case BFLOAT16 -> Conversions.bf16ToFloats(s.shorts());
         };
     }
 
@@ -77,12 +84,18 @@ class CpuReference implements Backend {
             case FLOAT64 -> s.doubles().clone();
             case FLOAT32 -> Conversions.toDoubles(s.floats());
             case INT32 -> Conversions.toDoubles(s.ints());
+            case BFLOAT16 -> Conversions.toDoubles(Conversions.bf16ToFloats(s.shorts()));
         };
     }
 
     @Override
     public int[] readInts(Buffer src) {
         return cpu(src).ints().clone();
+    }
+
+    @Override
+    public short[] readBf16(Buffer src) {
+        return cpu(src).shorts().clone();
     }
 
     @Override
@@ -97,6 +110,7 @@ class CpuReference implements Backend {
             case FLOAT32 -> java.util.Arrays.fill(o.floats(), (float) value);
             case FLOAT64 -> java.util.Arrays.fill(o.doubles(), value);
             case INT32 -> java.util.Arrays.fill(o.ints(), (int) value);
+            case BFLOAT16 -> java.util.Arrays.fill(o.shorts(), BFloat16.fromFloat((float) value));
         }
     }
 

@@ -3,7 +3,6 @@ package dev.backprop4j.backend.cuda;
 import dev.backprop4j.backend.Backend;
 import dev.backprop4j.backend.BinaryOp;
 import dev.backprop4j.backend.Buffer;
-import dev.backprop4j.backend.Conversions;
 import dev.backprop4j.backend.MemoryStats;
 import dev.backprop4j.backend.PendingRead;
 import dev.backprop4j.backend.ReduceOp;
@@ -113,6 +112,11 @@ final class CudaBackend implements Backend {
     }
 
     @Override
+    public void write(Buffer dst, short[] bf16) {
+        transfers.write(dst, bf16);
+    }
+
+    @Override
     public float[] readFloats(Buffer src) {
         return transfers.readFloats(src);
     }
@@ -128,6 +132,11 @@ final class CudaBackend implements Backend {
     }
 
     @Override
+    public short[] readBf16(Buffer src) {
+        return transfers.readBf16(src);
+    }
+
+    @Override
     public PendingRead readLater(Buffer src) {
         return transfers.readLater(src);
     }
@@ -136,16 +145,7 @@ final class CudaBackend implements Backend {
 
     @Override
     public void fill(Buffer out, double value) {
-        if (out.dtype() == DType.FLOAT64) {
-            kernels.layout.fill(out.dtype(), ptr(out), out.length(), value, stream());
-            return;
-        }
-        // a 32-bit pattern: a memset, which costs no kernel launch
-        int bits = out.dtype() == DType.FLOAT32 ? Float.floatToRawIntBits((float) value) : (int) value;
-        if (out.length() > 0) {
-            KernelModule.check(() -> jcuda.driver.JCudaDriver.cuMemsetD32Async(ptr(out), bits, out.length(), stream()),
-                    () -> "filling " + out.length() + " " + out.dtype() + " with " + value);
-        }
+        kernels.layout.fillFast(out.dtype(), ptr(out), out.length(), value, stream());
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.backprop4j.backend.cuda;
 import dev.backprop4j.backend.Buffer;
 import dev.backprop4j.backend.Conversions;
 import dev.backprop4j.backend.PendingRead;
+import dev.backprop4j.core.BFloat16;
 import dev.backprop4j.core.DType;
 import jcuda.Pointer;
 import jcuda.driver.CUdeviceptr;
@@ -56,6 +57,12 @@ final class CudaTransfers {
         memcpy.upload(ptr(dst), 4L * src.length, b -> b.asIntBuffer().put(src));
     }
 
+    void write(Buffer dst, short[] bf16) {
+        notWhileCapturing("write");
+        checkWrite(dst, DType.BFLOAT16, bf16.length);
+        memcpy.upload(ptr(dst), 2L * bf16.length, b -> b.asShortBuffer().put(bf16));
+    }
+
     /** An upload past the block would corrupt a neighbour silently: the CPU backend fails here, so does this one. */
     private static void checkWrite(Buffer dst, DType type, int n) {
         if (dst.dtype() != type || dst.length() != n) {
@@ -75,6 +82,7 @@ final class CudaTransfers {
             }
             case FLOAT64 -> Conversions.toFloats(readDoubles(src));
             case INT32 -> Conversions.toFloats(readInts(src));
+            case BFLOAT16 -> Conversions.bf16ToFloats(readBf16(src));
         };
     }
 
@@ -89,6 +97,7 @@ final class CudaTransfers {
             }
             case FLOAT32 -> Conversions.toDoubles(readFloats(src));
             case INT32 -> Conversions.toDoubles(readInts(src));
+            case BFLOAT16 -> Conversions.toDoubles(Conversions.bf16ToFloats(readBf16(src)));
         };
     }
 
@@ -100,6 +109,17 @@ final class CudaTransfers {
         }
         int[] out = new int[(int) src.length()];
         memcpy.download(ptr(src), Pointer.to(out), 4L * out.length);
+        return out;
+    }
+
+    short[] readBf16(Buffer src) {
+        notWhileCapturing("read");
+        verifyChecks();
+        if (src.dtype() != DType.BFLOAT16) {
+            throw new IllegalArgumentException("readBf16: buffer holds " + src.dtype());
+        }
+        short[] out = new short[(int) src.length()];
+        memcpy.download(ptr(src), Pointer.to(out), 2L * out.length);
         return out;
     }
 
@@ -139,6 +159,7 @@ final class CudaTransfers {
                         case FLOAT32 -> b.getFloat(4 * i);
                         case FLOAT64 -> b.getDouble(8 * i);
                         case INT32 -> b.getInt(4 * i);
+                        case BFLOAT16 -> BFloat16.toFloat(b.getShort(2 * i));
                     };
                 }
                 if (withErrors) {

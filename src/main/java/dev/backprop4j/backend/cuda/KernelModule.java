@@ -154,6 +154,7 @@ final class KernelModule implements AutoCloseable {
             case FLOAT32 -> "f32";
             case FLOAT64 -> "f64";
             case INT32 -> "i32";
+            case BFLOAT16 -> "bf16";
         };
     }
 
@@ -170,6 +171,8 @@ final class KernelModule implements AutoCloseable {
 
     static final List<DType> FLOATS = List.of(DType.FLOAT32, DType.FLOAT64);
     static final List<DType> ALL_TYPES = List.of(DType.FLOAT32, DType.FLOAT64, DType.INT32);
+    /** Every dtype a buffer can hold: the layout kernels (fill, casts, copies) take bfloat16 too. */
+    static final List<DType> STORAGE_TYPES = List.of(DType.FLOAT32, DType.FLOAT64, DType.INT32, DType.BFLOAT16);
 
     // ---- grid math ------------------------------------------------------------------------------------------
 

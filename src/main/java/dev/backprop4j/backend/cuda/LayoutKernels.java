@@ -36,10 +36,10 @@ final class LayoutKernels implements AutoCloseable {
 
     static List<String> kernelNames() {
         List<String> names = new ArrayList<>(
-                KernelModule.names(KernelModule.ALL_TYPES, "fill", "narrow", "broadcast", "transpose"));
+                KernelModule.names(KernelModule.STORAGE_TYPES, "fill", "narrow", "broadcast", "transpose"));
         names.addAll(KernelModule.names(KernelModule.FLOATS, "gather_rows_forward", "gather_rows_backward"));
-        for (DType s : KernelModule.ALL_TYPES) {
-            for (DType d : KernelModule.ALL_TYPES) {
+        for (DType s : KernelModule.STORAGE_TYPES) {
+            for (DType d : KernelModule.STORAGE_TYPES) {
                 names.add(castName(s, d));
             }
         }
@@ -70,8 +70,8 @@ final class LayoutKernels implements AutoCloseable {
         this.scatterRows = module.family("gather_rows_backward");
         int t = DType.values().length;
         this.cast = new KernelModule.Kernel[t][t];
-        for (DType s : KernelModule.ALL_TYPES) {
-            for (DType d : KernelModule.ALL_TYPES) {
+        for (DType s : KernelModule.STORAGE_TYPES) {
+            for (DType d : KernelModule.STORAGE_TYPES) {
                 cast[s.ordinal()][d.ordinal()] = module.kernel(castName(s, d));
             }
         }
@@ -82,7 +82,21 @@ final class LayoutKernels implements AutoCloseable {
         return new LayoutKernels(KernelModule.load(MODULE, kernelNames()));
     }
 
-    /** out[i] = value for i &lt; n, as (float) value, value or (int) value. */
+    /**
+     * {@link #fill}, but a 32-bit pattern (float32, int32) by a memset, which costs no kernel launch; float64 and
+     * bfloat16 by the kernel.
+     */
+    public void fillFast(DType dtype, CUdeviceptr out, long n, double value, CUstream stream) {
+        if (n <= 0 || !(dtype == DType.FLOAT32 || dtype == DType.INT32)) {
+            fill(dtype, out, n, value, stream);
+            return;
+        }
+        int bits = dtype == DType.FLOAT32 ? Float.floatToRawIntBits((float) value) : (int) value;
+        KernelModule.check(() -> jcuda.driver.JCudaDriver.cuMemsetD32Async(out, bits, n, stream),
+                () -> "filling " + n + " " + dtype + " with " + value);
+    }
+
+    /** out[i] = value for i &lt; n, as (float) value, value, (int) value or its bfloat16, by a kernel. */
     public void fill(DType dtype, CUdeviceptr out, long n, double value, CUstream stream) {
         KernelModule.requireNonNegative("fill", n);
         if (n == 0) {
