@@ -102,6 +102,11 @@ public final class TrainingOptions {
                     + "to --lr), then follow --schedule (default: ${DEFAULT-VALUE}).")
     int warmup;
 
+    @Option(names = "--precision", defaultValue = "fp32", description = "fp32, or bf16: the forward and loss under "
+            + "autocast, every matrix product on bfloat16 inputs with float32 accumulation, weights, gradients and "
+            + "optimizer state float32 (default: ${DEFAULT-VALUE}).")
+    String precision;
+
     @Option(names = "--decay", defaultValue = "all", description = "Which parameters --weight-decay applies to: all "
             + "(PyTorch's default), or matrices (the weights and embeddings; not biases and normalisation "
             + "parameters, as the deep-MLP recipes do) (default: ${DEFAULT-VALUE}).")
@@ -120,7 +125,7 @@ public final class TrainingOptions {
                 .schedule(choice(RunSpec.Schedule.class, "--schedule", schedule)).batch(batch).epochs(epochs)
                 .seed(seed).limit(limit == null ? 0 : limit)
                 .plan(new TrainingPlan(labelSmoothing, accumulate, valFraction, patience, warmup,
-                        TrainingPlan.parseDecay(decay)));
+                        TrainingPlan.parseDecay(decay), TrainingPlan.parsePrecision(precision)));
         if (data.isRegression() && labelSmoothing > 0) {
             throw new IllegalArgumentException("--label-smoothing applies to classes, not to --task regress");
         }

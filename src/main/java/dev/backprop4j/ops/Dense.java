@@ -16,6 +16,8 @@ import dev.backprop4j.tensor.Tensor;
  * not needed.
  * With a residual r (a residual block's last layer, no activation): y = x W^T + b + r, recorded as "linear_residual",
  * the skip path's add in the same epilogue pass; its gradient is g itself.
+ * Under {@link dev.backprop4j.tensor.Autocast#bf16} the three GEMMs take x, W and dz rounded to bfloat16 and
+ * accumulate in float32; the bias, the activation and every gradient stay float32.
  */
 public final class Dense {
     private Dense() {
@@ -61,8 +63,11 @@ public final class Dense {
                         + shape + " of input " + x.shape() + " and weight " + weight.shape());
             }
         }
+        boolean bf16 = OpSupport.autocastBf16(x);
+        Tensor xg = OpSupport.gemmInput(x, bf16);
+        Tensor wg = OpSupport.gemmInput(weight, bf16);
         Tensor z = OpSupport.empty(shape, x);
-        x.backend().gemm(false, true, 1, batch, out, in, 1.0, x.buffer(), 0, weight.buffer(), 0, 0.0, z.buffer(), 0);
+        x.backend().gemm(false, true, 1, batch, out, in, 1.0, xg.buffer(), 0, wg.buffer(), 0, 0.0, z.buffer(), 0);
         // keep z only where the derivative needs the input and cannot read it from y (RELU can: y > 0 iff z > 0)
         boolean keepZ = activation != null && activation.derivativeNeedsInput() && activation != UnaryOp.RELU;
         Tensor y = keepZ ? OpSupport.empty(shape, x) : z;
@@ -85,23 +90,35 @@ public final class Dense {
             }
             Tensor dx = null;
             Tensor dw = null;
+            Tensor dzg = OpSupport.gemmInput(dz, bf16);
             if (x.requiresGrad()) {
                 dx = OpSupport.empty(x.shape(), g);
-                g.backend().gemm(false, false, 1, batch, in, out, 1.0, dz.buffer(), 0, weight.buffer(), 0, 0.0,
+                g.backend().gemm(false, false, 1, batch, in, out, 1.0, dzg.buffer(), 0, wg.buffer(), 0, 0.0,
                         dx.buffer(), 0);
             }
             if (weight.requiresGrad()) {
                 dw = OpSupport.empty(weight.shape(), g);
-                g.backend().gemm(true, false, 1, out, in, batch, 1.0, dz.buffer(), 0, x.buffer(), 0, 0.0,
+                g.backend().gemm(true, false, 1, out, in, batch, 1.0, dzg.buffer(), 0, xg.buffer(), 0, 0.0,
                         dw.buffer(), 0);
+            }
+            if (dzg != dz) {
+                dzg.close();
             }
             if (dz != g) {
                 dz.close();
             }
             return residual == null ? new Tensor[]{dx, dw, db} : new Tensor[]{dx, dw, db, g};
         }, residual == null ? new Tensor[]{x, weight, bias} : new Tensor[]{x, weight, bias, residual});
-        if (keepZ && !result.requiresGrad()) {
-            z.close(); // not recorded: nothing will read it
+        if (!result.requiresGrad()) { // not recorded: nothing will read them
+            if (keepZ) {
+                z.close();
+            }
+            if (xg != x) {
+                xg.close();
+            }
+            if (wg != weight) {
+                wg.close();
+            }
         }
         return result;
     }

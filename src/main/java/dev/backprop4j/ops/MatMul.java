@@ -9,7 +9,9 @@ import dev.backprop4j.tensor.Tensor;
  * is shared by every matrix of the batch. Backward: da = g @ b^T, db = a^T @ g (summed over the batch
  * for a shared side); transposes are flags of the GEMM, never copies. A layer's x W^T + b is not built from this op
  * but is {@link Dense}: the same GEMM with W transposed by flag and the bias added in place, recorded as one
- * "linear" node, so the tape holds one node per layer instead of three.
+ * "linear" node, so the tape holds one node per layer instead of three. Under
+ * {@link dev.backprop4j.tensor.Autocast#bf16} every GEMM of it takes bfloat16-rounded inputs (a, b and g), float32
+ * accumulation and output.
  */
 public final class MatMul {
     private MatMul() {
@@ -27,10 +29,29 @@ public final class MatMul {
         if (a.rank() == 3 && b.rank() == 3 && a.dim(0) != b.dim(0)) {
             throw new IllegalArgumentException("matmul: batch sizes differ: " + a.shape() + " @ " + b.shape());
         }
-        Tensor out = product(a, false, b, false);
-        return Tape.record("matmul", out, g -> new Tensor[]{
-                a.requiresGrad() ? gradA(g, a, b) : null,
-                b.requiresGrad() ? gradB(g, a, b) : null}, a, b);
+        boolean bf16 = OpSupport.autocastBf16(a);
+        Tensor ag = OpSupport.gemmInput(a, bf16);
+        Tensor bg = OpSupport.gemmInput(b, bf16);
+        Tensor out = product(ag, false, bg, false);
+        Tensor result = Tape.record("matmul", out, g -> {
+            Tensor gg = OpSupport.gemmInput(g, bf16);
+            Tensor[] grads = {a.requiresGrad() ? gradA(gg, ag, bg) : null, b.requiresGrad() ? gradB(gg, ag, bg) : null};
+            if (gg != g) {
+                gg.close();
+            }
+            return grads;
+        }, a, b);
+        if (!result.requiresGrad()) {
+            closeCopy(ag, a);
+            closeCopy(bg, b);
+        }
+        return result;
+    }
+
+    private static void closeCopy(Tensor copy, Tensor original) {
+        if (copy != original) {
+            copy.close();
+        }
     }
 
     private static Tensor gradA(Tensor g, Tensor a, Tensor b) {

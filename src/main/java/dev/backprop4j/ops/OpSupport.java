@@ -3,6 +3,7 @@ package dev.backprop4j.ops;
 import dev.backprop4j.backend.BinaryOp;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Shape;
+import dev.backprop4j.tensor.Autocast;
 import dev.backprop4j.tensor.Tensor;
 
 /** Checks and building blocks shared by the ops: argument errors name the op and the shapes. */
@@ -59,6 +60,28 @@ final class OpSupport {
     }
 
     /** A new tensor with like's dtype and device and undefined contents. */
+    /**
+     * A GEMM's input as autocast wants it: {@code t} itself, or with {@code rounded} (a float32 input under
+     * {@link Autocast#bf16}) a float32 copy of its values rounded to bfloat16 (two casts), not
+     * recorded: the GEMM then multiplies bfloat16 values exactly and accumulates in float32, as tensor cores do.
+     */
+    static Tensor gemmInput(Tensor t, boolean rounded) {
+        if (!rounded || t.dtype() != DType.FLOAT32) {
+            return t;
+        }
+        Tensor half = emptyOf(t.shape(), DType.BFLOAT16, t);
+        t.backend().cast(t.buffer(), half.buffer());
+        Tensor r = empty(t.shape(), t);
+        t.backend().cast(half.buffer(), r.buffer());
+        half.close();
+        return r;
+    }
+
+    /** Whether GEMMs of {@code t} run on bfloat16 inputs now (autocast is on and t is float32). */
+    static boolean autocastBf16(Tensor t) {
+        return Autocast.gemmInputs() == DType.BFLOAT16 && t.dtype() == DType.FLOAT32;
+    }
+
     static Tensor empty(Shape shape, Tensor like) {
         return Tensor.empty(shape, like.dtype(), like.device());
     }

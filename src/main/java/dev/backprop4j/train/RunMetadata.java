@@ -142,7 +142,8 @@ public final class RunMetadata {
                         Integer.parseInt(meta.getOrDefault(RUN + "label-column", "-1")), meta.get(RUN + "categorical")));
                 TrainingPlan plan = TrainingPlan.NONE;
                 for (String option : new String[] {"optimizer", "lr", "momentum", "weight-decay", "schedule", "batch",
-                    "epochs", "limit", "label-smoothing", "accumulate", "val-fraction", "patience", "warmup", "decay"}) {
+                    "epochs", "limit", "label-smoothing", "accumulate", "val-fraction", "patience", "warmup", "decay",
+                    "precision"}) {
                     key = RUN + option;
                     if (meta.containsKey(key)) {
                         TrainingPlan changed = plan.with(option, meta.get(key));

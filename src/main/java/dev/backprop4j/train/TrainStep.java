@@ -3,6 +3,7 @@ package dev.backprop4j.train;
 import dev.backprop4j.nn.Module;
 import dev.backprop4j.optim.GradClip;
 import dev.backprop4j.optim.Optimizer;
+import dev.backprop4j.tensor.Autocast;
 import dev.backprop4j.tensor.GradMode;
 import dev.backprop4j.tensor.Scope;
 import dev.backprop4j.tensor.Tensor;
@@ -25,16 +26,18 @@ final class TrainStep {
     private final double clipNorm;
     private final GradientHook hook;
     private final int accumulate;
+    private final boolean bf16;
     private final List<Tensor> params;
 
     TrainStep(Module model, Optimizer optimizer, BiFunction<Tensor, Tensor, Tensor> loss, double clipNorm,
-              GradientHook hook, int accumulate) {
+              GradientHook hook, int accumulate, boolean bf16) {
         this.model = model;
         this.optimizer = optimizer;
         this.loss = loss;
         this.clipNorm = clipNorm;
         this.hook = hook;
         this.accumulate = accumulate;
+        this.bf16 = bf16;
         this.params = model.parameters();
     }
 
@@ -63,8 +66,12 @@ final class TrainStep {
             try (Scope scope = Scope.open()) {
                 Tensor xi = parts == 1 ? x : x.narrow(0, start, length);
                 Tensor yi = parts == 1 ? y : y.narrow(0, start, length);
-                Tensor logits = model.forward(xi);
-                Tensor l = loss.apply(logits, yi);
+                Tensor logits;
+                Tensor l;
+                try (Autocast mixed = bf16 ? Autocast.bf16() : null) { // the backward follows the forward's choice
+                    logits = model.forward(xi);
+                    l = loss.apply(logits, yi);
+                }
                 try (GradMode.Guard off = GradMode.noGrad()) {
                     metrics.queue(l, logits, yi);
                 }

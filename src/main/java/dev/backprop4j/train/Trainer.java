@@ -56,6 +56,7 @@ public final class Trainer implements AutoCloseable {
     private LrSchedule schedule;
     private double clipNorm;
     private int accumulate = 1;
+    private boolean bf16;
     private GradientHook hook;
     private long globalStep;
     private int readEvery = 8;
@@ -115,6 +116,15 @@ public final class Trainer implements AutoCloseable {
             throw new IllegalArgumentException("accumulate: micro-batches must be at least 1, got " + microBatches);
         }
         this.accumulate = microBatches;
+        return rebuilt();
+    }
+
+    /**
+     * Runs each step's forward and loss under {@link dev.backprop4j.tensor.Autocast#bf16} (default false): the
+     * GEMMs on bfloat16 inputs with float32 accumulation, everything else and every gradient and update in float32.
+     */
+    public Trainer bf16(boolean on) {
+        this.bf16 = on;
         return rebuilt();
     }
 
@@ -256,7 +266,7 @@ public final class Trainer implements AutoCloseable {
 
     private TrainStep trainStep() {
         if (step == null) {
-            step = new TrainStep(model, optimizer, loss, clipNorm, hook, accumulate);
+            step = new TrainStep(model, optimizer, loss, clipNorm, hook, accumulate, bf16);
         }
         return step;
     }

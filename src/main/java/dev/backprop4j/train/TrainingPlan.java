@@ -19,14 +19,15 @@ import java.util.function.BiFunction;
  * run stops after that many epochs without a lower validation loss and ends with the best epoch's weights), a linear
  * warmup of the learning rate over the first {@code warmup} steps, and weight decay on the weight matrices only
  * ({@code decayMatricesOnly}: none on biases and normalisation parameters, the parameters of rank 1, as the deep-MLP
- * recipes, timm's {@code filter_bias_and_bn} and Hugging Face's Trainer do). The defaults are none of them:
+ * recipes, timm's {@code filter_bias_and_bn} and Hugging Face's Trainer do), and mixed precision ({@code bf16}: the
+ * forward and loss under {@link dev.backprop4j.tensor.Autocast#bf16}). The defaults are none of them:
  * {@link #NONE}.
  */
 public record TrainingPlan(double labelSmoothing, int accumulate, double valFraction, int patience, int warmup,
-                           boolean decayMatricesOnly) implements Serializable {
+                           boolean decayMatricesOnly, boolean bf16) implements Serializable {
 
     /** Plain training: no smoothing, one pass per batch, no validation split, no warmup, decay on every parameter. */
-    public static final TrainingPlan NONE = new TrainingPlan(0, 1, 0, 0, 0, false);
+    public static final TrainingPlan NONE = new TrainingPlan(0, 1, 0, 0, 0, false, false);
 
     /** @throws IllegalArgumentException naming the option whose value is out of range */
     public TrainingPlan {
@@ -40,7 +41,7 @@ public record TrainingPlan(double labelSmoothing, int accumulate, double valFrac
 
     /** Label smoothing, accumulation and early stopping; no warmup, decay on every parameter. */
     public TrainingPlan(double labelSmoothing, int accumulate, double valFraction, int patience) {
-        this(labelSmoothing, accumulate, valFraction, patience, 0, false);
+        this(labelSmoothing, accumulate, valFraction, patience, 0, false, false);
     }
 
     private static void require(boolean valid, String message) {
@@ -82,6 +83,7 @@ public record TrainingPlan(double labelSmoothing, int accumulate, double valFrac
         o.put("patience", Integer.toString(patience));
         o.put("warmup", Integer.toString(warmup));
         o.put("decay", decayMatricesOnly ? "matrices" : "all");
+        o.put("precision", bf16 ? "bf16" : "fp32");
         return o;
     }
 
@@ -93,6 +95,7 @@ public record TrainingPlan(double labelSmoothing, int accumulate, double valFrac
         int pat = patience;
         int warm = warmup;
         boolean matrices = decayMatricesOnly;
+        boolean half = bf16;
         switch (name) {
             case "label-smoothing" -> ls = Double.parseDouble(text);
             case "accumulate" -> acc = Integer.parseInt(text);
@@ -100,11 +103,21 @@ public record TrainingPlan(double labelSmoothing, int accumulate, double valFrac
             case "patience" -> pat = Integer.parseInt(text);
             case "warmup" -> warm = Integer.parseInt(text);
             case "decay" -> matrices = parseDecay(text);
+            case "precision" -> half = parsePrecision(text);
             default -> {
                 return null;
             }
         }
-        return new TrainingPlan(ls, acc, val, pat, warm, matrices);
+        return new TrainingPlan(ls, acc, val, pat, warm, matrices, half);
+    }
+
+    /** "fp32" (false) or "bf16" (true), the values of --precision. */
+    public static boolean parsePrecision(String text) {
+        return switch (text) {
+            case "fp32" -> false;
+            case "bf16" -> true;
+            default -> throw new IllegalArgumentException("--precision must be fp32 or bf16, got '" + text + "'");
+        };
     }
 
     /** "all" (false) or "matrices" (true), the values of --decay. */

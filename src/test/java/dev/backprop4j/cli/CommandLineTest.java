@@ -205,6 +205,28 @@ class CommandLineTest {
         assertOneLineError(smooth.err(), "--label-smoothing applies to classes");
     }
 
+    /** --precision bf16 trains the default model as far as float32 does on a short run, and is remembered. */
+    @Test
+    void bfloat16AutocastTrainsAsFarAsFloat32() throws Exception {
+        double[] acc = new double[2];
+        String[] precisions = {"fp32", "bf16"};
+        for (int i = 0; i < 2; i++) {
+            Path model = dir.resolve(precisions[i] + ".safetensors");
+            CliRun r = CliRun.of("train", "--precision", precisions[i], "--limit", "2000", "--epochs", "3",
+                    "--device", "cpu", "--save", model.toString());
+            assertEquals(0, r.code(), r.err());
+            Matcher m = Pattern.compile("done: test accuracy ([0-9.]+)%").matcher(r.out());
+            assertTrue(m.find(), r.out());
+            acc[i] = Double.parseDouble(m.group(1));
+            assertEquals(precisions[i], dev.backprop4j.io.Safetensors.header(model).metadata()
+                    .get("backprop4j.run.precision"));
+        }
+        assertTrue(acc[0] > 85 && Math.abs(acc[0] - acc[1]) <= 0.5, "fp32 " + acc[0] + "%, bf16 " + acc[1] + "%");
+        CliRun bad = CliRun.of("train", "--precision", "fp16");
+        assertEquals(2, bad.code());
+        assertOneLineError(bad.err(), "--precision must be fp32 or bf16, got 'fp16'");
+    }
+
     @Test
     void badInputEndsWithOneLineAndANonZeroCode() throws Exception {
         CliRun unknown = CliRun.of("train", "--bogus");

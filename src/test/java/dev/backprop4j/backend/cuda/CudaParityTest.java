@@ -365,6 +365,35 @@ class CudaParityTest {
         }
     }
 
+    /** Under bfloat16 autocast a dense layer forward and backward on the GPU equals the CPU's (float32 after). */
+    @Test
+    void autocastDenseLayersMatchTheCpu() {
+        Generator gen = new Generator(21);
+        float[][] out = new float[2][];
+        float[][] dw = new float[2][];
+        Device[] devices = {Device.CPU, GPU};
+        Tensor x0 = Tensor.randn(gen, Shape.of(33, 20), DType.FLOAT32, Device.CPU);
+        Tensor w0 = Tensor.randn(gen, Shape.of(9, 20), DType.FLOAT32, Device.CPU);
+        Tensor g0 = Tensor.randn(gen, Shape.of(33, 9), DType.FLOAT32, Device.CPU);
+        for (int d = 0; d < 2; d++) {
+            Tensor x = x0.to(devices[d]);
+            Tensor w = w0.detach().to(devices[d]).requiresGrad(true); // a leaf on each device
+            Tensor y;
+            try (dev.backprop4j.tensor.Autocast mixed = dev.backprop4j.tensor.Autocast.bf16()) {
+                y = dev.backprop4j.ops.Dense.apply(x, w, null, dev.backprop4j.backend.UnaryOp.GELU, 0);
+            }
+            y.backward(g0.to(devices[d]));
+            out[d] = y.toFloatArray();
+            dw[d] = w.grad().toFloatArray();
+        }
+        for (int i = 0; i < out[0].length; i++) {
+            assertEquals(out[0][i], out[1][i], 1e-5 * (1 + Math.abs(out[0][i])), "output " + i);
+        }
+        for (int i = 0; i < dw[0].length; i++) {
+            assertEquals(dw[0][i], dw[1][i], 1e-4 * (1 + Math.abs(dw[0][i])), "dW " + i);
+        }
+    }
+
     /** A regression epoch (float targets, mean squared error, loss-only metrics) on the GPU equals the CPU's. */
     @Test
     void aRegressionEpochMatchesTheCpu() {

@@ -1,0 +1,72 @@
+package dev.backprop4j.tensor;
+
+import dev.backprop4j.core.DType;
+import dev.backprop4j.core.Device;
+import dev.backprop4j.core.Generator;
+import dev.backprop4j.core.Shape;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+/**
+ * bfloat16 autocast: each GEMM of a dense layer and of matmul multiplies its inputs rounded to bfloat16 and
+ * accumulates in float32, forward and backward (the backward following the forward's choice outside the scope);
+ * bias, activation and every gradient stay float32.
+ */
+class AutocastTest {
+    private static final Generator GEN = new Generator(11);
+
+    private static Tensor rounded(Tensor t) {
+        return t.to(DType.BFLOAT16).to(DType.FLOAT32);
+    }
+
+    @Test
+    void aDenseLayersGemmsTakeBfloat16InputsAndKeepFloat32Outputs() {
+        Tensor x = Tensor.randn(GEN, Shape.of(5, 7), DType.FLOAT32, Device.CPU).requiresGrad(true);
+        Tensor w = Tensor.randn(GEN, Shape.of(3, 7), DType.FLOAT32, Device.CPU).requiresGrad(true);
+        Tensor b = Tensor.randn(GEN, Shape.of(3), DType.FLOAT32, Device.CPU).requiresGrad(true);
+        Tensor g = Tensor.randn(GEN, Shape.of(5, 3), DType.FLOAT32, Device.CPU);
+        Tensor y;
+        try (Autocast mixed = Autocast.bf16()) {
+            y = dev.backprop4j.ops.Dense.apply(x, w, b, dev.backprop4j.backend.UnaryOp.TANH, 0);
+        }
+        assertNull(Autocast.gemmInputs(), "closing restores float32");
+        y.mul(g).sum().backward(); // outside the scope: the backward follows the forward
+
+        Tensor xr = rounded(x.detach());
+        Tensor wr = rounded(w.detach());
+        Tensor z = xr.matmul(wr.transpose()).add(b.detach());
+        assertArrayEquals(z.tanh().toFloatArray(), y.toFloatArray(), "forward: rounded inputs, float32 after");
+        Tensor dz = g.mul(z.tanh().mul(z.tanh()).neg().add(1));
+        float[] dzr = rounded(dz).toFloatArray();
+        Tensor dzrT = Tensor.of(dzr, 5, 3);
+        assertArrayEquals(dzrT.matmul(wr).toFloatArray(), x.grad().toFloatArray(), 1e-6f, "dx from rounded dz and W");
+        assertArrayEquals(dzrT.transpose().matmul(xr).toFloatArray(), w.grad().toFloatArray(), 1e-6f,
+                "dW from rounded dz and x, in float32");
+        assertArrayEquals(dz.sum(0).toFloatArray(), b.grad().toFloatArray(), 1e-6f, "the bias gradient unrounded");
+        assertFalse(java.util.Arrays.equals(xr.matmul(wr.transpose()).toFloatArray(),
+                x.detach().matmul(w.detach().transpose()).toFloatArray()), "rounding changed the product");
+    }
+
+    @Test
+    void matmulRoundsBothOperandsAndTheUpstreamGradient() {
+        Tensor a = Tensor.randn(GEN, Shape.of(2, 4, 6), DType.FLOAT32, Device.CPU).requiresGrad(true);
+        Tensor b = Tensor.randn(GEN, Shape.of(6, 3), DType.FLOAT32, Device.CPU).requiresGrad(true);
+        Tensor y;
+        try (Autocast mixed = Autocast.bf16()) {
+            y = a.matmul(b);
+        }
+        Tensor g = Tensor.randn(GEN, Shape.of(2, 4, 3), DType.FLOAT32, Device.CPU);
+        y.backward(g);
+        assertArrayEquals(rounded(a.detach()).matmul(rounded(b.detach())).toFloatArray(), y.toFloatArray());
+        assertArrayEquals(rounded(g).matmul(rounded(b.detach()).transpose()).toFloatArray(),
+                a.grad().toFloatArray(), 1e-6f);
+        Tensor f64 = Tensor.randn(GEN, Shape.of(3, 3), DType.FLOAT64, Device.CPU);
+        try (Autocast mixed = Autocast.bf16()) {
+            assertArrayEquals(f64.matmul(f64).toDoubleArray(), f64.detach().matmul(f64).toDoubleArray(), 0,
+                    "float64 is left alone, as PyTorch's autocast leaves it");
+        }
+    }
+}
