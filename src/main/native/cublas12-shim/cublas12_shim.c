@@ -37,6 +37,9 @@ typedef int cublasOperation_t;
 typedef int cublasMath_t;
 typedef int cublasPointerMode_t;
 typedef int libraryPropertyType;
+typedef int cudaDataType;
+typedef int cublasComputeType_t;
+typedef int cublasGemmAlgo_t;
 
 #define CUBLAS_STATUS_NOT_INITIALIZED 1
 #define TARGET "libcublas.so.13"
@@ -126,3 +129,21 @@ FORWARD(cublasDgemmStridedBatched,
          long long strideB, const double *beta, double *C, int ldc, long long strideC, int batchCount),
         (handle, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc, strideC,
          batchCount))
+
+/* ---- mixed precision GEMM: bfloat16 inputs, float32 accumulation and output (computeType CUBLAS_COMPUTE_32F) ---- */
+
+FORWARD(cublasGemmEx,
+        (cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int m, int n, int k,
+         const void *alpha, const void *A, cudaDataType Atype, int lda, const void *B, cudaDataType Btype, int ldb,
+         const void *beta, void *C, cudaDataType Ctype, int ldc, cublasComputeType_t computeType,
+         cublasGemmAlgo_t algo),
+        (handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, computeType,
+         algo))
+
+FORWARD(cublasGemmStridedBatchedEx,
+        (cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int m, int n, int k,
+         const void *alpha, const void *A, cudaDataType Atype, int lda, long long strideA, const void *B,
+         cudaDataType Btype, int ldb, long long strideB, const void *beta, void *C, cudaDataType Ctype, int ldc,
+         long long strideC, int batchCount, cublasComputeType_t computeType, cublasGemmAlgo_t algo),
+        (handle, transa, transb, m, n, k, alpha, A, Atype, lda, strideA, B, Btype, ldb, strideB, beta, C, Ctype, ldc,
+         strideC, batchCount, computeType, algo))

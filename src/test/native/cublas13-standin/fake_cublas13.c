@@ -47,3 +47,22 @@ int cublasDgemmStridedBatched(handle_t h, int ta, int tb, int m, int n, int k, c
     return same(h, ta, tb, m, n, k, A, lda, B, ldb, C, ldc) && strides(sA, sB, sC, batch)
         && *alpha == 1.25 && *beta == -0.5 ? 0 : BAD;
 }
+/* Mixed precision: bfloat16 A and B (CUDA_R_16BF = 14), float32 C (CUDA_R_32F = 0), CUBLAS_COMPUTE_32F = 68,
+   CUBLAS_GEMM_DEFAULT = -1. */
+static int mixed(int atype, int btype, int ctype, int compute, int algo) {
+    return atype == 14 && btype == 14 && ctype == 0 && compute == 68 && algo == -1;
+}
+int cublasGemmEx(handle_t h, int ta, int tb, int m, int n, int k, const void *alpha, const void *A, int atype,
+                 int lda, const void *B, int btype, int ldb, const void *beta, void *C, int ctype, int ldc,
+                 int compute, int algo) {
+    return same(h, ta, tb, m, n, k, A, lda, B, ldb, C, ldc) && mixed(atype, btype, ctype, compute, algo)
+        && *(const float *) alpha == 1.5f && *(const float *) beta == -2.0f ? 0 : BAD;
+}
+int cublasGemmStridedBatchedEx(handle_t h, int ta, int tb, int m, int n, int k, const void *alpha, const void *A,
+                               int atype, int lda, long long sA, const void *B, int btype, int ldb, long long sB,
+                               const void *beta, void *C, int ctype, int ldc, long long sC, int batch, int compute,
+                               int algo) {
+    return same(h, ta, tb, m, n, k, A, lda, B, ldb, C, ldc) && strides(sA, sB, sC, batch)
+        && mixed(atype, btype, ctype, compute, algo)
+        && *(const float *) alpha == 1.5f && *(const float *) beta == -2.0f ? 0 : BAD;
+}

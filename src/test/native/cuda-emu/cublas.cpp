@@ -88,14 +88,28 @@ static uint64_t extent(int rows, int cols, int ld) {
     return rows == 0 || cols == 0 ? 0 : (uint64_t)(cols - 1) * ld + rows;
 }
 
-template <typename T>
+// A bfloat16 (its bits) as the float it is, exactly.
+static float from_bf16(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static float load(float v) { return v; }
+static double load(double v) { return v; }
+static float load(uint16_t v) { return from_bf16(v); }
+
+// C (T) = alpha op(A) op(B) + beta C, accumulated in T, for A and B of type In (T itself, or bfloat16 bits read as
+// float: cublasGemmEx with CUDA_R_16BF inputs and CUBLAS_COMPUTE_32F).
+template <typename T, typename In = T>
 struct Gemm {
     int ta, tb, m, n, k;
     T alpha, beta;
-    const T* a;
+    const In* a;
     int lda;
     long long sa;
-    const T* b;
+    const In* b;
     int ldb;
     long long sb;
     T* c;
@@ -106,13 +120,13 @@ struct Gemm {
 
     // op(A)[i, l] of matrix p of the batch
     T A(int p, int i, int l) const {
-        const T* base = a + p * sa;
-        T v = ta == CUBLAS_OP_N ? base[i + (long long)l * lda] : base[l + (long long)i * lda];
+        const In* base = a + p * sa;
+        T v = load(ta == CUBLAS_OP_N ? base[i + (long long)l * lda] : base[l + (long long)i * lda]);
         return tf32 ? static_cast<T>(to_tf32(static_cast<float>(v))) : v;
     }
     T B(int p, int l, int j) const {
-        const T* base = b + p * sb;
-        T v = tb == CUBLAS_OP_N ? base[l + (long long)j * ldb] : base[j + (long long)l * ldb];
+        const In* base = b + p * sb;
+        T v = load(tb == CUBLAS_OP_N ? base[l + (long long)j * ldb] : base[j + (long long)l * ldb]);
         return tf32 ? static_cast<T>(to_tf32(static_cast<float>(v))) : v;
     }
 
@@ -136,9 +150,9 @@ struct Gemm {
     }
 };
 
-template <typename T>
+template <typename T, typename In = T>
 static cublasStatus_t gemm(const char* name, Handle* h, int ta, int tb, int m, int n, int k, const T* alpha,
-                           const T* a, int lda, long long sa, const T* b, int ldb, long long sb, const T* beta, T* c,
+                           const In* a, int lda, long long sa, const In* b, int ldb, long long sb, const T* beta, T* c,
                            int ldc, long long sc, int batch) {
     if (h == nullptr) return CUBLAS_STATUS_NOT_INITIALIZED;
     bool ops_ok = (ta == CUBLAS_OP_N || ta == CUBLAS_OP_T || ta == CUBLAS_OP_C) &&
@@ -151,15 +165,18 @@ static cublasStatus_t gemm(const char* name, Handle* h, int ta, int tb, int m, i
     }
     emu::count(emu::CUBLAS_CALLS);
     if (m == 0 || n == 0 || batch == 0) return CUBLAS_STATUS_SUCCESS;
-    const uint64_t elem = sizeof(T);
-    auto span = [&](uint64_t matrix, long long stride) { return matrix == 0 ? 0 : ((uint64_t)(batch - 1) * stride + matrix) * elem; };
+    auto span = [&](uint64_t matrix, long long stride, uint64_t elem) {
+        return matrix == 0 ? 0 : ((uint64_t)(batch - 1) * stride + matrix) * elem;
+    };
     if (k > 0) {
-        emu::check_device_range((std::string(name) + " A").c_str(), (uint64_t)a, span(extent(a_rows, a_cols, lda), sa));
-        emu::check_device_range((std::string(name) + " B").c_str(), (uint64_t)b, span(extent(b_rows, b_cols, ldb), sb));
+        emu::check_device_range((std::string(name) + " A").c_str(), (uint64_t)a,
+                                span(extent(a_rows, a_cols, lda), sa, sizeof(In)));
+        emu::check_device_range((std::string(name) + " B").c_str(), (uint64_t)b,
+                                span(extent(b_rows, b_cols, ldb), sb, sizeof(In)));
     }
-    emu::check_device_range((std::string(name) + " C").c_str(), (uint64_t)c, span(extent(m, n, ldc), sc));
-    Gemm<T> g{ta, tb, m, n, k, *alpha, *beta, a, lda, sa, b, ldb, sb, c, ldc, sc, batch,
-              sizeof(T) == 4 && h->math == CUBLAS_TF32_TENSOR_OP_MATH};
+    emu::check_device_range((std::string(name) + " C").c_str(), (uint64_t)c, span(extent(m, n, ldc), sc, sizeof(T)));
+    Gemm<T, In> g{ta, tb, m, n, k, *alpha, *beta, a, lda, sa, b, ldb, sb, c, ldc, sc, batch,
+                  sizeof(In) == 4 && h->math == CUBLAS_TF32_TENSOR_OP_MATH};
     return emu::stream_submit(h->stream, name, [g] { g.run(); }) == 0 ? CUBLAS_STATUS_SUCCESS
                                                                       : CUBLAS_STATUS_EXECUTION_FAILED;
 }
@@ -189,4 +206,33 @@ API cublasStatus_t cublasDgemmStridedBatched(Handle* h, int ta, int tb, int m, i
                                              int batch) {
     return gemm<double>("cublasDgemmStridedBatched", h, ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc,
                         sc, batch);
+}
+
+// Mixed precision: bfloat16 A and B (CUDA_R_16BF), float32 C (CUDA_R_32F), CUBLAS_COMPUTE_32F (alpha and beta
+// float). Any other combination is CUBLAS_STATUS_NOT_SUPPORTED, as the legacy computeType values are for the names
+// without _new in JCublas2 (a caller must check the status).
+enum { CUDA_R_32F = 0, CUDA_R_16BF = 14, CUBLAS_COMPUTE_32F = 68 };
+
+static bool bf16_in_f32_out(int atype, int btype, int ctype, int compute) {
+    return atype == CUDA_R_16BF && btype == CUDA_R_16BF && ctype == CUDA_R_32F && compute == CUBLAS_COMPUTE_32F;
+}
+
+API cublasStatus_t cublasGemmEx(Handle* h, int ta, int tb, int m, int n, int k, const void* alpha, const void* a,
+                                int atype, int lda, const void* b, int btype, int ldb, const void* beta, void* c,
+                                int ctype, int ldc, int compute, int algo) {
+    (void)algo;
+    if (!bf16_in_f32_out(atype, btype, ctype, compute)) return CUBLAS_STATUS_NOT_SUPPORTED;
+    return gemm<float, uint16_t>("cublasGemmEx", h, ta, tb, m, n, k, (const float*)alpha, (const uint16_t*)a, lda,
+                                 0, (const uint16_t*)b, ldb, 0, (const float*)beta, (float*)c, ldc, 0, 1);
+}
+
+API cublasStatus_t cublasGemmStridedBatchedEx(Handle* h, int ta, int tb, int m, int n, int k, const void* alpha,
+                                              const void* a, int atype, int lda, long long sa, const void* b,
+                                              int btype, int ldb, long long sb, const void* beta, void* c, int ctype,
+                                              int ldc, long long sc, int batch, int compute, int algo) {
+    (void)algo;
+    if (!bf16_in_f32_out(atype, btype, ctype, compute)) return CUBLAS_STATUS_NOT_SUPPORTED;
+    return gemm<float, uint16_t>("cublasGemmStridedBatchedEx", h, ta, tb, m, n, k, (const float*)alpha,
+                                 (const uint16_t*)a, lda, sa, (const uint16_t*)b, ldb, sb, (const float*)beta,
+                                 (float*)c, ldc, sc, batch);
 }

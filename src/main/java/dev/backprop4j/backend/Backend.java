@@ -97,6 +97,8 @@ public interface Backend {
      * For each of {@code batch} matrices: C = alpha op(A) op(B) + beta C, with op(A) [m,k], op(B) [k,n], C [m,n],
      * all row-major; op(A) = A^T when transA (A stored [k,m]); likewise B. Matrix b of the batch starts at
      * element b*stride of its buffer (stride 0 shares one matrix across the batch). beta = 0 ignores C's contents.
+     * A, B and C share a dtype, or (mixed precision) A and B are BFLOAT16 and C FLOAT32: the bfloat16 values
+     * multiplied exactly and summed in float32, as tensor cores do.
      */
     void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
               double alpha, Buffer a, long strideA, Buffer b, long strideB, double beta, Buffer c, long strideC);

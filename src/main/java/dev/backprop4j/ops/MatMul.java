@@ -1,5 +1,6 @@
 package dev.backprop4j.ops;
 
+import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Shape;
 import dev.backprop4j.tensor.Tape;
 import dev.backprop4j.tensor.Tensor;
@@ -83,7 +84,7 @@ public final class MatMul {
         int batch = a.rank() == 3 ? a.dim(0) : b.rank() == 3 ? b.dim(0) : 1;
         boolean batched = a.rank() == 3 || b.rank() == 3;
         Shape shape = batched ? Shape.of(batch, m, n) : Shape.of(m, n);
-        Tensor out = OpSupport.empty(shape, a);
+        Tensor out = OpSupport.emptyOf(shape, a.dtype() == DType.BFLOAT16 ? DType.FLOAT32 : a.dtype(), a);
         long strideA = a.rank() == 3 ? (long) m * k : 0;
         long strideB = b.rank() == 3 ? (long) k * n : 0;
         a.backend().gemm(ta, tb, batch, m, n, k, 1.0, a.buffer(), strideA, b.buffer(), strideB,

@@ -61,20 +61,18 @@ final class OpSupport {
 
     /** A new tensor with like's dtype and device and undefined contents. */
     /**
-     * A GEMM's input as autocast wants it: {@code t} itself, or with {@code rounded} (a float32 input under
-     * {@link Autocast#bf16}) a float32 copy of its values rounded to bfloat16 (two casts), not
-     * recorded: the GEMM then multiplies bfloat16 values exactly and accumulates in float32, as tensor cores do.
+     * A GEMM's input as autocast wants it: {@code t} itself, or with {@code half} (a float32 input under
+     * {@link Autocast#bf16}) its bfloat16 copy (one cast, not recorded), which the backend's mixed-precision GEMM
+     * multiplies exactly and sums in float32 into a float32 output, as tensor cores do; half the memory when saved
+     * for the backward.
      */
-    static Tensor gemmInput(Tensor t, boolean rounded) {
-        if (!rounded || t.dtype() != DType.FLOAT32) {
+    static Tensor gemmInput(Tensor t, boolean half) {
+        if (!half || t.dtype() != DType.FLOAT32) {
             return t;
         }
-        Tensor half = emptyOf(t.shape(), DType.BFLOAT16, t);
-        t.backend().cast(t.buffer(), half.buffer());
-        Tensor r = empty(t.shape(), t);
-        t.backend().cast(half.buffer(), r.buffer());
-        half.close();
-        return r;
+        Tensor h = emptyOf(t.shape(), DType.BFLOAT16, t);
+        t.backend().cast(t.buffer(), h.buffer());
+        return h;
     }
 
     /** Whether GEMMs of {@code t} run on bfloat16 inputs now (autocast is on and t is float32). */

@@ -54,6 +54,7 @@ final class PrimitiveParity extends ParityHarness {
         out.add(check("narrow", h, this::narrow));
         out.add(check("broadcast", h, this::broadcast));
         out.add(check("transpose", h, this::transpose));
+        out.add(check("gemm", h, this::gemm));
         return out;
     }
 
@@ -184,13 +185,15 @@ final class PrimitiveParity extends ParityHarness {
         return out(z);
     }
 
+    /** In dtype t; bfloat16 is the mixed-precision GEMM: bfloat16 A and B, float32 C. */
     private void gemm(DType t, int n) {
+        DType ct = t == DType.BFLOAT16 ? DType.FLOAT32 : t;
         for (int flags = 0; flags < 4; flags++) {
             boolean ta = (flags & 1) != 0, tb = (flags & 2) != 0;
             compare("C = 1.5 op(A) op(B) + 0.5 C" + (ta ? ", A^T" : "") + (tb ? ", B^T" : ""), n, b -> {
                 Buffer a = in(b, t, (long) n * 7);
                 Buffer w = in(b, t, 7L * 5);
-                Buffer c = in(b, t, (long) n * 5);
+                Buffer c = in(b, ct, (long) n * 5);
                 b.gemm(ta, tb, 1, n, 5, 7, 1.5, a, 0, w, 0, 0.5, c, 0);
                 release(a, w);
                 return out(c);
@@ -199,7 +202,7 @@ final class PrimitiveParity extends ParityHarness {
         compare("batched, B shared", n, b -> {
             Buffer a = in(b, t, 3L * n * 4);
             Buffer w = in(b, t, 4L * 6);
-            Buffer c = b.allocate(t, 3L * n * 6);
+            Buffer c = b.allocate(ct, 3L * n * 6);
             b.gemm(false, false, 3, n, 6, 4, 1.0, a, (long) n * 4, w, 0, 0.0, c, (long) n * 6);
             release(a, w);
             return out(c);

@@ -3,6 +3,7 @@ package dev.backprop4j.backend.cpu;
 import dev.backprop4j.backend.Backend;
 import dev.backprop4j.backend.BinaryOp;
 import dev.backprop4j.backend.Buffer;
+import dev.backprop4j.backend.Conversions;
 import dev.backprop4j.backend.ReduceOp;
 import dev.backprop4j.backend.UnaryOp;
 import dev.backprop4j.core.DType;
@@ -121,8 +122,9 @@ public final class CpuBackend extends CpuReference {
             super.gemm(transA, transB, batch, m, n, k, alpha, a, strideA, b, strideB, beta, c, strideC);
             return;
         }
-        float[] af = cpu(a).floats();
-        float[] bf = cpu(b).floats();
+        // bfloat16 inputs (mixed precision) as the floats they are: products and sums in float32, as tensor cores
+        float[] af = a.dtype() == DType.BFLOAT16 ? Conversions.bf16ToFloats(cpu(a).shorts()) : cpu(a).floats();
+        float[] bf = b.dtype() == DType.BFLOAT16 ? Conversions.bf16ToFloats(cpu(b).shorts()) : cpu(b).floats();
         float[] cf = cpu(c).floats();
         for (int t = 0; t < batch; t++) {
             int oa = (int) (t * strideA);

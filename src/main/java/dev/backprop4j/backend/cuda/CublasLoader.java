@@ -50,16 +50,18 @@ final class CublasLoader {
      * Every JCublas2 method this package calls that reaches cuBLAS, mapped to the C symbol its JNI code calls.
      * JCublas2 methods that stay in Java ({@code initialize}, {@code setExceptionsEnabled}) are not listed.
      */
-    static final Map<String, String> SHIM_SYMBOLS = Map.of(
-            "cublasCreate", "cublasCreate_v2",
-            "cublasSetStream", "cublasSetStream_v2",
-            "cublasSetMathMode", "cublasSetMathMode",
-            "cublasSetPointerMode", "cublasSetPointerMode_v2",
-            "cublasGetProperty", "cublasGetProperty",
-            "cublasSgemm", "cublasSgemm_v2",
-            "cublasDgemm", "cublasDgemm_v2",
-            "cublasSgemmStridedBatched", "cublasSgemmStridedBatched",
-            "cublasDgemmStridedBatched", "cublasDgemmStridedBatched");
+    static final Map<String, String> SHIM_SYMBOLS = Map.ofEntries(
+            Map.entry("cublasCreate", "cublasCreate_v2"),
+            Map.entry("cublasSetStream", "cublasSetStream_v2"),
+            Map.entry("cublasSetMathMode", "cublasSetMathMode"),
+            Map.entry("cublasSetPointerMode", "cublasSetPointerMode_v2"),
+            Map.entry("cublasGetProperty", "cublasGetProperty"),
+            Map.entry("cublasSgemm", "cublasSgemm_v2"),
+            Map.entry("cublasDgemm", "cublasDgemm_v2"),
+            Map.entry("cublasSgemmStridedBatched", "cublasSgemmStridedBatched"),
+            Map.entry("cublasDgemmStridedBatched", "cublasDgemmStridedBatched"),
+            Map.entry("cublasGemmEx_new", "cublasGemmEx"),
+            Map.entry("cublasGemmStridedBatchedEx_new", "cublasGemmStridedBatchedEx"));
 
     private static final String LIB12 = "libcublas.so.12";
     private static final String LT12 = "libcublasLt.so.12";

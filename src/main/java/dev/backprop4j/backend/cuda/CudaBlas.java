@@ -3,7 +3,10 @@ package dev.backprop4j.backend.cuda;
 import dev.backprop4j.core.DType;
 import jcuda.CudaException;
 import jcuda.Pointer;
+import jcuda.cudaDataType;
 import jcuda.jcublas.JCublas2;
+import jcuda.jcublas.cublasComputeType;
+import jcuda.jcublas.cublasGemmAlgo;
 import jcuda.jcublas.cublasHandle;
 import jcuda.jcublas.cublasMath;
 import jcuda.jcublas.cublasOperation;
@@ -115,6 +118,10 @@ final class CudaBlas {
             return;
         }
         ColumnMajor cm = ColumnMajor.of(transA, transB, m, n, k);
+        if (a.dtype() == DType.BFLOAT16) {
+            mixed(cm, batch, alpha, a, strideA, b, strideB, beta, c, strideC, describe(transA, transB, batch, m, n, k));
+            return;
+        }
         boolean single = c.dtype() == DType.FLOAT32;
         ctx.makeCurrent();
         setMathMode(single && tf32 ? cublasMath.CUBLAS_TF32_TENSOR_OP_MATH : cublasMath.CUBLAS_DEFAULT_MATH);
@@ -145,6 +152,38 @@ final class CudaBlas {
         }
     }
 
+    /**
+     * The GEMM on bfloat16 A and B into float32 C, accumulated in float32 (tensor cores): cublasGemmEx or its
+     * strided batched form through JCublas2's {@code _new} entry points, which take the cublasComputeType (the
+     * names without {@code _new} pass a legacy compute type that cuBLAS rejects as NOT_SUPPORTED); JCublas2 turns
+     * every failing status into an exception.
+     */
+    private void mixed(ColumnMajor cm, int batch, double alpha, CudaBuffer a, long strideA, CudaBuffer b, long strideB,
+                       double beta, CudaBuffer c, long strideC, String shapes) {
+        ctx.makeCurrent();
+        setMathMode(cublasMath.CUBLAS_DEFAULT_MATH);
+        Pointer al = Pointer.to(new float[] {(float) alpha});
+        Pointer be = Pointer.to(new float[] {(float) beta});
+        int opFirst = cm.transFirst() ? cublasOperation.CUBLAS_OP_T : cublasOperation.CUBLAS_OP_N;
+        int opSecond = cm.transSecond() ? cublasOperation.CUBLAS_OP_T : cublasOperation.CUBLAS_OP_N;
+        int bf16 = cudaDataType.CUDA_R_16BF;
+        try {
+            if (batch == 1) {
+                JCublas2.cublasGemmEx_new(handle, opFirst, opSecond, cm.m(), cm.n(), cm.k(), al, b.pointer(), bf16,
+                        cm.ldFirst(), a.pointer(), bf16, cm.ldSecond(), be, c.pointer(), cudaDataType.CUDA_R_32F,
+                        cm.ldc(), cublasComputeType.CUBLAS_COMPUTE_32F, cublasGemmAlgo.CUBLAS_GEMM_DEFAULT);
+            } else {
+                JCublas2.cublasGemmStridedBatchedEx_new(handle, opFirst, opSecond, cm.m(), cm.n(), cm.k(), al,
+                        b.pointer(), bf16, cm.ldFirst(), strideB, a.pointer(), bf16, cm.ldSecond(), strideA, be,
+                        c.pointer(), cudaDataType.CUDA_R_32F, cm.ldc(), strideC, batch,
+                        cublasComputeType.CUBLAS_COMPUTE_32F, cublasGemmAlgo.CUBLAS_GEMM_DEFAULT);
+            }
+        } catch (CudaException e) {
+            throw new IllegalStateException("cuBLAS GemmEx" + (batch == 1 ? "" : " strided batched") + " (bfloat16 "
+                    + "inputs, float32 output) failed (" + e.getMessage() + ") for " + shapes + " on " + ctx.device(), e);
+        }
+    }
+
     private void setMathMode(int mode) {
         if (mode != mathMode) {
             JCublas2.cublasSetMathMode(handle, mode);
@@ -164,8 +203,10 @@ final class CudaBlas {
         if (t != DType.FLOAT32 && t != DType.FLOAT64) {
             throw new IllegalArgumentException("gemm: dtype " + t + " is not supported (float32 or float64)");
         }
-        if (a.dtype() != t || b.dtype() != t) {
-            throw new IllegalArgumentException("gemm: dtypes differ: A " + a.dtype() + ", B " + b.dtype() + ", C " + t);
+        boolean mixed = a.dtype() == DType.BFLOAT16 && b.dtype() == DType.BFLOAT16 && t == DType.FLOAT32;
+        if (!mixed && (a.dtype() != t || b.dtype() != t)) {
+            throw new IllegalArgumentException("gemm: dtypes differ: A " + a.dtype() + ", B " + b.dtype() + ", C " + t
+                    + " (mixed precision is bfloat16 A and B into float32 C)");
         }
         for (CudaBuffer x : new CudaBuffer[] {a, b, c}) {
             if (!x.device().equals(ctx.device())) {

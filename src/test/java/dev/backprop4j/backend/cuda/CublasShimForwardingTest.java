@@ -2,7 +2,10 @@ package dev.backprop4j.backend.cuda;
 
 import jcuda.CudaException;
 import jcuda.Pointer;
+import jcuda.cudaDataType;
 import jcuda.jcublas.JCublas2;
+import jcuda.jcublas.cublasComputeType;
+import jcuda.jcublas.cublasGemmAlgo;
 import jcuda.jcublas.cublasHandle;
 import jcuda.runtime.cudaStream_t;
 import org.junit.jupiter.api.Test;
@@ -93,6 +96,14 @@ class CublasShimForwardingTest {
                         1L << 40, at(0x2000), 6, 0L, Pointer.to(new float[] {-2f}), at(0x3000), 7, 123_456_789L, 9);
                 JCublas2.cublasDgemmStridedBatched(h, 1, 0, 2, 3, 4, Pointer.to(new double[] {1.25}), at(0x1000), 5,
                         1L << 40, at(0x2000), 6, 0L, Pointer.to(new double[] {-0.5}), at(0x3000), 7, 123_456_789L, 9);
+                JCublas2.cublasGemmEx_new(h, 1, 0, 2, 3, 4, Pointer.to(new float[] {1.5f}), at(0x1000),
+                        cudaDataType.CUDA_R_16BF, 5, at(0x2000), cudaDataType.CUDA_R_16BF, 6,
+                        Pointer.to(new float[] {-2f}), at(0x3000), cudaDataType.CUDA_R_32F, 7,
+                        cublasComputeType.CUBLAS_COMPUTE_32F, cublasGemmAlgo.CUBLAS_GEMM_DEFAULT);
+                JCublas2.cublasGemmStridedBatchedEx_new(h, 1, 0, 2, 3, 4, Pointer.to(new float[] {1.5f}),
+                        at(0x1000), cudaDataType.CUDA_R_16BF, 5, 1L << 40, at(0x2000), cudaDataType.CUDA_R_16BF, 6, 0L,
+                        Pointer.to(new float[] {-2f}), at(0x3000), cudaDataType.CUDA_R_32F, 7, 123_456_789L, 9,
+                        cublasComputeType.CUBLAS_COMPUTE_32F, cublasGemmAlgo.CUBLAS_GEMM_DEFAULT);
                 try { // the stand-in really checks: one wrong argument must fail
                     JCublas2.cublasSgemm(h, 1, 0, 2, 3, 4, Pointer.to(new float[] {1.5f}), at(0x1000), 5, at(0x2000),
                             6, Pointer.to(new float[] {-2f}), at(0x3000), 8);
