@@ -109,10 +109,12 @@ final class DoctorCommand implements Callable<Integer> {
     private void benchmark(Backend gpu, boolean emulated) {
         int n = emulated ? 128 : 2048;
         long elements = emulated ? 1L << 18 : 1L << 26;
-        double gemmDevice = gemmGflops(gpu, n);
-        double gemmCpu = gemmGflops(Backends.of(Device.CPU), 1024);
+        double gemmDevice = gemmGflops(gpu, n, DType.FLOAT32);
+        double gemmCpu = gemmGflops(Backends.of(Device.CPU), 1024, DType.FLOAT32);
         info("benchmark", String.format(Locale.ROOT, "float32 matmul %d: %.1f GFLOP/s on %s (cpu at 1024: %.1f GFLOP/s)",
                 n, gemmDevice, gpu.device(), gemmCpu));
+        info("benchmark", String.format(Locale.ROOT, "bfloat16 matmul %d (float32 accumulation and output, "
+                + "autocast's): %.1f GFLOP/s on %s", n, gemmGflops(gpu, n, DType.BFLOAT16), gpu.device()));
         double seconds = best(gpu, () -> {
             Buffer x = gpu.allocate(DType.FLOAT32, elements);
             gpu.fill(x, 1);
@@ -122,12 +124,19 @@ final class DoctorCommand implements Callable<Integer> {
                 8.0 * elements / seconds / 1e9, gpu.device()));
     }
 
-    private static double gemmGflops(Backend b, int n) {
+    /** C = A B for n x n matrices, A and B of {@code inputs} (bfloat16: the mixed GEMM into float32 C). */
+    private static double gemmGflops(Backend b, int n, DType inputs) {
         Buffer[] abc = new Buffer[3];
         double seconds = best(b, () -> {
             for (int i = 0; i < 3; i++) {
                 abc[i] = b.allocate(DType.FLOAT32, (long) n * n);
                 b.random(abc[i], Distribution.NORMAL, 0, 1, i, 0);
+                if (i < 2 && inputs != DType.FLOAT32) {
+                    Buffer half = b.allocate(inputs, (long) n * n);
+                    b.cast(abc[i], half);
+                    abc[i].release();
+                    abc[i] = half;
+                }
             }
             return abc[2];
         }, c -> b.gemm(false, false, 1, n, n, n, 1, abc[0], 0, abc[1], 0, 0, c, 0));

@@ -47,7 +47,10 @@ class DoctorTest {
                     p + ":\n" + out);
         }
         assertFalse(out.contains("FAIL"), out);
+        assertTrue(out.contains("PASS parity gemm bfloat16: ") && out.contains("PASS parity cast bfloat16: "),
+                "the mixed-precision GEMM and the bfloat16 casts against the CPU:\n" + out);
         assertTrue(out.contains("INFO benchmark: float32 matmul"), out);
+        assertTrue(out.contains("INFO benchmark: bfloat16 matmul"), out);
         assertTrue(out.endsWith("doctor: all checks passed\n"), out);
     }
 }

@@ -232,4 +232,42 @@ class TrainerTest {
             assertTrue(Math.abs(after - before) <= 0.1 * 1e-3 * 1.0001, "the update moved by at most lr x the bound");
         }
     }
+    /**
+     * The loss curve of a wide model under bfloat16 autocast follows float32's: the same initial weights and
+     * batches, 4 epochs, each epoch's mean training loss within 3% of float32's, and both falling.
+     */
+    @Test
+    void aWideModelsBf16LossCurveFollowsFloat32s() {
+        Random rnd = new Random(5);
+        int n = 768;
+        int features = 48;
+        float[] x = new float[n * features];
+        int[] y = new int[n];
+        for (int i = 0; i < n; i++) {
+            double s = 0;
+            for (int j = 0; j < features; j++) {
+                x[i * features + j] = (float) rnd.nextGaussian();
+                s += (j % 3 == 0 ? 1 : -0.5) * x[i * features + j];
+            }
+            y[i] = s > 1 ? 2 : s > -1 ? 1 : 0;
+        }
+        Dataset data = new Dataset(x, y, features, 3);
+        double[][] curves = new double[2][4];
+        for (int mode = 0; mode < 2; mode++) {
+            try (Sequential model = Mlp.of(features, 1024, 1024, 3).seed(9).build();
+                 dev.backprop4j.optim.Adam adam = new dev.backprop4j.optim.Adam(model.parameters(), 1e-3);
+                 Trainer trainer = new Trainer(model, adam).bf16(mode == 1)) {
+                DataLoader loader = new DataLoader(data, 64, true, 3, false, Device.CPU);
+                for (int e = 0; e < 4; e++) {
+                    curves[mode][e] = trainer.epoch(loader, e, null).loss();
+                }
+            }
+        }
+        for (int e = 0; e < 4; e++) {
+            assertEquals(curves[0][e], curves[1][e], 0.03 * curves[0][e], "epoch " + e + ": fp32 "
+                    + java.util.Arrays.toString(curves[0]) + ", bf16 " + java.util.Arrays.toString(curves[1]));
+        }
+        assertTrue(curves[1][3] < 0.5 * curves[1][0], "it learns: " + java.util.Arrays.toString(curves[1]));
+        assertTrue(curves[0][0] != curves[1][0], "bf16 rounding changed the numbers");
+    }
 }
