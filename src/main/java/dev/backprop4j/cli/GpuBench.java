@@ -11,7 +11,9 @@ import dev.backprop4j.nn.Activation;
 import dev.backprop4j.nn.Mlp;
 import dev.backprop4j.nn.Sequential;
 import dev.backprop4j.ops.Pointwise;
+import dev.backprop4j.optim.AdamW;
 import dev.backprop4j.optim.Sgd;
+import dev.backprop4j.tensor.Autocast;
 import dev.backprop4j.tensor.GradMode;
 import dev.backprop4j.tensor.Tensor;
 import dev.backprop4j.train.Trainer;
@@ -24,7 +26,9 @@ import java.util.Map;
  * TF32, a device-to-device copy and each activation's forward and backward (for bandwidth), and the SGD training
  * step of the wide model (4096 x 4 hidden ReLU layers, batch 4096) and of the MNIST model (784-256-128-10, batch 64),
  * eager and replayed as a CUDA graph, with the peak device memory a step adds (for a graph: the step that captures it,
- * whose allocations become the graph's private memory). Times are wall-clock means over
+ * whose allocations become the graph's private memory); then mixed precision: the GEMM 4096 x 4096 x k for k = 256,
+ * 1024, 4096 in fp32, tf32 and bf16 (autocast's matmul: its two casts included, as in PyTorch's autocast), and the
+ * AdamW step of a large MLP (8 hidden layers of 4096, batch 4096) in each of the three, with its peak memory. Times are wall-clock means over
  * repeated runs between two synchronisations, as PyTorch's half measures them. {@code quick}: small sizes.
  */
 final class GpuBench {
@@ -55,6 +59,16 @@ final class GpuBench {
         int wide = quick ? 256 : 4096;
         steps("wide", new int[] {wide, wide, wide, wide, wide, 10}, quick ? 256 : 4096);
         steps("mnist", new int[] {784, 256, 128, 10}, 64);
+        int m = quick ? 256 : 4096;
+        for (int k : quick ? new int[] {64, 256} : new int[] {256, 1024, 4096}) {
+            mixedGemm(m, k);
+        }
+        int[] large = new int[quick ? 5 : 10]; // input, hidden layers, classes
+        java.util.Arrays.fill(large, quick ? 256 : 4096);
+        large[large.length - 1] = 10;
+        for (String precision : device.isCuda() ? new String[] {"fp32", "tf32", "bf16"} : new String[] {"fp32", "bf16"}) {
+            largeStep(large, quick ? 256 : 4096, precision);
+        }
         return rows;
     }
 
@@ -95,6 +109,69 @@ final class GpuBench {
         }
     }
 
+    /** [m, k] @ [k, m] in each precision (key "gemm MxMxK fp32|tf32|bf16"). */
+    private void mixedGemm(int m, int k) {
+        Generator gen = new Generator(4);
+        try (GradMode.Guard off = GradMode.noGrad();
+             Tensor a = Tensor.randn(gen, Shape.of(m, k), DType.FLOAT32, device);
+             Tensor b = Tensor.randn(gen, Shape.of(k, m), DType.FLOAT32, device)) {
+            for (String precision : device.isCuda() ? new String[] {"fp32", "tf32", "bf16"} : new String[] {"fp32", "bf16"}) {
+                boolean was = precision(precision);
+                try (Autocast mixed = precision.equals("bf16") ? Autocast.bf16() : null) {
+                    rows.put("gemm " + m + "x" + m + "x" + k + " " + precision,
+                            new Row(timed(() -> a.matmul(b).close(), a.backend()), 0));
+                } finally {
+                    restoreTf32(was);
+                }
+            }
+        }
+    }
+
+    /** Sets TF32 for "tf32" on a GPU; returns the previous setting. */
+    private boolean precision(String precision) {
+        boolean was = device.isCuda() && Cuda.tf32();
+        if (device.isCuda()) {
+            Cuda.setTf32(precision.equals("tf32"));
+        }
+        return was;
+    }
+
+    private void restoreTf32(boolean was) {
+        if (device.isCuda()) {
+            Cuda.setTf32(was);
+        }
+    }
+
+    /** The AdamW training step of an MLP in one precision, eager, with the peak memory it adds (key "step large P"). */
+    private void largeStep(int[] sizes, int batch, String precision) {
+        boolean was = precision(precision);
+        try (Sequential model = Mlp.of(sizes).activation(Activation.RELU).seed(1).device(device).build();
+             AdamW adamw = new AdamW(model.parameters(), 1e-3);
+             Tensor x = Tensor.randn(new Generator(3), Shape.of(batch, sizes[0]), DType.FLOAT32, device);
+             Tensor y = labels(batch, sizes[sizes.length - 1])) {
+            Trainer trainer = new Trainer(model, adamw).bf16(precision.equals("bf16"));
+            rows.put("step large " + precision, measuredStep(trainer, x, y));
+        } finally {
+            restoreTf32(was);
+        }
+    }
+
+    /** A steady step's peak added memory (on a GPU) and mean time, after one step that allocates the state. */
+    private Row measuredStep(Trainer trainer, Tensor x, Tensor y) {
+        Backend b = x.backend();
+        trainer.submit(x, y); // the first step of a shape allocates the gradients and optimizer state
+        long peak = 0;
+        if (device.isCuda()) {
+            b.synchronize();
+            Cuda.resetPeakMemory(device.index());
+            long base = Cuda.memoryStats(device.index()).bytesInUse();
+            trainer.submit(x, y);
+            b.synchronize();
+            peak = Cuda.memoryStats(device.index()).peakBytesInUse() - base;
+        }
+        return new Row(timed(() -> trainer.submit(x, y), b), peak);
+    }
+
     private void bandwidth(int n) {
         Generator gen = new Generator(2);
         try (Tensor x = Tensor.randn(gen, Shape.of(n), DType.FLOAT32, device);
@@ -121,21 +198,9 @@ final class GpuBench {
                  Sgd sgd = new Sgd(model.parameters(), 0.01);
                  Tensor x = Tensor.randn(new Generator(3), Shape.of(batch, sizes[0]), DType.FLOAT32, device);
                  Tensor y = labels(batch, sizes[sizes.length - 1])) {
+                // a steady eager step, or the step that captures the graph (its private memory)
                 Trainer trainer = new Trainer(model, sgd).cudaGraph(graph);
-                Backend b = x.backend();
-                trainer.submit(x, y); // eager: the first step of a shape allocates the gradients and optimizer state
-                long peak = 0;
-                if (device.isCuda()) {
-                    // a steady eager step, or the step that captures the graph (its private memory)
-                    b.synchronize();
-                    Cuda.resetPeakMemory(device.index());
-                    long base = Cuda.memoryStats(device.index()).bytesInUse();
-                    trainer.submit(x, y);
-                    b.synchronize();
-                    peak = Cuda.memoryStats(device.index()).peakBytesInUse() - base;
-                }
-                double ms = timed(() -> trainer.submit(x, y), b);
-                rows.put("step " + name + (graph ? " graphed" : " eager"), new Row(ms, peak));
+                rows.put("step " + name + (graph ? " graphed" : " eager"), measuredStep(trainer, x, y));
             }
         }
     }

@@ -35,6 +35,11 @@ final class GpuBenchTable {
             if (key.startsWith("sgemm ")) {
                 double n = Double.parseDouble(key.split(" ")[1]);
                 notes = String.format(Locale.ROOT, "%,.0f vs %,.0f GFLOP/s", gflops(n, r.ms()), gflops(n, tms));
+            } else if (key.startsWith("gemm ")) { // "gemm MxNxK precision"
+                String[] mnk = key.split(" ")[1].split("x");
+                double flops = 2.0 * Double.parseDouble(mnk[0]) * Double.parseDouble(mnk[1]) * Double.parseDouble(mnk[2]);
+                notes = String.format(Locale.ROOT, "%,.1f vs %,.1f TFLOP/s", flops / (r.ms() / 1000) / 1e12,
+                        flops / (tms / 1000) / 1e12);
             } else if (key.startsWith("copy ") || key.startsWith("activation ")) {
                 double ob = bytesPerSecond(key, r.ms());
                 double tb = t == null ? Double.NaN : bytesPerSecond(key, tms);

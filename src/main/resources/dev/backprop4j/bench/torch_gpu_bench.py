@@ -58,6 +58,64 @@ def sgemm(device, sizes, seconds):
         torch.backends.cuda.matmul.allow_tf32 = False
 
 
+def precisions(device):
+    return ("fp32", "tf32", "bf16") if device.type == "cuda" else ("fp32", "bf16")
+
+
+def autocast(device, precision):
+    """torch.autocast(bfloat16) for bf16 (its casts included, as in backprop4j's), else nothing; TF32 by allow_tf32."""
+    torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def mixed_gemm(device, m, ks, seconds):
+    """[m, k] @ [k, m] in each precision: keys "gemm MxMxK fp32|tf32|bf16"."""
+    for k in ks:
+        a = torch.randn(m, k, device=device)
+        b = torch.randn(k, m, device=device)
+        for precision in precisions(device):
+            with torch.no_grad(), autocast(device, precision):
+                emit(f"gemm {m}x{m}x{k} {precision}", timed(lambda: torch.mm(a, b), device, seconds))
+    torch.backends.cuda.matmul.allow_tf32 = False
+
+
+def large_step(sizes, batch, device, seconds):
+    """The AdamW step (lr 1e-3) of an MLP in each precision, eager, with its peak memory: "step large P"."""
+    for precision in precisions(device):
+        torch.manual_seed(1)
+        net = model(sizes, device)
+        opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+        loss_fn = nn.CrossEntropyLoss()
+        x = torch.randn(batch, sizes[0], device=device)
+        y = torch.arange(batch, device=device) % sizes[-1]
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            with autocast(device, precision):
+                loss = loss_fn(net(x), y)
+            loss.backward()
+            opt.step()
+
+        emit(f"step large {precision}", *measured(step, device, seconds))
+        del net, opt
+    torch.backends.cuda.matmul.allow_tf32 = False
+
+
+def measured(step, device, seconds):
+    """A steady step's mean milliseconds and (on CUDA) the peak memory it adds, after warm-up steps."""
+    for _ in range(3):
+        step()
+    peak = None
+    if device.type == "cuda":
+        sync(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+        step()
+        sync(device)
+        peak = torch.cuda.max_memory_allocated(device) - base
+    return timed(step, device, seconds), peak
+
+
 def bandwidth(device, n, seconds):
     """A device-to-device copy, then each activation forward and backward, on n float32 elements."""
     x = torch.randn(n, device=device)
@@ -171,6 +229,10 @@ def main():
     wide = 256 if args.quick else 4096
     training_steps("wide", [wide] * 5 + [10], 256 if args.quick else 4096, device, seconds)
     training_steps("mnist", [784, 256, 128, 10], 64, device, seconds)
+    m = 256 if args.quick else 4096
+    mixed_gemm(device, m, (64, 256) if args.quick else (256, 1024, 4096), seconds)
+    large = [256] * 4 if args.quick else [4096] * 9
+    large_step(large + [10], 256 if args.quick else 4096, device, seconds)
     return 0
 
 
