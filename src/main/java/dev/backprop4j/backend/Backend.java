@@ -98,10 +98,11 @@ public interface Backend {
      * all row-major; op(A) = A^T when transA (A stored [k,m]); likewise B. Matrix b of the batch starts at
      * element b*stride of its buffer (stride 0 shares one matrix across the batch). beta = 0 ignores C's contents.
      * A, B and C share a dtype, or (mixed precision) A and B are BFLOAT16 and C FLOAT32: the bfloat16 values
-     * multiplied exactly and summed in float32, as tensor cores do.
+     * multiplied exactly and summed in float32, as tensor cores do. With {@code tf32} (float32 A and B) the inputs
+     * are rounded to TF32 first ({@link Conversions#tf32}), as TF32 tensor cores take them; FP32 accumulation.
      */
-    void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
-              double alpha, Buffer a, long strideA, Buffer b, long strideB, double beta, Buffer c, long strideC);
+    void gemm(boolean transA, boolean transB, int batch, int m, int n, int k, double alpha, Buffer a, long strideA,
+              Buffer b, long strideB, double beta, Buffer c, long strideC, boolean tf32);
 
     // ---- reductions and the softmax family --------------------------------------------------------
 

@@ -52,4 +52,22 @@ public final class Conversions {
         }
         return out;
     }
+
+    /**
+     * {@code f} rounded to TF32 as tensor cores take float32 inputs: the mantissa to 10 bits, to nearest with ties
+     * away from zero (PTX cvt.rna.tf32.f32); infinities and NaNs unchanged.
+     */
+    public static float tf32(float f) {
+        int u = Float.floatToRawIntBits(f);
+        return (u & 0x7f800000) == 0x7f800000 ? f : Float.intBitsToFloat((u + 0x1000) & 0xffffe000);
+    }
+
+    /** {@link #tf32} of every element, in a new array. */
+    public static float[] tf32(float[] v) {
+        float[] out = new float[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = tf32(v[i]);
+        }
+        return out;
+    }
 }

@@ -139,7 +139,7 @@ final class DoctorCommand implements Callable<Integer> {
                 }
             }
             return abc[2];
-        }, c -> b.gemm(false, false, 1, n, n, n, 1, abc[0], 0, abc[1], 0, 0, c, 0));
+        }, c -> b.gemm(false, false, 1, n, n, n, 1, abc[0], 0, abc[1], 0, 0, c, 0, false));
         abc[0].release();
         abc[1].release();
         return 2.0 * n * n * n / seconds / 1e9;

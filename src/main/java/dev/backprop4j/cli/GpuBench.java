@@ -66,7 +66,7 @@ final class GpuBench {
         int[] large = new int[quick ? 5 : 10]; // input, hidden layers, classes
         java.util.Arrays.fill(large, quick ? 256 : 4096);
         large[large.length - 1] = 10;
-        for (String precision : device.isCuda() ? new String[] {"fp32", "tf32", "bf16"} : new String[] {"fp32", "bf16"}) {
+        for (String precision : precisions()) {
             largeStep(large, quick ? 256 : 4096, precision);
         }
         return rows;
@@ -115,44 +115,28 @@ final class GpuBench {
         try (GradMode.Guard off = GradMode.noGrad();
              Tensor a = Tensor.randn(gen, Shape.of(m, k), DType.FLOAT32, device);
              Tensor b = Tensor.randn(gen, Shape.of(k, m), DType.FLOAT32, device)) {
-            for (String precision : device.isCuda() ? new String[] {"fp32", "tf32", "bf16"} : new String[] {"fp32", "bf16"}) {
-                boolean was = precision(precision);
-                try (Autocast mixed = precision.equals("bf16") ? Autocast.bf16() : null) {
+            for (String precision : precisions()) {
+                try (Autocast mixed = Autocast.of(Autocast.parse(precision))) {
                     rows.put("gemm " + m + "x" + m + "x" + k + " " + precision,
                             new Row(timed(() -> a.matmul(b).close(), a.backend()), 0));
-                } finally {
-                    restoreTf32(was);
                 }
             }
         }
     }
 
-    /** Sets TF32 for "tf32" on a GPU; returns the previous setting. */
-    private boolean precision(String precision) {
-        boolean was = device.isCuda() && Cuda.tf32();
-        if (device.isCuda()) {
-            Cuda.setTf32(precision.equals("tf32"));
-        }
-        return was;
-    }
-
-    private void restoreTf32(boolean was) {
-        if (device.isCuda()) {
-            Cuda.setTf32(was);
-        }
+    /** The precisions compared: tf32 on a GPU only (PyTorch's CPU build ignores allow_tf32). */
+    private String[] precisions() {
+        return device.isCuda() ? new String[] {"fp32", "tf32", "bf16"} : new String[] {"fp32", "bf16"};
     }
 
     /** The AdamW training step of an MLP in one precision, eager, with the peak memory it adds (key "step large P"). */
     private void largeStep(int[] sizes, int batch, String precision) {
-        boolean was = precision(precision);
         try (Sequential model = Mlp.of(sizes).activation(Activation.RELU).seed(1).device(device).build();
              AdamW adamw = new AdamW(model.parameters(), 1e-3);
              Tensor x = Tensor.randn(new Generator(3), Shape.of(batch, sizes[0]), DType.FLOAT32, device);
              Tensor y = labels(batch, sizes[sizes.length - 1])) {
-            Trainer trainer = new Trainer(model, adamw).bf16(precision.equals("bf16"));
+            Trainer trainer = new Trainer(model, adamw).precision(Autocast.parse(precision));
             rows.put("step large " + precision, measuredStep(trainer, x, y));
-        } finally {
-            restoreTf32(was);
         }
     }
 

@@ -3,6 +3,7 @@ package dev.backprop4j.cli;
 import dev.backprop4j.data.DataSource;
 import dev.backprop4j.nn.Norm;
 import dev.backprop4j.nn.Activation;
+import dev.backprop4j.tensor.Autocast;
 import dev.backprop4j.train.Architecture;
 import dev.backprop4j.train.RunSpec;
 import dev.backprop4j.train.TrainingPlan;
@@ -102,9 +103,9 @@ public final class TrainingOptions {
                     + "to --lr), then follow --schedule (default: ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--precision", defaultValue = "fp32", description = "fp32, or bf16: the forward and loss under "
-            + "autocast, every matrix product on bfloat16 inputs with float32 accumulation, weights, gradients and "
-            + "optimizer state float32 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--precision", defaultValue = "fp32", description = "fp32, tf32 or bf16: the matrix products' "
+            + "inputs (tf32: rounded to 10 mantissa bits, TF32 tensor cores on a GPU; bf16: autocast, bfloat16 inputs), "
+            + "float32 accumulation; weights, gradients and optimizer state float32 (default: ${DEFAULT-VALUE}).")
     String precision;
 
     @Option(names = "--decay", defaultValue = "all", description = "Which parameters --weight-decay applies to: all "
@@ -125,7 +126,7 @@ public final class TrainingOptions {
                 .schedule(choice(RunSpec.Schedule.class, "--schedule", schedule)).batch(batch).epochs(epochs)
                 .seed(seed).limit(limit == null ? 0 : limit)
                 .plan(new TrainingPlan(labelSmoothing, accumulate, valFraction, patience, warmup,
-                        TrainingPlan.parseDecay(decay), TrainingPlan.parsePrecision(precision)));
+                        TrainingPlan.parseDecay(decay), Autocast.parse(precision)));
         if (data.isRegression() && labelSmoothing > 0) {
             throw new IllegalArgumentException("--label-smoothing applies to classes, not to --task regress");
         }

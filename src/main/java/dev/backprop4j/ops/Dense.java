@@ -2,6 +2,7 @@ package dev.backprop4j.ops;
 
 import dev.backprop4j.backend.UnaryOp;
 import dev.backprop4j.core.Shape;
+import dev.backprop4j.tensor.Autocast;
 import dev.backprop4j.tensor.Tape;
 import dev.backprop4j.tensor.Tensor;
 
@@ -16,8 +17,8 @@ import dev.backprop4j.tensor.Tensor;
  * not needed.
  * With a residual r (a residual block's last layer, no activation): y = x W^T + b + r, recorded as "linear_residual",
  * the skip path's add in the same epilogue pass; its gradient is g itself.
- * Under {@link dev.backprop4j.tensor.Autocast#bf16} the three GEMMs take x, W and dz rounded to bfloat16 and
- * accumulate in float32; the bias, the activation and every gradient stay float32.
+ * Under {@link Autocast#bf16} the three GEMMs take x, W and dz as bfloat16 and accumulate in float32, under
+ * {@link Autocast#tf32} rounded to TF32; the bias, the activation and every gradient stay float32.
  */
 public final class Dense {
     private Dense() {
@@ -63,11 +64,14 @@ public final class Dense {
                         + shape + " of input " + x.shape() + " and weight " + weight.shape());
             }
         }
-        boolean bf16 = OpSupport.autocastBf16(x);
+        Autocast.Precision precision = OpSupport.gemmPrecision(x);
+        boolean bf16 = precision == Autocast.Precision.BF16;
+        boolean tf32 = precision == Autocast.Precision.TF32;
         Tensor xg = OpSupport.gemmInput(x, bf16);
         Tensor wg = OpSupport.gemmInput(weight, bf16);
         Tensor z = OpSupport.empty(shape, x);
-        x.backend().gemm(false, true, 1, batch, out, in, 1.0, xg.buffer(), 0, wg.buffer(), 0, 0.0, z.buffer(), 0);
+        x.backend().gemm(false, true, 1, batch, out, in, 1.0, xg.buffer(), 0, wg.buffer(), 0, 0.0, z.buffer(), 0,
+                tf32);
         // keep z only where the derivative needs the input and cannot read it from y (RELU can: y > 0 iff z > 0)
         boolean keepZ = activation != null && activation.derivativeNeedsInput() && activation != UnaryOp.RELU;
         Tensor y = keepZ ? OpSupport.empty(shape, x) : z;
@@ -94,12 +98,12 @@ public final class Dense {
             if (x.requiresGrad()) {
                 dx = OpSupport.empty(x.shape(), g);
                 g.backend().gemm(false, false, 1, batch, in, out, 1.0, dzg.buffer(), 0, wg.buffer(), 0, 0.0,
-                        dx.buffer(), 0);
+                        dx.buffer(), 0, tf32);
             }
             if (weight.requiresGrad()) {
                 dw = OpSupport.empty(weight.shape(), g);
                 g.backend().gemm(true, false, 1, out, in, batch, 1.0, dzg.buffer(), 0, xg.buffer(), 0, 0.0,
-                        dw.buffer(), 0);
+                        dw.buffer(), 0, tf32);
             }
             if (dzg != dz) {
                 dzg.close();

@@ -75,9 +75,9 @@ final class OpSupport {
         return h;
     }
 
-    /** Whether GEMMs of {@code t} run on bfloat16 inputs now (autocast is on and t is float32). */
-    static boolean autocastBf16(Tensor t) {
-        return Autocast.gemmInputs() == DType.BFLOAT16 && t.dtype() == DType.FLOAT32;
+    /** The precision GEMMs of {@code t} run in now: autocast's for a float32 t, else exact. */
+    static Autocast.Precision gemmPrecision(Tensor t) {
+        return t.dtype() == DType.FLOAT32 ? Autocast.precision() : Autocast.Precision.FP32;
     }
 
     static Tensor empty(Shape shape, Tensor like) {

@@ -209,7 +209,7 @@ public final class RunSpec implements Serializable {
     /** The trainer of {@code model} by {@code optimizer}, with the plan's loss and accumulation. */
     public Trainer newTrainer(Module model, Optimizer optimizer) {
         return new Trainer(model, optimizer).loss(data != null && data.isRegression() ? Losses::mse : plan.loss())
-                .accumulate(plan.accumulate()).bf16(plan.bf16());
+                .accumulate(plan.accumulate()).precision(plan.precision());
     }
 
     /** The learning rate of every step, for epochs of {@code batchesPerEpoch} batches. */

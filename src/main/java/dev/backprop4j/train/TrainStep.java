@@ -26,18 +26,18 @@ final class TrainStep {
     private final double clipNorm;
     private final GradientHook hook;
     private final int accumulate;
-    private final boolean bf16;
+    private final Autocast.Precision precision;
     private final List<Tensor> params;
 
     TrainStep(Module model, Optimizer optimizer, BiFunction<Tensor, Tensor, Tensor> loss, double clipNorm,
-              GradientHook hook, int accumulate, boolean bf16) {
+              GradientHook hook, int accumulate, Autocast.Precision precision) {
         this.model = model;
         this.optimizer = optimizer;
         this.loss = loss;
         this.clipNorm = clipNorm;
         this.hook = hook;
         this.accumulate = accumulate;
-        this.bf16 = bf16;
+        this.precision = precision;
         this.params = model.parameters();
     }
 
@@ -68,7 +68,8 @@ final class TrainStep {
                 Tensor yi = parts == 1 ? y : y.narrow(0, start, length);
                 Tensor logits;
                 Tensor l;
-                try (Autocast mixed = bf16 ? Autocast.bf16() : null) { // the backward follows the forward's choice
+                // the backward follows the forward's choice of precision
+                try (Autocast mixed = precision == Autocast.Precision.FP32 ? null : Autocast.of(precision)) {
                     logits = model.forward(xi);
                     l = loss.apply(logits, yi);
                 }

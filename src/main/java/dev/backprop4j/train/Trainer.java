@@ -5,6 +5,7 @@ import dev.backprop4j.nn.Module;
 import dev.backprop4j.ops.Losses;
 import dev.backprop4j.optim.LrSchedule;
 import dev.backprop4j.optim.Optimizer;
+import dev.backprop4j.tensor.Autocast;
 import dev.backprop4j.tensor.Tensor;
 
 import java.util.function.BiFunction;
@@ -56,7 +57,7 @@ public final class Trainer implements AutoCloseable {
     private LrSchedule schedule;
     private double clipNorm;
     private int accumulate = 1;
-    private boolean bf16;
+    private Autocast.Precision precision = Autocast.Precision.FP32;
     private GradientHook hook;
     private long globalStep;
     private int readEvery = 8;
@@ -120,11 +121,12 @@ public final class Trainer implements AutoCloseable {
     }
 
     /**
-     * Runs each step's forward and loss under {@link dev.backprop4j.tensor.Autocast#bf16} (default false): the
-     * GEMMs on bfloat16 inputs with float32 accumulation, everything else and every gradient and update in float32.
+     * Runs each step's forward and loss under {@link Autocast#of} {@code precision} (default FP32): with BF16 the
+     * GEMMs on bfloat16 inputs with float32 accumulation, with TF32 on TF32-rounded ones; everything else and every
+     * gradient and update in float32.
      */
-    public Trainer bf16(boolean on) {
-        this.bf16 = on;
+    public Trainer precision(Autocast.Precision p) {
+        this.precision = p;
         return rebuilt();
     }
 
@@ -266,7 +268,7 @@ public final class Trainer implements AutoCloseable {
 
     private TrainStep trainStep() {
         if (step == null) {
-            step = new TrainStep(model, optimizer, loss, clipNorm, hook, accumulate, bf16);
+            step = new TrainStep(model, optimizer, loss, clipNorm, hook, accumulate, precision);
         }
         return step;
     }

@@ -4,6 +4,7 @@ import dev.backprop4j.nn.Module;
 import dev.backprop4j.ops.Losses;
 import dev.backprop4j.optim.LrSchedule;
 import dev.backprop4j.optim.Optimizer;
+import dev.backprop4j.tensor.Autocast;
 import dev.backprop4j.tensor.Tensor;
 
 import java.io.Serializable;
@@ -19,15 +20,15 @@ import java.util.function.BiFunction;
  * run stops after that many epochs without a lower validation loss and ends with the best epoch's weights), a linear
  * warmup of the learning rate over the first {@code warmup} steps, and weight decay on the weight matrices only
  * ({@code decayMatricesOnly}: none on biases and normalisation parameters, the parameters of rank 1, as the deep-MLP
- * recipes, timm's {@code filter_bias_and_bn} and Hugging Face's Trainer do), and mixed precision ({@code bf16}: the
- * forward and loss under {@link dev.backprop4j.tensor.Autocast#bf16}). The defaults are none of them:
+ * recipes, timm's {@code filter_bias_and_bn} and Hugging Face's Trainer do), and the precision of the matrix
+ * products (the forward and loss under {@link Autocast#of}: FP32, TF32 or BF16). The defaults are none of them:
  * {@link #NONE}.
  */
 public record TrainingPlan(double labelSmoothing, int accumulate, double valFraction, int patience, int warmup,
-                           boolean decayMatricesOnly, boolean bf16) implements Serializable {
+                           boolean decayMatricesOnly, Autocast.Precision precision) implements Serializable {
 
     /** Plain training: no smoothing, one pass per batch, no validation split, no warmup, decay on every parameter. */
-    public static final TrainingPlan NONE = new TrainingPlan(0, 1, 0, 0, 0, false, false);
+    public static final TrainingPlan NONE = new TrainingPlan(0, 1, 0, 0, 0, false, Autocast.Precision.FP32);
 
     /** @throws IllegalArgumentException naming the option whose value is out of range */
     public TrainingPlan {
@@ -37,11 +38,12 @@ public record TrainingPlan(double labelSmoothing, int accumulate, double valFrac
         require(patience >= 0, "--patience must be at least 0 (0: no early stopping), got " + patience);
         require(patience == 0 || valFraction > 0, "--patience needs a validation split: give --val-fraction too");
         require(warmup >= 0, "--warmup must be at least 0 steps, got " + warmup);
+        require(precision != null, "--precision must be given");
     }
 
     /** Label smoothing, accumulation and early stopping; no warmup, decay on every parameter. */
     public TrainingPlan(double labelSmoothing, int accumulate, double valFraction, int patience) {
-        this(labelSmoothing, accumulate, valFraction, patience, 0, false, false);
+        this(labelSmoothing, accumulate, valFraction, patience, 0, false, Autocast.Precision.FP32);
     }
 
     private static void require(boolean valid, String message) {
@@ -83,7 +85,7 @@ public record TrainingPlan(double labelSmoothing, int accumulate, double valFrac
         o.put("patience", Integer.toString(patience));
         o.put("warmup", Integer.toString(warmup));
         o.put("decay", decayMatricesOnly ? "matrices" : "all");
-        o.put("precision", bf16 ? "bf16" : "fp32");
+        o.put("precision", precision.name().toLowerCase(java.util.Locale.ROOT));
         return o;
     }
 
@@ -95,7 +97,7 @@ public record TrainingPlan(double labelSmoothing, int accumulate, double valFrac
         int pat = patience;
         int warm = warmup;
         boolean matrices = decayMatricesOnly;
-        boolean half = bf16;
+        Autocast.Precision mixed = precision;
         switch (name) {
             case "label-smoothing" -> ls = Double.parseDouble(text);
             case "accumulate" -> acc = Integer.parseInt(text);
@@ -103,21 +105,12 @@ public record TrainingPlan(double labelSmoothing, int accumulate, double valFrac
             case "patience" -> pat = Integer.parseInt(text);
             case "warmup" -> warm = Integer.parseInt(text);
             case "decay" -> matrices = parseDecay(text);
-            case "precision" -> half = parsePrecision(text);
+            case "precision" -> mixed = Autocast.parse(text);
             default -> {
                 return null;
             }
         }
-        return new TrainingPlan(ls, acc, val, pat, warm, matrices, half);
-    }
-
-    /** "fp32" (false) or "bf16" (true), the values of --precision. */
-    public static boolean parsePrecision(String text) {
-        return switch (text) {
-            case "fp32" -> false;
-            case "bf16" -> true;
-            default -> throw new IllegalArgumentException("--precision must be fp32 or bf16, got '" + text + "'");
-        };
+        return new TrainingPlan(ls, acc, val, pat, warm, matrices, mixed);
     }
 
     /** "all" (false) or "matrices" (true), the values of --decay. */

@@ -205,12 +205,12 @@ class CommandLineTest {
         assertOneLineError(smooth.err(), "--label-smoothing applies to classes");
     }
 
-    /** --precision bf16 trains the default model as far as float32 does on a short run, and is remembered. */
+    /** --precision bf16 and tf32 train the default model as far as float32 does on a short run, and are remembered. */
     @Test
-    void bfloat16AutocastTrainsAsFarAsFloat32() throws Exception {
-        double[] acc = new double[2];
-        String[] precisions = {"fp32", "bf16"};
-        for (int i = 0; i < 2; i++) {
+    void bfloat16AndTf32TrainAsFarAsFloat32() throws Exception {
+        double[] acc = new double[3];
+        String[] precisions = {"fp32", "bf16", "tf32"};
+        for (int i = 0; i < 3; i++) {
             Path model = dir.resolve(precisions[i] + ".safetensors");
             CliRun r = CliRun.of("train", "--precision", precisions[i], "--limit", "2000", "--epochs", "3",
                     "--device", "cpu", "--save", model.toString());
@@ -221,10 +221,11 @@ class CommandLineTest {
             assertEquals(precisions[i], dev.backprop4j.io.Safetensors.header(model).metadata()
                     .get("backprop4j.run.precision"));
         }
-        assertTrue(acc[0] > 85 && Math.abs(acc[0] - acc[1]) <= 0.5, "fp32 " + acc[0] + "%, bf16 " + acc[1] + "%");
+        assertTrue(acc[0] > 85 && Math.abs(acc[0] - acc[1]) <= 0.5 && Math.abs(acc[0] - acc[2]) <= 0.5,
+                "fp32 " + acc[0] + "%, bf16 " + acc[1] + "%, tf32 " + acc[2] + "%");
         CliRun bad = CliRun.of("train", "--precision", "fp16");
         assertEquals(2, bad.code());
-        assertOneLineError(bad.err(), "--precision must be fp32 or bf16, got 'fp16'");
+        assertOneLineError(bad.err(), "--precision must be fp32, tf32 or bf16, got 'fp16'");
     }
 
     @Test

@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * bfloat16 autocast: each GEMM of a dense layer and of matmul multiplies its inputs rounded to bfloat16 and
@@ -32,7 +32,7 @@ class AutocastTest {
         try (Autocast mixed = Autocast.bf16()) {
             y = dev.backprop4j.ops.Dense.apply(x, w, b, dev.backprop4j.backend.UnaryOp.TANH, 0);
         }
-        assertNull(Autocast.gemmInputs(), "closing restores float32");
+        assertEquals(Autocast.Precision.FP32, Autocast.precision(), "closing restores float32");
         y.mul(g).sum().backward(); // outside the scope: the backward follows the forward
 
         Tensor xr = rounded(x.detach());
@@ -68,5 +68,22 @@ class AutocastTest {
             assertArrayEquals(f64.matmul(f64).toDoubleArray(), f64.detach().matmul(f64).toDoubleArray(), 0,
                     "float64 is left alone, as PyTorch's autocast leaves it");
         }
+    }
+
+    /** Under tf32 the GEMM inputs are rounded to 10 mantissa bits, ties away from zero; accumulation float32. */
+    @Test
+    void tf32RoundsTheInputsOfEveryProduct() {
+        Tensor a = Tensor.randn(GEN, Shape.of(6, 9), DType.FLOAT32, Device.CPU).requiresGrad(true);
+        Tensor b = Tensor.randn(GEN, Shape.of(9, 4), DType.FLOAT32, Device.CPU);
+        Tensor y;
+        try (Autocast t = Autocast.tf32()) {
+            y = a.matmul(b);
+        }
+        float[] ar = dev.backprop4j.backend.Conversions.tf32(a.detach().toFloatArray());
+        float[] br = dev.backprop4j.backend.Conversions.tf32(b.toFloatArray());
+        assertArrayEquals(Tensor.of(ar, 6, 9).matmul(Tensor.of(br, 9, 4)).toFloatArray(), y.toFloatArray());
+        assertEquals(1.0009765625f, dev.backprop4j.backend.Conversions.tf32(1.00048828125f), "a tie, away from zero");
+        assertEquals(1.0f, dev.backprop4j.backend.Conversions.tf32(1.0004f));
+        assertEquals(Autocast.Precision.BF16, Autocast.parse("bf16"));
     }
 }

@@ -39,7 +39,7 @@ class RunSpecTest {
         return RunSpec.builder().data(DataSource.csv(Path.of("d.csv"), 2)).hidden(8, 4).activation(Activation.GELU)
                 .optimizer(RunSpec.OptimizerKind.SGD).lr(0.05).momentum(0.5).weightDecay(1e-4)
                 .schedule(RunSpec.Schedule.CONSTANT).batch(16).epochs(3).seed(7).limit(100)
-                .plan(new TrainingPlan(0.1, 4, 0.2, 16, 5, true, true)).build().fittedTo(split);
+                .plan(new TrainingPlan(0.1, 4, 0.2, 16, 5, true, dev.backprop4j.tensor.Autocast.Precision.BF16)).build().fittedTo(split);
     }
 
     @Test
@@ -100,7 +100,7 @@ class RunSpecTest {
         assertEquals("gelu", meta.get(RunMetadata.ACTIVATION));
         RunSpec back = RunMetadata.read(meta, FILE);
         assertNull(back.differenceFrom(s));
-        assertEquals(new TrainingPlan(0.1, 4, 0.2, 16, 5, true, true), back.plan());
+        assertEquals(new TrainingPlan(0.1, 4, 0.2, 16, 5, true, dev.backprop4j.tensor.Autocast.Precision.BF16), back.plan());
         assertEquals(s.data(), back.data());
         assertArrayEquals(s.sizes(), back.sizes());
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();

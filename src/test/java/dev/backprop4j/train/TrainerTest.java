@@ -256,7 +256,8 @@ class TrainerTest {
         for (int mode = 0; mode < 2; mode++) {
             try (Sequential model = Mlp.of(features, 1024, 1024, 3).seed(9).build();
                  dev.backprop4j.optim.Adam adam = new dev.backprop4j.optim.Adam(model.parameters(), 1e-3);
-                 Trainer trainer = new Trainer(model, adam).bf16(mode == 1)) {
+                 Trainer trainer = new Trainer(model, adam).precision(mode == 1
+                         ? dev.backprop4j.tensor.Autocast.Precision.BF16 : dev.backprop4j.tensor.Autocast.Precision.FP32)) {
                 DataLoader loader = new DataLoader(data, 64, true, 3, false, Device.CPU);
                 for (int e = 0; e < 4; e++) {
                     curves[mode][e] = trainer.epoch(loader, e, null).loss();

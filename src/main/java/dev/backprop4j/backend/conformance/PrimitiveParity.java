@@ -194,7 +194,17 @@ final class PrimitiveParity extends ParityHarness {
                 Buffer a = in(b, t, (long) n * 7);
                 Buffer w = in(b, t, 7L * 5);
                 Buffer c = in(b, ct, (long) n * 5);
-                b.gemm(ta, tb, 1, n, 5, 7, 1.5, a, 0, w, 0, 0.5, c, 0);
+                b.gemm(ta, tb, 1, n, 5, 7, 1.5, a, 0, w, 0, 0.5, c, 0, false);
+                release(a, w);
+                return out(c);
+            });
+        }
+        if (t == DType.FLOAT32) {
+            compare("TF32 inputs, batched", n, b -> {
+                Buffer a = in(b, t, 2L * n * 9);
+                Buffer w = in(b, t, 2L * 9 * 5);
+                Buffer c = b.allocate(t, 2L * n * 5);
+                b.gemm(false, true, 2, n, 5, 9, 1.0, a, (long) n * 9, w, 45, 0.0, c, (long) n * 5, true);
                 release(a, w);
                 return out(c);
             });
@@ -203,7 +213,7 @@ final class PrimitiveParity extends ParityHarness {
             Buffer a = in(b, t, 3L * n * 4);
             Buffer w = in(b, t, 4L * 6);
             Buffer c = b.allocate(ct, 3L * n * 6);
-            b.gemm(false, false, 3, n, 6, 4, 1.0, a, (long) n * 4, w, 0, 0.0, c, (long) n * 6);
+            b.gemm(false, false, 3, n, 6, 4, 1.0, a, (long) n * 4, w, 0, 0.0, c, (long) n * 6, false);
             release(a, w);
             return out(c);
         });

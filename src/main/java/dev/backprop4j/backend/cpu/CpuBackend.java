@@ -116,16 +116,20 @@ public final class CpuBackend extends CpuReference {
     }
 
     @Override
-    public void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
-                     double alpha, Buffer a, long strideA, Buffer b, long strideB, double beta, Buffer c, long strideC) {
+    public void gemm(boolean transA, boolean transB, int batch, int m, int n, int k, double alpha, Buffer a,
+                     long strideA, Buffer b, long strideB, double beta, Buffer c, long strideC, boolean tf32) {
         if (!float32(c)) {
-            super.gemm(transA, transB, batch, m, n, k, alpha, a, strideA, b, strideB, beta, c, strideC);
+            super.gemm(transA, transB, batch, m, n, k, alpha, a, strideA, b, strideB, beta, c, strideC, tf32);
             return;
         }
         // bfloat16 inputs (mixed precision) as the floats they are: products and sums in float32, as tensor cores
         float[] af = a.dtype() == DType.BFLOAT16 ? Conversions.bf16ToFloats(cpu(a).shorts()) : cpu(a).floats();
         float[] bf = b.dtype() == DType.BFLOAT16 ? Conversions.bf16ToFloats(cpu(b).shorts()) : cpu(b).floats();
         float[] cf = cpu(c).floats();
+        if (tf32 && a.dtype() == DType.FLOAT32) { // rounded copies, as TF32 tensor cores take float32 inputs
+            af = Conversions.tf32(af);
+            bf = Conversions.tf32(bf);
+        }
         for (int t = 0; t < batch; t++) {
             int oa = (int) (t * strideA);
             int ob = (int) (t * strideB);

@@ -44,6 +44,11 @@ public abstract class CpuBuffer extends Buffer {
         };
     }
 
+    /** A float32 buffer over {@code values} (not pooled: for a backend's temporaries). */
+    static CpuBuffer of(float[] values) {
+        return new F32(values);
+    }
+
     private static int checkedLength(long length) {
         if (length > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("CPU buffers hold at most 2^31-1 elements, asked for " + length);

@@ -219,10 +219,11 @@ class CpuReference implements Backend {
      * sum over p of alpha op(A)[i, p] times row p of op(B), in order of p.
      */
     @Override
-    public void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
-                     double alpha, Buffer a, long strideA, Buffer b, long strideB, double beta, Buffer c, long strideC) {
-        CpuBuffer as = cpu(a);
-        CpuBuffer bs = cpu(b);
+    public void gemm(boolean transA, boolean transB, int batch, int m, int n, int k, double alpha, Buffer a,
+                     long strideA, Buffer b, long strideB, double beta, Buffer c, long strideC, boolean tf32) {
+        boolean round = tf32 && c.dtype() == DType.FLOAT32;
+        CpuBuffer as = round ? CpuBuffer.of(Conversions.tf32(cpu(a).floats())) : cpu(a);
+        CpuBuffer bs = round ? CpuBuffer.of(Conversions.tf32(cpu(b).floats())) : cpu(b);
         CpuBuffer cs = cpu(c);
         if (cs.dtype() == DType.INT32) {
             throw new IllegalArgumentException("matmul: dtype " + cs.dtype() + " is not supported");

@@ -208,9 +208,9 @@ final class CudaBackend implements Backend {
 
     @Override
     public void gemm(boolean transA, boolean transB, int batch, int m, int n, int k, double alpha, Buffer a,
-                     long strideA, Buffer b, long strideB, double beta, Buffer c, long strideC) {
-        ctx.makeCurrent();
-        blas.gemm(transA, transB, batch, m, n, k, alpha, cuda(a), strideA, cuda(b), strideB, beta, cuda(c), strideC);
+                     long strideA, Buffer b, long strideB, double beta, Buffer c, long strideC, boolean tf32) {
+        blas.gemm(transA, transB, batch, m, n, k, alpha, cuda(a), strideA, cuda(b), strideB, beta, cuda(c), strideC,
+                tf32);
     }
 
     // ---- reductions and the softmax family --------------------------------------------------------

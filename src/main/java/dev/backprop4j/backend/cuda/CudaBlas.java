@@ -112,7 +112,7 @@ final class CudaBlas {
      */
     public synchronized void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
                                   double alpha, CudaBuffer a, long strideA, CudaBuffer b, long strideB,
-                                  double beta, CudaBuffer c, long strideC) {
+                                  double beta, CudaBuffer c, long strideC, boolean tf32Inputs) {
         check(transA, transB, batch, m, n, k, a, strideA, b, strideB, c, strideC);
         if (batch == 0 || m == 0 || n == 0) {
             return;
@@ -124,7 +124,8 @@ final class CudaBlas {
         }
         boolean single = c.dtype() == DType.FLOAT32;
         ctx.makeCurrent();
-        setMathMode(single && tf32 ? cublasMath.CUBLAS_TF32_TENSOR_OP_MATH : cublasMath.CUBLAS_DEFAULT_MATH);
+        setMathMode(single && (tf32 || tf32Inputs) ? cublasMath.CUBLAS_TF32_TENSOR_OP_MATH
+                : cublasMath.CUBLAS_DEFAULT_MATH);
         Pointer al = single ? Pointer.to(new float[] {(float) alpha}) : Pointer.to(new double[] {alpha});
         Pointer be = single ? Pointer.to(new float[] {(float) beta}) : Pointer.to(new double[] {beta});
         int opFirst = cm.transFirst() ? cublasOperation.CUBLAS_OP_T : cublasOperation.CUBLAS_OP_N;

@@ -203,18 +203,18 @@ class CudaProbeTest {
             CudaBuffer da = upload(alloc, copy, a);
             CudaBuffer db = upload(alloc, copy, b);
             CudaBuffer dc = upload(alloc, copy, new float[6]);
-            blas.gemm(true, false, 1, 2, 3, 4, 1.5, da, 0, db, 0, 0.0, dc, 0);
+            blas.gemm(true, false, 1, 2, 3, 4, 1.5, da, 0, db, 0, 0.0, dc, 0, false);
             check("GEMM", new float[] {29.25f, 33, 21, 36, 39, 27}, download(copy, dc, 6));
             // two C [2, 2] = A_i [2, 2] B^T with B [2, 2] shared (stride 0), beta 1 on C = 1
             CudaBuffer dc2 = upload(alloc, copy, new float[] {1, 1, 1, 1, 1, 1, 1, 1});
             CudaBuffer da2 = upload(alloc, copy, new float[] {1, 2, 3, 4, 5, 6, 7, 8});
             CudaBuffer db2 = upload(alloc, copy, new float[] {1, 0, 1, 1});
-            blas.gemm(false, true, 2, 2, 2, 2, 1.0, da2, 4, db2, 0, 1.0, dc2, 4);
+            blas.gemm(false, true, 2, 2, 2, 2, 1.0, da2, 4, db2, 0, 1.0, dc2, 4, false);
             check("BATCHED", new float[] {2, 4, 4, 8, 6, 12, 8, 16}, download(copy, dc2, 8));
             CudaBuffer dd = alloc.allocate(dev.backprop4j.core.DType.FLOAT64, 4);
             copy.upload(dd.pointer(), 32, buf -> buf.asDoubleBuffer().put(new double[] {1, 2, 3, 4}));
             CudaBuffer de = alloc.allocate(dev.backprop4j.core.DType.FLOAT64, 4);
-            blas.gemm(false, false, 1, 2, 2, 2, 1.0, dd, 0, dd, 0, 0.0, de, 0);
+            blas.gemm(false, false, 1, 2, 2, 2, 1.0, dd, 0, dd, 0, 0.0, de, 0, false);
             double[] d = new double[4];
             copy.download(de.pointer(), jcuda.Pointer.to(d), 32);
             System.out.println(java.util.Arrays.equals(d, new double[] {7, 10, 15, 22}) ? "DGEMM ok"
@@ -223,7 +223,7 @@ class CudaProbeTest {
             CudaBuffer one = upload(alloc, copy, new float[] {1 + 0x1p-12f});
             CudaBuffer out = upload(alloc, copy, new float[1]);
             CudaBlas.setTf32(true);
-            blas.gemm(false, false, 1, 1, 1, 1, 1.0, one, 0, one, 0, 0.0, out, 0);
+            blas.gemm(false, false, 1, 1, 1, 1, 1.0, one, 0, one, 0, 0.0, out, 0, false);
             CudaBlas.setTf32(false);
             System.out.println(download(copy, out, 1)[0] == 1.0f ? "TF32 applied" : "TF32 not applied");
             for (CudaBuffer x : new CudaBuffer[] {db, dc, dc2, da2, db2, dd, de, one, out}) {
