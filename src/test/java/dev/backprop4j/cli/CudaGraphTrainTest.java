@@ -29,6 +29,31 @@ class CudaGraphTrainTest {
         assertTrue(accuracy > 75, "1000 digits, two epochs: " + graphed);
     }
 
+    /**
+     * {@code --precision bf16 --device cuda} trains under the emulator (GemmEx through the shim, the casts on the
+     * device), graphed too, and learns what the CPU's bf16 run learns: the same epochs within float noise.
+     */
+    @Test
+    void bfloat16TrainingOnTheDeviceLearnsWhatTheCpusDoes() throws Exception {
+        String[] args = {"train", "--device", "cuda", "--precision", "bf16", "--epochs", "2", "--limit", "1000",
+            "--layers", "64", "--lr", "0.003", "--cuda-graph"};
+        CudaEmulator.Run run = CudaEmulator.runJava(Map.of(), Main.class, args);
+        String gpu = run.output();
+        assertEquals(0, run.exitCode(), gpu);
+        String[] cpuArgs = {"train", "--device", "cpu", "--precision", "bf16", "--epochs", "2", "--limit", "1000",
+            "--layers", "64", "--lr", "0.003"};
+        CliRun cpu = CliRun.of(cpuArgs);
+        assertEquals(0, cpu.code(), cpu.err());
+        double g = accuracy(gpu);
+        double c = accuracy(cpu.out());
+        assertTrue(g > 75 && Math.abs(g - c) <= 1.0, "cuda " + g + "%, cpu " + c + "%:\n" + gpu);
+    }
+
+    private static double accuracy(String output) {
+        int at = output.indexOf("done: test accuracy ");
+        return Double.parseDouble(output.substring(at + 20, output.indexOf('%', at)));
+    }
+
     /** The epoch lines without their timings. */
     private static String results(String output) {
         StringBuilder sb = new StringBuilder();
