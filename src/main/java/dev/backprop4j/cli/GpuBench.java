@@ -134,8 +134,8 @@ final class GpuBench {
         try (Sequential model = Mlp.of(sizes).activation(Activation.RELU).seed(1).device(device).build();
              AdamW adamw = new AdamW(model.parameters(), 1e-3);
              Tensor x = Tensor.randn(new Generator(3), Shape.of(batch, sizes[0]), DType.FLOAT32, device);
-             Tensor y = labels(batch, sizes[sizes.length - 1])) {
-            Trainer trainer = new Trainer(model, adamw).precision(Autocast.parse(precision));
+             Tensor y = labels(batch, sizes[sizes.length - 1]);
+             Trainer trainer = new Trainer(model, adamw).precision(Autocast.parse(precision))) {
             rows.put("step large " + precision, measuredStep(trainer, x, y));
         }
     }
@@ -181,9 +181,9 @@ final class GpuBench {
             try (Sequential model = Mlp.of(sizes).activation(Activation.RELU).seed(1).device(device).build();
                  Sgd sgd = new Sgd(model.parameters(), 0.01);
                  Tensor x = Tensor.randn(new Generator(3), Shape.of(batch, sizes[0]), DType.FLOAT32, device);
-                 Tensor y = labels(batch, sizes[sizes.length - 1])) {
+                 Tensor y = labels(batch, sizes[sizes.length - 1]);
+                 Trainer trainer = new Trainer(model, sgd).cudaGraph(graph)) {
                 // a steady eager step, or the step that captures the graph (its private memory)
-                Trainer trainer = new Trainer(model, sgd).cudaGraph(graph);
                 rows.put("step " + name + (graph ? " graphed" : " eager"), measuredStep(trainer, x, y));
             }
         }

@@ -63,8 +63,9 @@ final class SavedModelOptions {
             if (trained == null || trained.categorical() == null || given.kind() != DataSource.Kind.CSV) {
                 return given;
             }
-            // a table's model reads a CSV as the table it knows
-            return new DataSource(trained.kind(), given.path(), given.labelColumn(), trained.categorical());
+            // a table's model reads a CSV as the table it knows, its label column too unless told otherwise
+            return new DataSource(trained.kind(), given.path(), data.labelColumn != null ? data.labelColumn
+                    : trained.labelColumn(), trained.categorical());
         }
         if (trained.path() != null && !java.nio.file.Files.exists(Path.of(trained.path()))) {
             throw new ParameterException(cmd.commandLine(), "the model " + model + " was trained on "

@@ -47,6 +47,11 @@ public final class TabularCsv {
                     + (label + 1) + ") are not the " + Excerpt.of(fixed.columns().toString()) + " (label "
                     + (fixed.labelColumn() + 1) + ") the model was trained on");
         }
+        if (fixed != null && fixed.isRegression() != regression) {
+            throw new DataFormatException(file + ": read as " + (regression ? "a regression" : "a classification")
+                    + " table, and the model was trained for " + (fixed.isRegression() ? "regression (--task regress)"
+                    : "classification (--task classify)"));
+        }
         Set<Integer> cats = categoricalColumns(categorical, header, label, file);
         int[] order = Dataset.shuffled(rows.size(), seed);
         int train = Math.max(1, (int) Math.round(rows.size() * trainFraction));

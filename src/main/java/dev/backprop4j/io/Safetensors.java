@@ -3,6 +3,7 @@ package dev.backprop4j.io;
 import com.google.gson.Gson;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
+import dev.backprop4j.core.BFloat16;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Excerpt;
 import dev.backprop4j.core.Shape;
@@ -136,7 +137,8 @@ public final class Safetensors {
                 long base = done;
                 read(ch, file, h.dataStart() + info.begin() + done * width, width, len, (b, at, count) -> {
                     for (int i = 0; i < count; i++) {
-                        double v = width == 4 ? b.getFloat(i * 4) : b.getDouble(i * 8);
+                        double v = width == 2 ? BFloat16.toFloat(b.getShort(i * 2))
+                                : width == 4 ? b.getFloat(i * 4) : b.getDouble(i * 8);
                         if (!Double.isFinite(v)) {
                             if (found[0]++ == 0) {
                                 found[1] = base + at + i;

@@ -17,8 +17,8 @@ import java.util.List;
  * </pre>
  * {@code Mlp.of(784, 256, 128, 10).activation(Activation.RELU).seed(42).build()}, or one activation per hidden
  * layer with {@code activations(Activation.RELU, Activation.TANH)}; {@code .norm(Norm.BATCH).dropout(0.1)}.
- * Linear layer i is at index i (2 + [norm] + [dropout]), so parameter names match PyTorch's nn.Sequential of the same
- * modules: 2i plain, 3i with norm or dropout, 4i with both.
+ * Linear layer i is at index i (2 + [norm] + [dropout]), i times the layers per hidden block, so parameter names
+ * match PyTorch's nn.Sequential of the same modules: 2i plain, 3i with norm or dropout, 4i with both.
  */
 public final class Mlp {
     private final int[] sizes;

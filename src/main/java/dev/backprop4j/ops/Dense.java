@@ -94,7 +94,7 @@ public final class Dense {
             }
             Tensor dx = null;
             Tensor dw = null;
-            Tensor dzg = OpSupport.gemmInput(dz, bf16);
+            Tensor dzg = x.requiresGrad() || weight.requiresGrad() ? OpSupport.gemmInput(dz, bf16) : dz;
             if (x.requiresGrad()) {
                 dx = OpSupport.empty(x.shape(), g);
                 g.backend().gemm(false, false, 1, batch, in, out, 1.0, dzg.buffer(), 0, wg.buffer(), 0, 0.0,
@@ -113,16 +113,15 @@ public final class Dense {
             }
             return residual == null ? new Tensor[]{dx, dw, db} : new Tensor[]{dx, dw, db, g};
         }, residual == null ? new Tensor[]{x, weight, bias} : new Tensor[]{x, weight, bias, residual});
-        if (!result.requiresGrad()) { // not recorded: nothing will read them
-            if (keepZ) {
-                z.close();
-            }
-            if (xg != x) {
-                xg.close();
-            }
-            if (wg != weight) {
-                wg.close();
-            }
+        boolean recorded = result.requiresGrad();
+        if (keepZ && !recorded) {
+            z.close(); // not recorded: nothing will read it
+        }
+        if (xg != x && !(recorded && weight.requiresGrad())) {
+            xg.close(); // only dW reads x's copy
+        }
+        if (wg != weight && !(recorded && x.requiresGrad())) {
+            wg.close(); // only dx reads W's copy
         }
         return result;
     }

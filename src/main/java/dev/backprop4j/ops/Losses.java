@@ -96,7 +96,7 @@ public final class Losses {
      * ({@link Tensor#readLater()}).
      */
     public static void accumulateMetrics(Tensor meanLoss, Tensor logits, Tensor labels, Tensor totals) {
-        boolean regression = labels.dtype().isFloating();
+        boolean regression = labels.dtype().isFloating() && labels.dtype().isArithmetic();
         if (!regression) {
             OpSupport.intIndexOn("accumulateMetrics", "labels", labels, logits);
         }

@@ -46,9 +46,11 @@ public final class MatMul {
             }
             return grads;
         }, a, b);
-        if (!result.requiresGrad()) {
-            closeCopy(ag, a);
-            closeCopy(bg, b);
+        if (!(result.requiresGrad() && b.requiresGrad())) {
+            closeCopy(ag, a); // only db reads a's copy
+        }
+        if (!(result.requiresGrad() && a.requiresGrad())) {
+            closeCopy(bg, b); // only da reads b's copy
         }
         return result;
     }

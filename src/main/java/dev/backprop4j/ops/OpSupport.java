@@ -59,12 +59,10 @@ final class OpSupport {
         }
     }
 
-    /** A new tensor with like's dtype and device and undefined contents. */
     /**
      * A GEMM's input as autocast wants it: {@code t} itself, or with {@code half} (a float32 input under
      * {@link Autocast#bf16}) its bfloat16 copy (one cast, not recorded), which the backend's mixed-precision GEMM
-     * multiplies exactly and sums in float32 into a float32 output, as tensor cores do; half the memory when saved
-     * for the backward.
+     * multiplies exactly and sums in float32 into a float32 output, as tensor cores do.
      */
     static Tensor gemmInput(Tensor t, boolean half) {
         if (!half || t.dtype() != DType.FLOAT32) {
@@ -80,6 +78,7 @@ final class OpSupport {
         return t.dtype() == DType.FLOAT32 ? Autocast.precision() : Autocast.Precision.FP32;
     }
 
+    /** A new tensor with like's dtype and device and undefined contents. */
     static Tensor empty(Shape shape, Tensor like) {
         return Tensor.empty(shape, like.dtype(), like.device());
     }

@@ -172,8 +172,9 @@ public final class Tensor extends TensorOps implements AutoCloseable {
             throw new IllegalStateException("requiresGrad: " + describe() + " is the output of op '" + gradFn.op()
                     + "'; use detach() to stop gradients");
         }
-        if (on && !dtype().isFloating()) {
-            throw new IllegalArgumentException("requiresGrad: " + describe() + " is not floating point");
+        if (on && !(dtype().isFloating() && dtype().isArithmetic())) {
+            throw new IllegalArgumentException("requiresGrad: " + describe() + " is not a float32 or float64 tensor "
+                    + "(bfloat16 is storage: train in float32, with Autocast for bfloat16 matrix products)");
         }
         this.requiresGrad = on;
         return this;

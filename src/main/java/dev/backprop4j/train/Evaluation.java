@@ -23,11 +23,10 @@ public record Evaluation(double loss, double accuracy, int samples) {
         try (GradMode.Guard off = GradMode.noGrad();
              RunningMetrics totals = new RunningMetrics(Integer.MAX_VALUE)) {
             totals.reset();
-            boolean regression = false;
+            boolean regression = loader.dataset().isRegression();
             for (DataLoader.Batch b : loader.epoch(0)) {
                 try (Scope step = Scope.open(); b) {
                     Tensor logits = model.forward(b.x());
-                    regression = b.y().dtype().isFloating();
                     totals.add(regression ? Losses.mse(logits, b.y()) : Losses.crossEntropy(logits, b.y()), logits,
                             b.y());
                 }

@@ -72,7 +72,7 @@ final class RunningMetrics implements AutoCloseable {
      * CUDA graph and replayed) queues.
      */
     void queue(Tensor meanLoss, Tensor logits, Tensor labels) {
-        boolean regression = labels.dtype().isFloating() && labels.shape().equals(logits.shape())
+        boolean regression = labels.dtype() == logits.dtype() && labels.shape().equals(logits.shape())
                 && logits.rank() == 2 && logits.dim(1) == 1;
         if (meanLoss.size() != 1 || logits.rank() != 2 || labels.dim(0) != logits.dim(0)
                 || meanLoss.dtype() != logits.dtype() || !(regression || labels.rank() == 1

@@ -69,7 +69,7 @@ final class TrainStep {
                 Tensor logits;
                 Tensor l;
                 // the backward follows the forward's choice of precision
-                try (Autocast mixed = precision == Autocast.Precision.FP32 ? null : Autocast.of(precision)) {
+                try (Autocast mixed = Autocast.of(precision)) {
                     logits = model.forward(xi);
                     l = loss.apply(logits, yi);
                 }

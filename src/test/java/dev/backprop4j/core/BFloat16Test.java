@@ -66,6 +66,12 @@ class BFloat16Test {
         long header = java.nio.ByteBuffer.wrap(file, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
         assertEquals(2 * 6, file.length - 8 - header, "two bytes an element");
         assertTrue(new String(file, 8, (int) header, java.nio.charset.StandardCharsets.UTF_8).contains("\"BF16\""));
+        Safetensors.requireFinite(f, Safetensors.header(f), "h"); // two bytes an element, read as such
+        Path inf = dir.resolve("inf.safetensors");
+        Safetensors.write(inf, Map.of("h", Tensor.of(new float[] {1, Float.POSITIVE_INFINITY}, 2)
+                .to(DType.BFLOAT16)), Map.of());
+        Exception e = assertThrows(Exception.class, () -> Safetensors.requireFinite(inf, Safetensors.header(inf), "h"));
+        assertTrue(e.getMessage().contains("Infinity"), e.getMessage());
     }
 
     @Test

@@ -113,5 +113,9 @@ class TabularCsvTest {
                 () -> TabularCsv.read(bad, -1, "city", true, 0.5, 7, null));
         assertTrue(e.getMessage().contains("bad.csv:3: the target 'cheap' (column 3, price) is not a finite number"),
                 e.getMessage());
+        DataFormatException task = assertThrows(DataFormatException.class,
+                () -> TabularCsv.read(f, -1, "city", false, 0.5, 7, enc));
+        assertTrue(task.getMessage().contains("read as a classification table, and the model was trained for "
+                + "regression (--task regress)"), task.getMessage());
     }
 }

@@ -55,18 +55,27 @@ abstract class ParityHarness {
      * inputs: {@link #in} draws them on the CPU and copies them over) and compares every output.
      */
     void compare(String what, int n, Computation c) {
+        compare(what, n, 64 * 0x1p-24, c);
+    }
+
+    /** {@link #compare(String, int, Computation)} with float32 outputs held to {@code relative} of the scale. */
+    void compare(String what, int n, double relative, Computation c) {
         long start = seed;
         Buffer[] expected = c.on(cpu);
         seed = start;
         Buffer[] actual = c.on(device);
         for (int k = 0; k < expected.length; k++) {
-            compare(what + " n=" + n + (expected.length > 1 ? " output " + k : ""), expected[k], actual[k]);
+            compare(what + " n=" + n + (expected.length > 1 ? " output " + k : ""), expected[k], actual[k], relative);
         }
         release(expected);
         release(actual);
     }
 
     void compare(String what, Buffer expected, Buffer actual) {
+        compare(what, expected, actual, 64 * 0x1p-24);
+    }
+
+    private void compare(String what, Buffer expected, Buffer actual, double relative) {
         double[] e = cpu.readDoubles(expected);
         double[] a = device.readDoubles(actual);
         if (e.length != a.length) {
@@ -79,7 +88,7 @@ abstract class ParityHarness {
         for (int i = 0; i < e.length; i++) {
             double tol = switch (expected.dtype()) {
                 case FLOAT64 -> 1e-9 * (Math.abs(e[i]) + scale);
-                case FLOAT32 -> 64 * 0x1p-24 * (Math.abs(e[i]) + scale);
+                case FLOAT32 -> relative * (Math.abs(e[i]) + scale);
                 case INT32, BFLOAT16 -> 0; // bfloat16 comes from casts, which round alike everywhere
             };
             boolean same = Double.isNaN(e[i]) ? Double.isNaN(a[i]) : Math.abs(e[i] - a[i]) <= tol || e[i] == a[i];

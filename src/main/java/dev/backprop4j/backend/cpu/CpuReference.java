@@ -221,7 +221,7 @@ class CpuReference implements Backend {
     @Override
     public void gemm(boolean transA, boolean transB, int batch, int m, int n, int k, double alpha, Buffer a,
                      long strideA, Buffer b, long strideB, double beta, Buffer c, long strideC, boolean tf32) {
-        boolean round = tf32 && c.dtype() == DType.FLOAT32;
+        boolean round = tf32 && a.dtype() == DType.FLOAT32 && c.dtype() == DType.FLOAT32;
         CpuBuffer as = round ? CpuBuffer.of(Conversions.tf32(cpu(a).floats())) : cpu(a);
         CpuBuffer bs = round ? CpuBuffer.of(Conversions.tf32(cpu(b).floats())) : cpu(b);
         CpuBuffer cs = cpu(c);

@@ -36,6 +36,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code -Dbackprop4j.cuda.tf32=true}: the inputs are rounded to TF32 (8-bit exponent, 10-bit mantissa, unit
  * roundoff 2^-11, about 5e-4 relative per input) and the products accumulated in FP32; large FP32 GEMMs then run
  * several times faster on Ampere and newer, at about three decimal digits of accuracy. FP64 GEMMs are unaffected.
+ * A call asks for TF32 with its {@code tf32Inputs} (autocast's tf32), beside the global switch; cuBLAS may still run
+ * a small or odd-shaped product in FP32, and does not document its rounding, so the CPU's TF32 (inputs rounded to
+ * nearest, ties away) is what tensor cores compute only up to TF32's accuracy. Mixed precision: bfloat16 A and B
+ * into float32 C through cublasGemmEx ({@code CUBLAS_COMPUTE_32F}), products exact and sums in FP32.
  *
  * <p>Thread-safe: a handle's configuration (math mode) must not change during a call, so {@link #gemm} is
  * synchronised on the handle's owner.
@@ -108,7 +112,8 @@ final class CudaBlas {
      * For each of {@code batch} matrices: C = alpha op(A) op(B) + beta C, all row-major, exactly as
      * {@link dev.backprop4j.backend.Backend#gemm}: op(A) [m, k] (A stored [k, m] when transA), op(B) [k, n]
      * (B stored [n, k] when transB), C [m, n]; matrix i of a batch starts at element i * stride (0: shared).
-     * beta = 0 ignores C's contents. Float32 or float64, the same for all three buffers. Asynchronous.
+     * beta = 0 ignores C's contents. Float32 or float64, the same for all three buffers, or bfloat16 A and B into
+     * float32 C; {@code tf32Inputs}: TF32 math for float32. Asynchronous.
      */
     public synchronized void gemm(boolean transA, boolean transB, int batch, int m, int n, int k,
                                   double alpha, CudaBuffer a, long strideA, CudaBuffer b, long strideB,

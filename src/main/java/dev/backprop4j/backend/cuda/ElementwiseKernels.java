@@ -174,6 +174,10 @@ final class ElementwiseKernels implements AutoCloseable {
     public void biasActivation(UnaryOp op, DType dtype, CUdeviceptr z, CUdeviceptr bias, CUdeviceptr residual,
                                long rows, long cols, double p1, double p2, CUdeviceptr y, CUstream stream) {
         KernelModule.requireNonNegative("bias_activation", rows, cols);
+        if (residual != null && op != null) {
+            throw new IllegalArgumentException("biasActivation: a residual is added to a layer without activation, "
+                    + "got " + op);
+        }
         long n = rows * cols;
         if (n == 0) {
             return;

@@ -148,7 +148,7 @@ final class KernelModule implements AutoCloseable {
         return k;
     }
 
-    /** The kernel-name suffix of a dtype: f32, f64, i32. */
+    /** The kernel-name suffix of a dtype: f32, f64, i32, bf16. */
     static String suffix(DType dtype) {
         return switch (dtype) {
             case FLOAT32 -> "f32";
