@@ -258,10 +258,10 @@ public final class Architecture implements Serializable {
 
     /** The widths of the outputs a forward keeps for the backward, summed: a row's share of the activations. */
     long activationWidths(int inputs, int classes) {
-        if (kind == Kind.MLP) { // each hidden width once more for its norm's output and once for its dropout mask
+        if (kind == Kind.MLP) { // a norm splits Linear from its activation: three outputs kept, not one; dropout a mask
             long hiddenSum = Arrays.stream(hidden).asLongStream().sum();
             return Arrays.stream(sizes(inputs, classes)).asLongStream().sum()
-                    + (norm != Norm.NONE ? hiddenSum : 0) + (dropout > 0 ? hiddenSum : 0);
+                    + (norm != Norm.NONE ? 2 * hiddenSum : 0) + (dropout > 0 ? hiddenSum : 0);
         }
         long perBlock = (norm != Norm.NONE ? 2L : 1L) * hidden[0] + 2L * hidden[0] * expansion + hidden[0];
         return inputs + hidden[0] + blocks * perBlock + classes;

@@ -6,6 +6,7 @@ import dev.backprop4j.backend.Buffer;
 import dev.backprop4j.backend.Conversions;
 import dev.backprop4j.backend.ReduceOp;
 import dev.backprop4j.backend.UnaryOp;
+import dev.backprop4j.core.BFloat16;
 import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Shape;
 
@@ -193,6 +194,30 @@ public final class CpuBackend extends CpuReference {
             return;
         }
         super.crossEntropyBackward(probs, labels, dloss, scale, rows, classes, dlogits);
+    }
+
+    /** Float32 to bfloat16 and back (autocast's casts) over the arrays, in parallel; other casts as the reference. */
+    @Override
+    public void cast(Buffer src, Buffer dst) {
+        if (src.dtype() == DType.FLOAT32 && dst.dtype() == DType.BFLOAT16) {
+            float[] s = cpu(src).floats();
+            short[] d = cpu(dst).shorts();
+            Parallel.forRange(s.length, Parallel.GRAIN, (lo, hi) -> {
+                for (int i = lo; i < hi; i++) {
+                    d[i] = BFloat16.fromFloat(s[i]);
+                }
+            });
+        } else if (src.dtype() == DType.BFLOAT16 && dst.dtype() == DType.FLOAT32) {
+            short[] s = cpu(src).shorts();
+            float[] d = cpu(dst).floats();
+            Parallel.forRange(s.length, Parallel.GRAIN, (lo, hi) -> {
+                for (int i = lo; i < hi; i++) {
+                    d[i] = BFloat16.toFloat(s[i]);
+                }
+            });
+        } else {
+            super.cast(src, dst);
+        }
     }
 
     /** Float32: the bias add and the activation through their own fast paths (two passes, each vectorised). */
