@@ -169,17 +169,7 @@ def training_steps(name, sizes, batch, device, seconds):
         opt.step()
         return loss
 
-    for _ in range(3):
-        step()
-    peak = None
-    if device.type == "cuda":
-        sync(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        base = torch.cuda.memory_allocated(device)
-        step()
-        sync(device)
-        peak = torch.cuda.max_memory_allocated(device) - base
-    emit(f"step {name} eager", timed(step, device, seconds), peak)
+    emit(f"step {name} eager", *measured(step, device, seconds))
     if device.type == "cuda":
         kernels = count_kernels(step)
         if kernels is not None:
