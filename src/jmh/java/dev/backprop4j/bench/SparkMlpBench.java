@@ -1,0 +1,125 @@
+package dev.backprop4j.bench;
+
+import dev.backprop4j.data.Dataset;
+import dev.backprop4j.data.Mnist;
+import dev.backprop4j.spark.SparkTrain;
+import dev.backprop4j.spark.SparkTrainOptions;
+import org.apache.spark.ml.classification.MultilayerPerceptronClassificationModel;
+import org.apache.spark.ml.classification.MultilayerPerceptronClassifier;
+import org.apache.spark.ml.evaluation.MulticlassClassificationEvaluator;
+import org.apache.spark.ml.linalg.VectorUDT;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.Metadata;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+import picocli.CommandLine;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Our data-parallel training on Spark beside Spark's own MLP ({@code MultilayerPerceptronClassifier}), in one
+ * local[2] session on the embedded MNIST digits (8,000 train, 2,000 test), 784-256-128-10: Spark's (sigmoid hidden
+ * layers, which it forces, L-BFGS for {@code --epochs} iterations and for its default 100, each a pass over the data
+ * or more), and ours through {@link SparkTrain} on 2 barrier tasks for {@code --epochs} epochs with sigmoid and with
+ * ReLU (Adam, batch 64, cosine: the train command's defaults). Prints a Markdown table (test accuracy, wall time of the
+ * fit) and writes target/bench/spark.md. Arguments: {@code --epochs N} (10), {@code --quick} (2 epochs, and Spark's
+ * MLP only for as many iterations), {@code --out DIR}.
+ */
+public final class SparkMlpBench {
+    private SparkMlpBench() {
+    }
+
+    public static void main(String[] rawArgs) throws Exception {
+        String joined = String.join(" ", rawArgs).trim(); // exec:exec passes -Dbench.args as one argument
+        String[] args = joined.isEmpty() ? new String[0] : joined.split("\\s+");
+        int epochs = 10;
+        boolean quick = false;
+        Path out = Path.of("target", "bench");
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--epochs" -> epochs = Integer.parseInt(args[++i]);
+                case "--quick" -> {
+                    quick = true;
+                    epochs = 2;
+                }
+                case "--out" -> out = Path.of(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]
+                        + " (expected --epochs N, --quick, --out DIR)");
+            }
+        }
+        SparkSession spark = SparkSession.builder().master("local[2]").appName("backprop4j vs Spark MLP")
+                .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
+                .config("spark.driver.bindAddress", "127.0.0.1").config("spark.sql.shuffle.partitions", "2")
+                .getOrCreate();
+        spark.sparkContext().setLogLevel("WARN");
+        StringBuilder md = new StringBuilder(String.format(Locale.ROOT, "Embedded MNIST (8,000 train, 2,000 test), "
+                + "784-256-128-10, Spark %s local[2], CPU %s, Java %s%n%n| run | test accuracy | fit wall time |%n"
+                + "|---|---|---|%n", spark.version(), BenchRunner.cpuModel(), System.getProperty("java.version")));
+        try {
+            Dataset.Split mnist = Mnist.embedded();
+            org.apache.spark.sql.Dataset<Row> train = frame(spark, mnist.train()).cache();
+            org.apache.spark.sql.Dataset<Row> test = frame(spark, mnist.test()).cache();
+            train.count();
+            test.count();
+            for (int iterations : quick ? new int[] {epochs} : new int[] {epochs, 100}) {
+                long t0 = System.nanoTime();
+                MultilayerPerceptronClassificationModel model = new MultilayerPerceptronClassifier()
+                        .setLayers(new int[] {784, 256, 128, 10}).setMaxIter(iterations).setBlockSize(128).setSeed(42)
+                        .fit(train);
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                double accuracy = new MulticlassClassificationEvaluator().setMetricName("accuracy")
+                        .evaluate(model.transform(test));
+                md.append(row("Spark MultilayerPerceptronClassifier, sigmoid, L-BFGS " + iterations + " iterations",
+                        100 * accuracy, seconds));
+            }
+            for (String activation : new String[] {"sigmoid", "relu"}) {
+                SparkTrainOptions o = new SparkTrainOptions();
+                new CommandLine(o).parseArgs("--workers", "2", "--epochs", Integer.toString(epochs), "--activation",
+                        activation, "--device", "cpu");
+                long t0 = System.nanoTime();
+                List<String> report = SparkTrain.run(spark, o);
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                String done = report.stream().filter(l -> l.startsWith("done: test accuracy ")).findFirst()
+                        .orElseThrow(() -> new IllegalStateException("no result in " + report));
+                double accuracy = Double.parseDouble(done.substring(20, done.indexOf('%')));
+                md.append(row("backprop4j SparkTrain, " + activation + ", Adam, " + epochs + " epochs, 2 tasks",
+                        accuracy, seconds));
+            }
+        } finally {
+            spark.stop();
+        }
+        Files.createDirectories(out);
+        Files.writeString(out.resolve("spark.md"), md);
+        System.out.println();
+        System.out.print(md);
+    }
+
+    private static String row(String run, double accuracyPercent, double seconds) {
+        return String.format(Locale.ROOT, "| %s | %.2f%% | %.1f s |%n", run, accuracyPercent, seconds);
+    }
+
+    /** The samples as rows of (label double, features vector), as Spark ML's estimators read them. */
+    private static org.apache.spark.sql.Dataset<Row> frame(SparkSession spark, Dataset d) {
+        List<Row> rows = new ArrayList<>(d.size());
+        for (int i = 0; i < d.size(); i++) {
+            float[] x = d.sample(i);
+            double[] v = new double[x.length];
+            for (int j = 0; j < v.length; j++) {
+                v[j] = x[j];
+            }
+            rows.add(RowFactory.create((double) d.label(i), Vectors.dense(v)));
+        }
+        StructType schema = new StructType(new StructField[] {
+            new StructField("label", DataTypes.DoubleType, false, Metadata.empty()),
+            new StructField("features", new VectorUDT(), false, Metadata.empty())});
+        return spark.createDataFrame(rows, schema).repartition(2);
+    }
+}
