@@ -2,6 +2,7 @@ package dev.backprop4j.cli;
 
 import dev.backprop4j.backend.cuda.Cuda;
 import dev.backprop4j.core.Device;
+import dev.backprop4j.tensor.Autocast;
 import dev.backprop4j.train.RunSpec;
 
 import java.util.Locale;
@@ -30,11 +31,13 @@ final class MemoryBudget {
     /**
      * About the bytes a run needs: float32 parameters, and for training their gradients and the optimizer's state
      * (Adam 2 copies, SGD 1), plus the activations of a batch of {@code rows} kept for the backward (about four
-     * tensors of each kept output's width).
+     * tensors of each kept output's width), plus with bf16 autocast the bfloat16 copies of weights and inputs.
      */
     static long bytesNeeded(RunSpec spec, boolean training, int rows) {
         long copies = training ? 2 + (spec.optimizer() == RunSpec.OptimizerKind.SGD ? 1 : 2) : 1;
-        return 4 * (spec.parameterCount() * copies + 4L * rows * spec.activationWidths());
+        long bytes = 4 * (spec.parameterCount() * copies + 4L * rows * spec.activationWidths());
+        boolean bf16 = training && spec.plan().precision() == Autocast.Precision.BF16;
+        return bf16 ? bytes + 2 * (spec.parameterCount() + (long) rows * spec.activationWidths()) : bytes;
     }
 
     /** Bytes free for new allocations on {@code device}. */
