@@ -59,10 +59,14 @@ public final class BenchRunner {
     private BenchRunner() {
     }
 
+    /** The arguments of a benchmark's main: exec:exec passes -Dbench.args as one argument, split on white space. */
+    static String[] args(String[] raw) {
+        String joined = String.join(" ", raw).trim();
+        return joined.isEmpty() ? new String[0] : joined.split("\\s+");
+    }
+
     public static void main(String[] rawArgs) throws Exception {
-        // exec:exec passes -Dbench.args as one argument: split it on white space
-        String joined = String.join(" ", rawArgs).trim();
-        String[] args = joined.isEmpty() ? new String[0] : joined.split("\\s+");
+        String[] args = args(rawArgs);
         boolean quick = false;
         boolean jvmPeers = onClasspath("dev.backprop4j.bench.peers.DjlBenchmark");
         String include = jvmPeers ? "(" + OURS + "|" + JVM_PEERS + ")" : OURS;

@@ -2,6 +2,7 @@ package dev.backprop4j.bench;
 
 import dev.backprop4j.data.Dataset;
 import dev.backprop4j.data.Mnist;
+import dev.backprop4j.spark.LocalSpark;
 import dev.backprop4j.spark.SparkTrain;
 import dev.backprop4j.spark.SparkTrainOptions;
 import org.apache.spark.ml.classification.MultilayerPerceptronClassificationModel;
@@ -38,8 +39,7 @@ public final class SparkMlpBench {
     }
 
     public static void main(String[] rawArgs) throws Exception {
-        String joined = String.join(" ", rawArgs).trim(); // exec:exec passes -Dbench.args as one argument
-        String[] args = joined.isEmpty() ? new String[0] : joined.split("\\s+");
+        String[] args = BenchRunner.args(rawArgs);
         int epochs = 10;
         boolean quick = false;
         Path out = Path.of("target", "bench");
@@ -55,11 +55,7 @@ public final class SparkMlpBench {
                         + " (expected --epochs N, --quick, --out DIR)");
             }
         }
-        SparkSession spark = SparkSession.builder().master("local[2]").appName("backprop4j vs Spark MLP")
-                .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-                .config("spark.driver.bindAddress", "127.0.0.1").config("spark.sql.shuffle.partitions", "2")
-                .getOrCreate();
-        spark.sparkContext().setLogLevel("WARN");
+        SparkSession spark = LocalSpark.start("local[2]", "backprop4j vs Spark MLP");
         StringBuilder md = new StringBuilder(String.format(Locale.ROOT, "Embedded MNIST (8,000 train, 2,000 test), "
                 + "784-256-128-10, Spark %s local[2], CPU %s, Java %s%n%n| run | test accuracy | fit wall time |%n"
                 + "|---|---|---|%n", spark.version(), BenchRunner.cpuModel(), System.getProperty("java.version")));

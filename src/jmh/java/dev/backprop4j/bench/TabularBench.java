@@ -55,8 +55,7 @@ public final class TabularBench {
     }
 
     public static void main(String[] rawArgs) throws Exception {
-        String joined = String.join(" ", rawArgs).trim(); // exec:exec passes -Dbench.args as one argument
-        String[] args = joined.isEmpty() ? new String[0] : joined.split("\\s+");
+        String[] args = BenchRunner.args(rawArgs);
         Path data = Path.of("src/jmh/data/credit-g/credit-g.csv");
         String categorical = CREDIT_G_CATEGORICAL;
         int seeds = 5;

@@ -35,11 +35,7 @@ class SparkTrainTest {
 
     @BeforeAll
     static void startSpark() {
-        spark = SparkSession.builder().master("local[2,4]").appName("backprop4j test")
-                .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-                .config("spark.driver.bindAddress", "127.0.0.1").config("spark.sql.shuffle.partitions", "2")
-                .getOrCreate();
-        spark.sparkContext().setLogLevel("WARN");
+        spark = LocalSpark.start("local[2,4]", "backprop4j test");
     }
 
     @AfterAll
