@@ -66,6 +66,17 @@ public final class Workload {
             add(crc, c);
             add(crc, a.grad());
             add(crc, b.grad());
+            for (dev.backprop4j.tensor.Autocast.Precision p : dev.backprop4j.tensor.Autocast.Precision.values()) {
+                Tensor ap = a.detach().requiresGrad(true);
+                Tensor cp;
+                try (dev.backprop4j.tensor.Autocast mixed = dev.backprop4j.tensor.Autocast.of(p)) {
+                    cp = ap.matmul(b.detach());
+                }
+                cp.sum().backward();
+                add(crc, cp);
+                add(crc, ap.grad());
+            }
+            add(crc, x.to(DType.BFLOAT16).to(DType.FLOAT32)); // the parallel casts
             for (Activation act : new Activation[] {Activation.RELU, Activation.LEAKY_RELU, Activation.SIGMOID,
                 Activation.TANH, Activation.GELU}) {
                 try (Sequential m = Mlp.of(20, 32, 16, 10).activation(act).dropout(0.1).seed(3).build();
