@@ -3,6 +3,7 @@ package dev.backprop4j.data;
 import dev.backprop4j.core.Device;
 import dev.backprop4j.tensor.Tensor;
 
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
 import java.util.SplittableRandom;
@@ -13,9 +14,13 @@ import java.util.SplittableRandom;
  * With shuffle, epoch e visits the samples in a permutation drawn from seed + e (Fisher-Yates on
  * SplittableRandom: the same order on every machine). dropLast omits a final partial batch.
  * A {@link #shard} yields, of every batch, one rank's contiguous share of its rows (data-parallel training: the ranks
- * together see exactly the batches one process would).
+ * together see exactly the batches one process would). A {@link #partitioned} loader is one rank's when every rank
+ * holds rows of its own (a Spark partition): the ranks' slices of step k make up global batch k.
  */
 public final class DataLoader {
+    /** Between two partitioned ranks' shuffle seeds (the golden ratio's 64 bits, SplittableRandom's own gamma). */
+    private static final long PER_RANK = 0x9E3779B97F4A7C15L;
+
     private final Dataset data;
     private final int batchSize;
     private final boolean shuffle;
@@ -24,6 +29,8 @@ public final class DataLoader {
     private final Device device;
     private final int rank;
     private final int ranks;
+    /** Every rank's own rows, for a {@link #partitioned} loader; else null (the ranks share the data set). */
+    private final int[] partitionRows;
 
     /**
      * A batch: features and labels, and the rows of the whole batch over all shards ({@code batchRows}, the batch's
@@ -42,11 +49,11 @@ public final class DataLoader {
     }
 
     public DataLoader(Dataset data, int batchSize, boolean shuffle, long seed, boolean dropLast, Device device) {
-        this(data, batchSize, shuffle, seed, dropLast, device, 0, 1);
+        this(data, batchSize, shuffle, seed, dropLast, device, 0, 1, null);
     }
 
     private DataLoader(Dataset data, int batchSize, boolean shuffle, long seed, boolean dropLast, Device device,
-                       int rank, int ranks) {
+                       int rank, int ranks, int[] partitionRows) {
         if (batchSize <= 0) {
             throw new IllegalArgumentException("DataLoader: batch size must be > 0, got " + batchSize);
         }
@@ -58,6 +65,26 @@ public final class DataLoader {
         this.device = device;
         this.rank = rank;
         this.ranks = ranks;
+        this.partitionRows = partitionRows;
+    }
+
+    /**
+     * Rank {@code rank}'s loader when each rank holds rows of its own ({@code mine}: {@code rowsPerRank[rank]} of
+     * them) rather than the same set. Every rank takes the same number of steps per epoch, ceil(all ranks' rows /
+     * batchSize), and in step k the k-th of that many even slices of its own rows, shuffled per epoch from the seed,
+     * the epoch and its rank; global batch k is the union of the ranks' k-th slices (about batchSize rows, {@code
+     * batchRows} counts them for the gradient's weighting), and an epoch visits every row of every rank once: nothing
+     * is padded, dropped or repeated, so uneven partitions train as one process on those global batches would. A rank
+     * with fewer rows than steps has some empty slices.
+     */
+    public static DataLoader partitioned(Dataset mine, int[] rowsPerRank, int rank, int batchSize, long seed,
+                                         Device device) {
+        if (rank < 0 || rank >= rowsPerRank.length || rowsPerRank[rank] != mine.size()) {
+            throw new IllegalArgumentException("DataLoader.partitioned: rank " + rank + " of " + rowsPerRank.length
+                    + " holds " + mine.size() + " rows, and the ranks' counts are " + Arrays.toString(rowsPerRank));
+        }
+        return new DataLoader(mine, batchSize, true, seed + PER_RANK * rank, false, device, rank, rowsPerRank.length,
+                rowsPerRank.clone());
     }
 
     /**
@@ -69,12 +96,28 @@ public final class DataLoader {
         if (ranks < 1 || rank < 0 || rank >= ranks) {
             throw new IllegalArgumentException("DataLoader.shard: rank " + rank + " of " + ranks);
         }
-        return new DataLoader(data, batchSize, shuffle, seed, dropLast, device, rank, ranks);
+        if (partitionRows != null) {
+            throw new IllegalStateException("DataLoader.shard: a partitioned loader is already rank " + this.rank
+                    + "'s");
+        }
+        return new DataLoader(data, batchSize, shuffle, seed, dropLast, device, rank, ranks, null);
     }
 
-    /** The rows of batch {@code i} over all shards. */
+    /** The rows of batch {@code i} over all shards (all ranks' slices, for a partitioned loader). */
     public int rowsOfBatch(int i) {
-        return Math.min(batchSize, data.size() - i * batchSize);
+        if (partitionRows == null) {
+            return Math.min(batchSize, data.size() - i * batchSize);
+        }
+        int rows = 0;
+        for (int r = 0; r < partitionRows.length; r++) {
+            rows += sliceEnd(partitionRows[r], i + 1) - sliceEnd(partitionRows[r], i);
+        }
+        return rows;
+    }
+
+    /** Where a partitioned loader's slice {@code k} of {@code rows} rows starts (and slice k - 1 ends). */
+    private int sliceEnd(int rows, int k) {
+        return (int) ((long) rows * k / batches());
     }
 
     public Dataset dataset() {
@@ -87,7 +130,7 @@ public final class DataLoader {
 
     /** Number of batches per epoch. */
     public int batches() {
-        int n = data.size();
+        int n = partitionRows == null ? data.size() : Arrays.stream(partitionRows).sum();
         return dropLast ? n / batchSize : (n + batchSize - 1) / batchSize;
     }
 
@@ -108,10 +151,18 @@ public final class DataLoader {
                 if (!hasNext()) {
                     throw new NoSuchElementException();
                 }
-                int start = next * batchSize;
-                int end = Math.min(start + batchSize, order.length);
-                int from = start + (int) ((long) (end - start) * rank / ranks);
-                int to = start + (int) ((long) (end - start) * (rank + 1) / ranks);
+                int from;
+                int to;
+                int batchRows = rowsOfBatch(next);
+                if (partitionRows != null) {
+                    from = sliceEnd(order.length, next);
+                    to = sliceEnd(order.length, next + 1);
+                } else {
+                    int start = next * batchSize;
+                    int end = Math.min(start + batchSize, order.length);
+                    from = start + (int) ((long) (end - start) * rank / ranks);
+                    to = start + (int) ((long) (end - start) * (rank + 1) / ranks);
+                }
                 next++;
                 float[] x = new float[(to - from) * data.features()];
                 int[] y = data.isRegression() ? null : new int[to - from];
@@ -119,7 +170,7 @@ public final class DataLoader {
                 data.gather(order, from, to, x, y, t);
                 Tensor xt = Tensor.of(x, to - from, data.features());
                 Tensor yt = t != null ? Tensor.of(t, to - from, 1) : Tensor.of(y, to - from);
-                return new Batch(move(xt), move(yt), end - start);
+                return new Batch(move(xt), move(yt), batchRows);
             }
         };
     }
@@ -134,8 +185,8 @@ public final class DataLoader {
     }
 
     /**
-     * The rows in the order epoch {@code epoch} visits them, batch after batch (all shards'; for a peer framework fed
-     * the same batches, as PyTorch's {@code list(iter(sampler))}).
+     * The rows in the order epoch {@code epoch} visits them, batch after batch (all shards'; a partitioned loader's
+     * own rows; for a peer framework fed the same batches, as PyTorch's {@code list(iter(sampler))}).
      */
     public int[] order(int epoch) {
         int[] idx = new int[data.size()];

@@ -131,6 +131,69 @@ class DataParallelTest {
                 ranks(InProcessCollective.group(2), DataParallelTest::adamClippedCosine));
     }
 
+    /**
+     * Ranks that hold rows of their own (Spark partitions of 400 and 247 rows) train as one process does on the global
+     * batches their slices make up: every rank takes ceil(647 / 32) = 21 steps an epoch, uneven shares weighted by
+     * their rows, and every row is visited once an epoch.
+     */
+    @Test
+    void ranksWithUnevenPartitionsFollowOneProcessOnTheUnionOfTheirSlices() throws Exception {
+        Dataset all = data();
+        Dataset[] parts = {all.range(0, 400), all.range(400, all.size())};
+        int[] rows = {400, all.size() - 400};
+        Function<Integer, DataLoader> part = r -> DataLoader.partitioned(parts[r], rows, r, BATCH, 5, Device.CPU);
+        assertEquals(21, part.apply(0).batches());
+        assertEquals(21, part.apply(1).batches());
+        int visited = 0;
+        for (int k = 0; k < 21; k++) {
+            assertEquals(part.apply(0).rowsOfBatch(k), part.apply(1).rowsOfBatch(k));
+            visited += part.apply(0).rowsOfBatch(k);
+        }
+        assertEquals(all.size(), visited);
+
+        Sequential one = model();
+        Trainer reference = adamClippedCosine(one);
+        for (int e = 1; e <= 2; e++) {
+            var b0 = part.apply(0).epoch(e).iterator();
+            var b1 = part.apply(1).epoch(e).iterator();
+            while (b0.hasNext()) {
+                try (DataLoader.Batch a = b0.next(); DataLoader.Batch b = b1.next();
+                     Tensor x = Tensor.cat(List.of(a.x(), b.x()), 0); Tensor y = Tensor.cat(List.of(a.y(), b.y()), 0)) {
+                    assertEquals(a.batchRows(), a.size() + b.size());
+                    reference.step(x, y);
+                }
+            }
+            assertTrue(!b1.hasNext());
+        }
+        List<Collective> members = InProcessCollective.group(2);
+        List<List<float[]>> ranks = CollectiveTest.onRanks(2, r -> {
+            Sequential m = model();
+            DataParallel dp = new DataParallel(members.get(r)).checkEvery(4);
+            Trainer t = adamClippedCosine(m).gradients(dp);
+            dp.broadcast(t);
+            for (int e = 1; e <= 2; e++) {
+                t.epoch(part.apply(r), e, null);
+            }
+            return m.parameters().stream().map(Tensor::toFloatArray).toList();
+        });
+        List<Tensor> expected = one.parameters();
+        for (int k = 0; k < expected.size(); k++) {
+            assertArrayEquals(ranks.get(0).get(k), ranks.get(1).get(k), "the ranks differ in parameter " + k);
+            float[] want = expected.get(k).toFloatArray();
+            for (int i = 0; i < want.length; i++) {
+                assertEquals(want[i], ranks.get(0).get(k)[i], 1e-5, "parameter " + k + " element " + i);
+            }
+        }
+    }
+
+    @Test
+    void aPartitionedLoaderRefusesACountThatIsNotItsRows() {
+        Exception e = assertThrows(IllegalArgumentException.class,
+                () -> DataLoader.partitioned(data().head(10), new int[] {12, 10}, 0, BATCH, 5, Device.CPU));
+        assertEquals("DataLoader.partitioned: rank 0 of 2 holds 10 rows, and the ranks' counts are [12, 10]",
+                e.getMessage());
+    }
+
     @Test
     void twoRanksOverTheTcpRingFollowOneProcess() throws Exception {
         List<Collective> ring = CollectiveTest.ring(2);
