@@ -178,6 +178,15 @@ public final class Architecture implements Serializable {
         return s;
     }
 
+    /** The model's parameters (its state dict but for the buffers). */
+    long parameterCount(int inputs, int classes) {
+        long n = 0;
+        for (Map.Entry<String, Checkpoint.Expected> e : stateShapes(inputs, classes).entrySet()) {
+            n = isBuffer(e.getKey()) ? n : Math.addExact(n, e.getValue().shape().size());
+        }
+        return n;
+    }
+
     /**
      * Every tensor of the model's state dict, as {@link #build} makes them (PyTorch's names): the parameters, float32,
      * and with batch norm its buffers (running statistics, float32; num_batches_tracked, an int32 scalar).

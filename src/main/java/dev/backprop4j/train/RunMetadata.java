@@ -54,7 +54,7 @@ public final class RunMetadata {
         m.put(LAYERS, Arrays.stream(spec.sizes()).mapToObj(Integer::toString).collect(Collectors.joining(",")));
         m.put(ACTIVATION, spec.activation().label());
         Architecture a = spec.architecture();
-        m.put(MODEL, RunSpec.label(a.kind()));
+        m.put(MODEL, a.kind().name().toLowerCase(Locale.ROOT));
         if (a.kind() == Architecture.Kind.RESMLP) {
             m.put(BLOCKS, Integer.toString(a.blocks()));
             m.put(EXPANSION, Integer.toString(a.expansion()));
@@ -78,9 +78,9 @@ public final class RunMetadata {
             if (data.categorical() != null) {
                 m.put(RUN + "categorical", data.categorical());
             }
-            spec.options().forEach((k, v) -> m.put(RUN + k, v));
-            m.put(RUN + "epochs", Integer.toString(spec.epochs()));
         }
+        spec.options().forEach((k, v) -> m.put(RUN + k, v)); // a DataFrame's run too, whose data is "unknown"
+        m.put(RUN + "epochs", Integer.toString(spec.epochs()));
         return m;
     }
 
@@ -140,6 +140,8 @@ public final class RunMetadata {
                 key = DATA_KIND;
                 b.data(new DataSource(DataSource.Kind.valueOf(meta.get(DATA_KIND)), meta.get(DATA_PATH),
                         Integer.parseInt(meta.getOrDefault(RUN + "label-column", "-1")), meta.get(RUN + "categorical")));
+            }
+            if (meta.containsKey(RUN + "lr")) { // the run's options: every file since they were kept
                 TrainingPlan plan = TrainingPlan.NONE;
                 for (String option : new String[] {"optimizer", "lr", "momentum", "weight-decay", "schedule", "batch",
                     "epochs", "limit", "label-smoothing", "accumulate", "val-fraction", "patience", "warmup", "decay",

@@ -93,14 +93,22 @@ public final class RunSpec implements Serializable {
 
     /** This run with the input width and the number of classes of {@code split}. */
     public RunSpec fittedTo(Dataset.Split split) {
-        Builder b = toBuilder();
-        b.inputs = split.train().features();
-        b.classes = split.train().isRegression() ? 1 : Math.max(split.train().classes(), split.test().classes());
-        b.architecture = split.encoding() == null ? architecture : architecture.withTabular(split.encoding());
-        return b.build();
+        Dataset t = split.train();
+        RunSpec s = fittedTo(t.features(), t.isRegression() ? 1 : Math.max(t.classes(), split.test().classes()));
+        return split.encoding() == null ? s : s.toBuilder().architecture(architecture.withTabular(split.encoding()))
+                .build();
     }
 
-    // ---- what it is ------------------------------------------------------------------------------------
+    /** This run with {@code inputs} features and {@code classes} outputs (data that is not a {@link DataSource}). */
+    public RunSpec fittedTo(int inputs, int classes) {
+        if (inputs < 1 || classes < 1) {
+            throw new IllegalArgumentException("RunSpec: " + inputs + " inputs and " + classes + " classes");
+        }
+        Builder b = toBuilder();
+        b.inputs = inputs;
+        b.classes = classes;
+        return b.build();
+    }
 
     /** The data, or null for a model file that does not say. */
     public DataSource data() {
@@ -189,8 +197,6 @@ public final class RunSpec implements Serializable {
         return architecture.activationWidths(inputs, classes);
     }
 
-    // ---- what it builds ------------------------------------------------------------------------------------
-
     /** The model, initialised from the seed, on {@code device}. */
     public Sequential newModel(Device device) {
         fitted();
@@ -219,11 +225,8 @@ public final class RunSpec implements Serializable {
 
     /** The model's parameters: weights and biases of every layer. */
     public long parameterCount() {
-        long n = 0;
-        for (Map.Entry<String, Checkpoint.Expected> e : stateShapes().entrySet()) {
-            n = Architecture.isBuffer(e.getKey()) ? n : Math.addExact(n, e.getValue().shape().size());
-        }
-        return n;
+        fitted();
+        return architecture.parameterCount(inputs, classes);
     }
 
     /** The options a resumed run must share, by command-line name, as {@link RunMetadata} writes them. */
@@ -233,11 +236,11 @@ public final class RunSpec implements Serializable {
         o.put("label-column", Integer.toString(data == null ? -1 : data.labelColumn()));
         o.putAll(architecture.options());
         o.put("activation", activation.label());
-        o.put("optimizer", label(optimizer));
+        o.put("optimizer", optimizer.name().toLowerCase(Locale.ROOT));
         o.put("lr", Double.toString(lr));
         o.put("momentum", Double.toString(momentum));
         o.put("weight-decay", Double.toString(weightDecay));
-        o.put("schedule", label(schedule));
+        o.put("schedule", schedule.name().toLowerCase(Locale.ROOT));
         o.put("batch", Integer.toString(batch));
         o.put("seed", Long.toString(seed));
         o.put("limit", limit == 0 ? "none" : Integer.toString(limit));
@@ -258,10 +261,6 @@ public final class RunSpec implements Serializable {
             }
         }
         return null;
-    }
-
-    static String label(Enum<?> e) {
-        return e.name().toLowerCase(Locale.ROOT);
     }
 
     @Override
