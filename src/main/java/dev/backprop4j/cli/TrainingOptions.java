@@ -114,7 +114,7 @@ public final class TrainingOptions {
     String decay;
 
     /**
-     * The run these options describe on {@code data}.
+     * The run these options describe on {@code data} (null: rows that are not a {@link DataSource}, a DataFrame's).
      *
      * @throws IllegalArgumentException naming the option whose value is wrong
      */
@@ -127,7 +127,7 @@ public final class TrainingOptions {
                 .seed(seed).limit(limit == null ? 0 : limit)
                 .plan(new TrainingPlan(labelSmoothing, accumulate, valFraction, patience, warmup,
                         TrainingPlan.parseDecay(decay), Autocast.parse(precision)));
-        if (data.isRegression() && labelSmoothing > 0) {
+        if (data != null && data.isRegression() && labelSmoothing > 0) {
             throw new IllegalArgumentException("--label-smoothing applies to classes, not to --task regress");
         }
         if (limit != null && limit <= 0) {

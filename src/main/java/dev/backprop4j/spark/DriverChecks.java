@@ -3,9 +3,6 @@ package dev.backprop4j.spark;
 import dev.backprop4j.data.DataSource;
 import dev.backprop4j.data.Mnist;
 import dev.backprop4j.io.AtomicFile;
-import dev.backprop4j.io.Safetensors;
-import dev.backprop4j.train.RunMetadata;
-import dev.backprop4j.train.RunSpec;
 import org.apache.spark.SparkContext;
 import org.apache.spark.resource.ResourceProfile;
 
@@ -39,7 +36,9 @@ final class DriverChecks {
             if (job.checkpoint() != null) {
                 Path ckpt = Path.of(job.checkpoint());
                 AtomicFile.checkWritable(ckpt, 0, "--checkpoint", true);
-                requireSameRun(ckpt, job.spec());
+                if (Files.exists(ckpt)) {
+                    RankTraining.checkSameRun(ckpt, job.spec());
+                }
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -88,19 +87,6 @@ final class DriverChecks {
         if (missing != null) {
             throw new IllegalArgumentException(missing + " here on the driver (every executor reads it from the same "
                     + "path)");
-        }
-    }
-
-    /** Fails when an existing checkpoint was written by another run (other data, model or settings). */
-    private static void requireSameRun(Path ckpt, RunSpec mine) throws IOException {
-        if (!Files.exists(ckpt)) {
-            return;
-        }
-        RunSpec saved = RunMetadata.read(Safetensors.header(ckpt).metadata(), ckpt);
-        String difference = saved.data() == null ? "no description of its run" : mine.differenceFrom(saved);
-        if (difference != null) {
-            throw new IllegalArgumentException("--checkpoint " + ckpt + " belongs to another run: it was written by a "
-                    + "run with " + difference);
         }
     }
 }

@@ -24,29 +24,63 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * What one rank of {@link SparkTrain} does, apart from Spark: loads the data (every rank the same rows, so that
- * together they see exactly the batches one process would), builds the model, optimizer and schedule from the
+ * What one rank of a Spark training stage does, apart from Spark: builds the model, optimizer and schedule from the
  * job's {@link RunSpec}, lets rank 0 resume from the checkpoint when one exists (a stage started again after a
- * failure) and broadcast the state, runs the one {@link Trainer} with the {@link DataParallel} hook on its share of
- * every batch, and on rank 0 writes the checkpoint after every epoch and the model at the end. Returns rank 0's
- * report lines (other ranks return none).
+ * failure) and broadcast the state, runs the one {@link Trainer} with the {@link DataParallel} hook on this rank's
+ * loader, and on rank 0 writes the checkpoint after every epoch. {@link #run} is {@link SparkTrain}'s rank, whose
+ * data is a file every rank loads (each takes its share of every batch, so that together they see exactly the
+ * batches one process would) and which ends by scoring the test rows and saving the model; {@code MlpClassifier}'s
+ * ranks train on their partitions' rows ({@link PartitionTraining}) through {@link #train}.
  */
 final class RankTraining {
     private RankTraining() {
     }
 
+    /** What a rank does with the trained model before the stage's last barrier (rank 0 saves it, say). */
+    @FunctionalInterface
+    interface AtEnd {
+        void accept(Sequential model) throws IOException;
+    }
+
+    /** {@link SparkTrain}'s rank: returns rank 0's report lines (other ranks return none). */
     static List<String> run(SparkTrainOptions.Job job, Collective comm, Device device, int attempt) throws IOException {
         RunSpec asked = job.spec();
         Dataset.Split data = asked.data().load(asked.seed());
         RunSpec spec = asked.fittedTo(data);
-        Map<String, String> metadata = RunMetadata.of(spec);
+        Dataset train = spec.limit() == 0 ? data.train() : data.train().head(spec.limit());
+        DataLoader share = new DataLoader(train, spec.batch(), true, spec.seed(), false, device)
+                .shard(comm.rank(), comm.size());
         List<String> report = new ArrayList<>();
+        train(job, spec, share, comm, device, attempt, report, model -> {
+            Evaluation test = Evaluation.of(model, new DataLoader(data.test(), 1000, false, spec.seed(), false,
+                    device));
+            report.add(String.format(Locale.ROOT, "done: test accuracy %.2f%% after %d epochs on %d ranks",
+                    100 * test.accuracy(), spec.epochs(), comm.size()));
+            if (job.save() != null && comm.rank() == 0) {
+                if (failsAt(job, comm, attempt, "save")) {
+                    throw new IOException("injected failure saving " + job.save() + " (--fail-at " + job.failAt()
+                            + ")");
+                }
+                Checkpoint.save(Path.of(job.save()), model, RunMetadata.of(spec));
+                report.add("saved model to " + job.save());
+            }
+        });
+        return comm.rank() == 0 ? report : List.of();
+    }
+
+    /**
+     * Trains {@code spec} (fitted to the data) on this rank's {@code share} of every global batch, adding a line per
+     * epoch to {@code report}; ends with {@code atEnd} on the trained model, then waits for every rank: no rank ends
+     * before rank 0 has finished (if rank 0 fails saving, the others fail with it and Spark retries the whole stage;
+     * a finished rank's result would be kept, and rank 0 retried alone would wait forever).
+     */
+    static void train(SparkTrainOptions.Job job, RunSpec spec, DataLoader share, Collective comm, Device device,
+                      int attempt, List<String> report, AtEnd atEnd) throws IOException {
+        Map<String, String> metadata = RunMetadata.of(spec);
         try (Sequential model = spec.newModel(device); Optimizer opt = spec.newOptimizer(model);
              Trainer trainer = spec.newTrainer(model, opt)) {
             DataParallel dp = new DataParallel(comm).checkEvery(job.checkEvery());
-            Dataset train = spec.limit() == 0 ? data.train() : data.train().head(spec.limit());
-            DataLoader loader = new DataLoader(train, spec.batch(), true, spec.seed(), false, device);
-            trainer.gradients(dp).schedule(spec.lrSchedule(loader.batches()));
+            trainer.gradients(dp).schedule(spec.lrSchedule(share.batches()));
             Path ckpt = job.checkpoint() == null ? null : Path.of(job.checkpoint());
             double[] resumed = new double[1]; // epochs done: rank 0 reads the checkpoint, the others get it
             if (comm.rank() == 0 && ckpt != null && Files.exists(ckpt)) {
@@ -60,7 +94,6 @@ final class RankTraining {
                 report.add(String.format(Locale.ROOT, "resumed from %s after epoch %d (stage attempt %d)", ckpt, done,
                         attempt));
             }
-            DataLoader share = loader.shard(comm.rank(), comm.size());
             long stepsBefore = trainer.stepsDone();
             for (int e = done + 1; e <= spec.epochs(); e++) {
                 double reducedBefore = dp.allReduceSeconds();
@@ -76,28 +109,19 @@ final class RankTraining {
                 }
                 comm.barrier(); // the checkpoint of epoch e is whole before any rank starts epoch e + 1
             }
-            Evaluation test = Evaluation.of(model, new DataLoader(data.test(), 1000, false, spec.seed(), false, device));
-            report.add(String.format(Locale.ROOT, "done: test accuracy %.2f%% after %d epochs on %d ranks",
-                    100 * test.accuracy(), spec.epochs(), comm.size()));
-            if (job.save() != null && comm.rank() == 0) {
-                if (failsAt(job, comm, attempt, "save")) {
-                    throw new java.io.IOException("injected failure saving " + job.save() + " (--fail-at "
-                            + job.failAt() + ")");
-                }
-                Checkpoint.save(Path.of(job.save()), model, metadata);
-                report.add("saved model to " + job.save());
-            }
-            // no rank ends before rank 0 has saved: if the save fails, the others fail with it and Spark retries the
-            // whole stage (a finished rank's result would be kept, and rank 0 retried alone would wait forever)
+            atEnd.accept(model);
             comm.barrier();
         }
-        return comm.rank() == 0 ? report : List.of();
     }
 
-    /** Fails when the checkpoint was written by a run with other data, model or optimizer settings. */
-    private static void checkSameRun(Path ckpt, RunSpec mine) throws IOException {
+    /**
+     * Fails when the checkpoint was written by a run with other data, model or optimizer settings (a DataFrame's run
+     * names no data source: its checkpoint names none either).
+     */
+    static void checkSameRun(Path ckpt, RunSpec mine) throws IOException {
         RunSpec saved = RunMetadata.read(Safetensors.header(ckpt).metadata(), ckpt);
-        String difference = saved.data() == null ? "no description of its run" : mine.differenceFrom(saved);
+        String difference = saved.data() == null && mine.data() != null ? "no description of its run"
+                : mine.differenceFrom(saved);
         if (difference != null) {
             throw new IllegalArgumentException("--checkpoint " + ckpt + " belongs to another run: it was written by a "
                     + "run with " + difference);

@@ -1,11 +1,7 @@
 package dev.backprop4j.spark;
 
-import dev.backprop4j.backend.cuda.Cuda;
-import dev.backprop4j.core.Device;
 import dev.backprop4j.distributed.RingCollective;
-import org.apache.spark.BarrierTaskContext;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.resource.ResourceInformation;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine;
 import scala.collection.Iterator;
@@ -13,13 +9,7 @@ import scala.jdk.javaapi.CollectionConverters;
 import scala.reflect.ClassTag$;
 import scala.runtime.AbstractFunction1;
 
-import java.io.IOException;
 import java.io.Serializable;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.nio.channels.ServerSocketChannel;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -100,7 +90,7 @@ public final class SparkTrain {
         return new ArrayList<>(Arrays.asList((String[]) lines));
     }
 
-    /** One rank: the rendezvous, the ring, and {@link RankTraining}. */
+    /** One rank: {@link BarrierRank}'s rendezvous, ring and device, then {@link RankTraining}. */
     private static final class RankTask extends AbstractFunction1<Iterator<Integer>, Iterator<String>>
             implements Serializable {
         private static final long serialVersionUID = 1L;
@@ -112,47 +102,9 @@ public final class SparkTrain {
 
         @Override
         public Iterator<String> apply(Iterator<Integer> unused) {
-            BarrierTaskContext ctx = BarrierTaskContext.get();
-            int rank = ctx.partitionId();
-            try {
-                String host = ctx.getTaskInfos()[rank].address().replaceFirst(":\\d+$", "");
-                ServerSocketChannel listener = RingCollective.listen(InetAddress.getByName(host));
-                int port = ((InetSocketAddress) listener.getLocalAddress()).getPort();
-                List<InetSocketAddress> addresses = new ArrayList<>();
-                for (String a : ctx.allGather(host + ":" + port)) {
-                    int colon = a.lastIndexOf(':');
-                    addresses.add(new InetSocketAddress(a.substring(0, colon), Integer.parseInt(a.substring(colon + 1))));
-                }
-                try (RingCollective ring = RingCollective.connect(rank, addresses, listener,
-                        Duration.ofSeconds(job.timeoutSeconds()))) {
-                    List<String> out = RankTraining.run(job, ring, device(ctx, job.device()),
-                            ctx.stageAttemptNumber());
-                    return CollectionConverters.asScala(out.iterator());
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException("rank " + rank + ": " + e.getMessage(), e);
-            }
-        }
-
-        /**
-         * The device of --device: cpu; cuda, the GPU Spark gave this task (resource "gpu"), which must exist and be
-         * usable; auto, that GPU when there is one and CUDA works, else the CPU.
-         */
-        private static Device device(BarrierTaskContext ctx, String asked) {
-            if (asked.equals("cpu")) {
-                return Device.CPU;
-            }
-            ResourceInformation gpu = ctx.resourcesJMap().get("gpu");
-            boolean given = gpu != null && gpu.addresses().length > 0;
-            if (given && Cuda.isAvailable()) {
-                return Device.cuda(Integer.parseInt(gpu.addresses()[0]));
-            }
-            if (asked.equals("cuda")) {
-                throw new IllegalStateException("--device cuda: " + (given ? "CUDA unavailable: "
-                        + Cuda.unavailableReason() : "Spark gave this task no GPU (set spark.task.resource.gpu.amount "
-                        + "and spark.executor.resource.gpu.amount)"));
-            }
-            return Device.CPU;
+            List<String> out = BarrierRank.run(job, (ring, device, attempt) -> RankTraining.run(job, ring, device,
+                    attempt));
+            return CollectionConverters.asScala(out.iterator());
         }
     }
 }

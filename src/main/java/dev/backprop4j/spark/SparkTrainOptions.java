@@ -3,6 +3,7 @@ package dev.backprop4j.spark;
 import dev.backprop4j.nn.Norm;
 import dev.backprop4j.cli.DataOptions;
 import dev.backprop4j.cli.TrainingOptions;
+import dev.backprop4j.data.DataSource;
 import dev.backprop4j.train.RunSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -58,6 +59,10 @@ public final class SparkTrainOptions {
      */
     public record Job(RunSpec spec, String checkpoint, String save, int checkEvery, int timeoutSeconds, String device,
                       String failAt) implements Serializable {
+        /** This job on {@code fitted}, the same run fitted to its data. */
+        Job with(RunSpec fitted) {
+            return new Job(fitted, checkpoint, save, checkEvery, timeoutSeconds, device, failAt);
+        }
     }
 
     /**
@@ -66,12 +71,17 @@ public final class SparkTrainOptions {
      * @throws IllegalArgumentException naming the option whose value is wrong
      */
     Job job() {
+        return job(data.source().absolute());
+    }
+
+    /** The job of these options on {@code source} (null: the rows of a DataFrame, {@link MlpClassifier}'s). */
+    Job job(DataSource source) {
         if (!device.matches("auto|cpu|cuda")) {
             throw new IllegalArgumentException("--device must be auto, cpu or cuda (each task takes the GPU Spark gives "
                     + "it), got '" + device + "'");
         }
-        var spec = training.spec(data.source().absolute());
-        if (spec.data().isRegression()) {
+        var spec = training.spec(source);
+        if (source != null && source.isRegression()) {
             throw new IllegalArgumentException("--task regress: regression trains in the train command, not on Spark "
                     + "yet");
         }
