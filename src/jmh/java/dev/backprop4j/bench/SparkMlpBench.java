@@ -3,8 +3,8 @@ package dev.backprop4j.bench;
 import dev.backprop4j.data.Dataset;
 import dev.backprop4j.data.Mnist;
 import dev.backprop4j.spark.LocalSpark;
-import dev.backprop4j.spark.SparkTrain;
-import dev.backprop4j.spark.SparkTrainOptions;
+import dev.backprop4j.spark.MlpClassificationModel;
+import dev.backprop4j.spark.MlpClassifier;
 import org.apache.spark.ml.classification.MultilayerPerceptronClassificationModel;
 import org.apache.spark.ml.classification.MultilayerPerceptronClassifier;
 import org.apache.spark.ml.evaluation.MulticlassClassificationEvaluator;
@@ -17,7 +17,6 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.Metadata;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
-import picocli.CommandLine;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,8 +28,8 @@ import java.util.Locale;
  * Our data-parallel training on Spark beside Spark's own MLP ({@code MultilayerPerceptronClassifier}), in one
  * local[2] session on the embedded MNIST digits (8,000 train, 2,000 test), 784-256-128-10: Spark's (sigmoid hidden
  * layers, which it forces, L-BFGS for {@code --epochs} iterations and for its default 100, each a pass over the data
- * or more), and ours through {@link SparkTrain} on 2 barrier tasks for {@code --epochs} epochs with sigmoid and with
- * ReLU (Adam, batch 64, cosine: the train command's defaults). Prints a Markdown table (test accuracy, wall time of the
+ * or more), and ours, {@link MlpClassifier} on the same DataFrame in 2 barrier tasks, for {@code --epochs} epochs with
+ * sigmoid and with ReLU (Adam, batch 64, cosine: the train command's defaults), both scored by Spark's evaluator. Prints a Markdown table (test accuracy, wall time of the
  * fit) and writes target/bench/spark.md. Arguments: {@code --epochs N} (10), {@code --quick} (2 epochs, and Spark's
  * MLP only for as many iterations), {@code --out DIR}.
  */
@@ -77,17 +76,14 @@ public final class SparkMlpBench {
                         100 * accuracy, seconds));
             }
             for (String activation : new String[] {"sigmoid", "relu"}) {
-                SparkTrainOptions o = new SparkTrainOptions();
-                new CommandLine(o).parseArgs("--workers", "2", "--epochs", Integer.toString(epochs), "--activation",
-                        activation, "--device", "cpu");
                 long t0 = System.nanoTime();
-                List<String> report = SparkTrain.run(spark, o);
+                MlpClassificationModel model = new MlpClassifier().setLayers(new int[] {256, 128})
+                        .setActivation(activation).setEpochs(epochs).setNumWorkers(2).setDevice("cpu").fit(train);
                 double seconds = (System.nanoTime() - t0) / 1e9;
-                String done = report.stream().filter(l -> l.startsWith("done: test accuracy ")).findFirst()
-                        .orElseThrow(() -> new IllegalStateException("no result in " + report));
-                double accuracy = Double.parseDouble(done.substring(20, done.indexOf('%')));
-                md.append(row("backprop4j SparkTrain, " + activation + ", Adam, " + epochs + " epochs, 2 tasks",
-                        accuracy, seconds));
+                double accuracy = new MulticlassClassificationEvaluator().setMetricName("accuracy")
+                        .evaluate(model.transform(test));
+                md.append(row("backprop4j MlpClassifier, " + activation + ", Adam, " + epochs + " epochs, 2 tasks",
+                        100 * accuracy, seconds));
             }
         } finally {
             spark.stop();

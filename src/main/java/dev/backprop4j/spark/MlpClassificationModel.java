@@ -14,11 +14,20 @@ import org.apache.spark.ml.linalg.DenseVector;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
 import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.DefaultParamsReader;
+import org.apache.spark.ml.util.DefaultParamsReader$;
+import org.apache.spark.ml.util.DefaultParamsWriter$;
 import org.apache.spark.ml.util.Identifiable$;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.ml.util.MLWritable;
+import org.apache.spark.ml.util.MLWriter;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -31,31 +40,33 @@ import java.util.Map;
  * on the CPU, and scores its rows one at a time without recording.
  */
 public final class MlpClassificationModel
-        extends ProbabilisticClassificationModel<Vector, MlpClassificationModel> {
+        extends ProbabilisticClassificationModel<Vector, MlpClassificationModel> implements MLWritable {
     private static final long serialVersionUID = 1L;
-
-    /** The uid a model under construction takes (Spark's constructors ask for it before ours runs). */
-    private static final ThreadLocal<String> CONSTRUCTING = new ThreadLocal<>();
+    private static final String UID_PREFIX = "backprop4jMlp";
 
     /** Set by the first {@link #uid()} call, which Spark's constructors make; no initializer may reset it. */
     private String uid;
     private final RunSpec spec;
     /** The state dict: name -> float[] (float32 tensors) or int[] (int32 buffers). */
     private final Map<String, Object> state;
+    /** What {@link MlpClassifier#fit} reported and the rows each of its workers trained on; empty for a loaded model. */
+    private final List<String> trainingLog;
+    private final int[] rowsPerWorker;
     private transient Sequential net;
 
-    private MlpClassificationModel(RunSpec spec, Map<String, Object> state) {
+    private MlpClassificationModel(SparkUid.Handed uid, RunSpec spec, Map<String, Object> state,
+                                   List<String> trainingLog, int[] rowsPerWorker) {
+        uid();
+        SparkUid.done();
         this.spec = spec;
         this.state = state;
+        this.trainingLog = List.copyOf(trainingLog);
+        this.rowsPerWorker = rowsPerWorker.clone();
     }
 
-    private static MlpClassificationModel create(String uid, RunSpec spec, Map<String, Object> state) {
-        CONSTRUCTING.set(uid);
-        try {
-            return new MlpClassificationModel(spec, state);
-        } finally {
-            CONSTRUCTING.remove();
-        }
+    static MlpClassificationModel create(String uid, RunSpec spec, Map<String, Object> state, List<String> trainingLog,
+                                         int[] rowsPerWorker) {
+        return new MlpClassificationModel(SparkUid.hand(uid), spec, state, trainingLog, rowsPerWorker);
     }
 
     /**
@@ -64,24 +75,53 @@ public final class MlpClassificationModel
      * @throws IOException naming the file when it cannot be read, lacks a run description or holds a table's model
      */
     public static MlpClassificationModel fromFile(Path file) throws IOException {
+        return fromFile(file, Identifiable$.MODULE$.randomUID(UID_PREFIX));
+    }
+
+    private static MlpClassificationModel fromFile(Path file, String uid) throws IOException {
         RunSpec spec = RunMetadata.read(Safetensors.header(file).metadata(), file);
         if (spec.architecture().tabular() != null) {
             throw new IllegalArgumentException(file + " is a table's model, which encodes raw CSV columns before its "
                     + "first layer; score it with the evaluate or predict command");
         }
-        Map<String, Object> state = new LinkedHashMap<>();
         try (Sequential m = spec.newModel(Device.CPU)) {
             Checkpoint.load(file, m);
-            m.stateDict().forEach((k, v) -> state.put(k, v.dtype() == DType.INT32 ? v.toIntArray() : v.toFloatArray()));
+            return create(uid, spec, stateOf(m), List.of(), new int[0]);
         }
-        return create(Identifiable$.MODULE$.randomUID("backprop4jMlp"), spec, state);
+    }
+
+    /** A model's state dict as host arrays: name -> float[] (float32 tensors) or int[] (int32 buffers). */
+    static LinkedHashMap<String, Object> stateOf(Sequential model) {
+        LinkedHashMap<String, Object> state = new LinkedHashMap<>();
+        model.stateDict().forEach((k, v) -> state.put(k, v.dtype() == DType.INT32 ? v.toIntArray()
+                : v.toFloatArray()));
+        return state;
+    }
+
+    /** The run that trained this model (its architecture, optimizer and settings, fitted to the data's widths). */
+    public RunSpec runSpec() {
+        return spec;
+    }
+
+    /** The state dict: name -> float[] (float32 tensors) or int[] (int32 buffers). */
+    Map<String, Object> state() {
+        return state;
+    }
+
+    /** The lines {@link MlpClassifier#fit} reported (a line per epoch with loss and accuracy over all workers). */
+    public List<String> trainingLog() {
+        return trainingLog;
+    }
+
+    /** The rows each worker of {@link MlpClassifier#fit} trained on, by rank: its partition's, and no more. */
+    public int[] rowsPerWorker() {
+        return rowsPerWorker.clone();
     }
 
     @Override
     public String uid() {
         if (uid == null) {
-            String given = CONSTRUCTING.get();
-            uid = given != null ? given : Identifiable$.MODULE$.randomUID("backprop4jMlp");
+            uid = SparkUid.take(UID_PREFIX);
         }
         return uid;
     }
@@ -155,7 +195,81 @@ public final class MlpClassificationModel
 
     @Override
     public MlpClassificationModel copy(ParamMap extra) {
-        return copyValues(create(uid(), spec, state), extra);
+        return copyValues(create(uid(), spec, state, trainingLog, rowsPerWorker), extra);
+    }
+
+    /**
+     * Spark ML's writer: {@code model.write().save(path)} (or {@code .overwrite()}) makes a folder of Spark's
+     * metadata JSON (the class, uid and column params, as every Spark model's) and {@code data/model.safetensors}, the
+     * weights with the run's description in their header: a file the {@code evaluate} and {@code predict} commands
+     * and PyTorch read too. The path may be on any Hadoop file system.
+     */
+    @Override
+    public MLWriter write() {
+        return new Writer(this);
+    }
+
+    /** Spark ML's reader of {@link #write}'s folders, which {@code PipelineModel.load} finds by reflection. */
+    public static MLReader<MlpClassificationModel> read() {
+        return new Reader();
+    }
+
+    public static MlpClassificationModel load(String path) {
+        return read().load(path);
+    }
+
+    /** Where the weights lie in a saved model's folder. */
+    private static org.apache.hadoop.fs.Path weights(String folder) {
+        return new org.apache.hadoop.fs.Path(new org.apache.hadoop.fs.Path(folder, "data"), "model.safetensors");
+    }
+
+    private static final class Writer extends MLWriter {
+        private final MlpClassificationModel model;
+
+        Writer(MlpClassificationModel model) {
+            this.model = model;
+        }
+
+        @Override
+        public void saveImpl(String path) {
+            DefaultParamsWriter$.MODULE$.saveMetadata(model, path, sparkSession());
+            try {
+                Path local = Files.createTempFile("backprop4j-model", ".safetensors");
+                try {
+                    Checkpoint.save(local, model.network(), RunMetadata.of(model.spec));
+                    org.apache.hadoop.fs.Path to = weights(path);
+                    to.getFileSystem(sc().hadoopConfiguration()).copyFromLocalFile(false, true,
+                            new org.apache.hadoop.fs.Path(local.toUri()), to);
+                } finally {
+                    Files.deleteIfExists(local);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("saving the backprop4j model to " + path + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private static final class Reader extends MLReader<MlpClassificationModel> {
+        @Override
+        public MlpClassificationModel load(String path) {
+            DefaultParamsReader.Metadata meta = DefaultParamsReader$.MODULE$.loadMetadata(path, sparkSession(),
+                    MlpClassificationModel.class.getName());
+            try {
+                Path local = Files.createTempFile("backprop4j-model", ".safetensors");
+                try {
+                    org.apache.hadoop.fs.Path from = weights(path);
+                    from.getFileSystem(sc().hadoopConfiguration()).copyToLocalFile(false, from,
+                            new org.apache.hadoop.fs.Path(local.toUri()), true);
+                    MlpClassificationModel m = fromFile(local, meta.uid());
+                    meta.getAndSetParams(m, scala.Option.empty());
+                    return m;
+                } finally {
+                    Files.deleteIfExists(local);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("loading the backprop4j model of " + path + ": " + e.getMessage(), e);
+            }
+        }
     }
 
     /** The network, rebuilt from the state once per deserialised copy (on each executor), in evaluation mode. */

@@ -60,10 +60,17 @@ public final class CudaEmulator {
      */
     public static Run runJava(Map<String, String> env, Class<?> main, String... args) throws IOException,
             InterruptedException {
+        return runJava(env, List.of(), main, args);
+    }
+
+    /** {@link #runJava(Map, Class, String...)} with these JVM options too (Spark's --add-opens, say). */
+    public static Run runJava(Map<String, String> env, List<String> jvmOptions, Class<?> main, String... args)
+            throws IOException, InterruptedException {
         Path d = assumeBuilt();
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules", "jdk.incubator.vector", "-Djava.awt.headless=true",
-                "-cp", System.getProperty("java.class.path"), "-D" + CublasLoader.PATH_PROPERTY + "=" + d,
+                "--add-modules", "jdk.incubator.vector", "-Djava.awt.headless=true"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "-D" + CublasLoader.PATH_PROPERTY + "=" + d,
                 main.getName()));
         cmd.addAll(List.of(args));
         return run(cmd, env);
