@@ -4,14 +4,27 @@ import dev.backprop4j.core.Device;
 import dev.backprop4j.data.DataLoader;
 import dev.backprop4j.data.Dataset;
 import dev.backprop4j.distributed.Collective;
+import dev.backprop4j.io.AtomicFile;
 import dev.backprop4j.train.RunSpec;
+import org.apache.spark.Dependency;
+import org.apache.spark.NarrowDependency;
 import org.apache.spark.ml.linalg.DenseVector;
 import org.apache.spark.ml.linalg.SparseVector;
 import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import scala.jdk.javaapi.CollectionConverters;
+import scala.reflect.ClassTag$;
+import scala.runtime.AbstractFunction1;
 
 import java.io.IOException;
 import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -20,71 +33,210 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * One rank of {@link MlpClassifier#fit}: reads its own partition's rows (a features vector and a label; one pass,
- * held as float32, no other rank's rows), tells the other ranks how many it has, and trains with them through
- * {@link RankTraining#train} on a {@link DataLoader#partitioned} loader: every rank the same number of steps, global
- * batches made of every rank's slice, each rank's gradient weighted by its rows. Rank 0 returns the trained state.
+ * Training fed by a DataFrame's partitions, both sides of {@link MlpClassifier#fit} and {@link MlpRegressor#fit}. On
+ * the driver, {@link #fit} runs one barrier stage of one task per partition. Each task ({@link #run}) reads its own
+ * partition's rows (a features vector and a label; one pass, held as float32, no other rank's rows), tells the other
+ * ranks how many it has, and trains with them through {@link RankTraining#train} on a {@link DataLoader#partitioned}
+ * loader: every rank the same number of steps, global batches made of every rank's slice, each rank's gradient
+ * weighted by its rows. A regressor's targets are standardised with the mean and deviation over all ranks (an
+ * all-reduce of their sums), which the model keeps. Rank 0 returns the trained state.
  */
 final class PartitionTraining {
     private PartitionTraining() {
     }
 
     /**
-     * What a rank sends back to the driver: its rank, the rows it trained on, its device, the steps of an epoch, and
-     * rank 0's report lines and the trained model's state dict (name -> float[] or int[]; null on the other ranks).
+     * What a rank sends back to the driver: its rank, the rows it trained on, its device, the steps of an epoch, the
+     * targets' mean and standard deviation (a regressor's; else 0 and 1), and rank 0's report lines and the trained
+     * model's state dict (name -> float[] or int[]; null on the other ranks).
      */
-    record Result(int rank, int rows, String device, int steps, List<String> report,
-                  LinkedHashMap<String, Object> state) implements Serializable {
+    record Result(int rank, int rows, String device, int steps, double targetMean, double targetStd,
+                  List<String> report, LinkedHashMap<String, Object> state) implements Serializable {
     }
 
-    static Result run(SparkTrainOptions.Job job, Iterator<Row> rows, Collective comm, Device device, int attempt)
-            throws IOException {
-        RunSpec spec = job.spec();
-        Dataset mine = read(rows, spec, comm.rank());
-        double[] counts = new double[comm.size()];
-        counts[comm.rank()] = mine.size();
-        comm.allReduceSum(counts);
-        int[] rowsPerRank = Arrays.stream(counts).mapToInt(c -> (int) c).toArray();
-        if (Arrays.stream(rowsPerRank).sum() == 0) {
-            throw new IllegalArgumentException("MlpClassifier.fit: the DataFrame has no rows");
+    /** The stage's outcome: the results by rank, and the line that opens the fit's log. */
+    record Fitted(Result[] byRank, String workers) {
+        Result first() {
+            return byRank[0];
         }
-        DataLoader share = DataLoader.partitioned(mine, rowsPerRank, comm.rank(), spec.batch(), spec.seed(), device);
-        List<String> report = new ArrayList<>();
-        LinkedHashMap<String, Object> state = new LinkedHashMap<>();
-        RankTraining.train(job, spec, share, comm, device, attempt, report, model -> {
-            if (comm.rank() == 0) {
-                state.putAll(MlpClassificationModel.stateOf(model));
-            }
-        });
-        boolean first = comm.rank() == 0;
-        return new Result(comm.rank(), mine.size(), device.toString(), share.batches(), first ? report : List.of(),
-                first ? state : null);
-    }
 
-    /** The line that opens a fit's log: every worker's rows and device, and the steps of an epoch. */
-    static String describe(Result[] byRank) {
-        StringBuilder sb = new StringBuilder(byRank.length + " workers:");
-        for (Result r : byRank) {
-            sb.append(String.format(Locale.ROOT, " rank %d %d rows on %s;", r.rank(), r.rows(), r.device()));
+        int[] rowsPerWorker() {
+            return Arrays.stream(byRank).mapToInt(Result::rows).toArray();
         }
-        return sb.append(' ').append(byRank[0].steps()).append(" steps an epoch").toString();
+
+        List<String> log() {
+            List<String> log = new ArrayList<>(List.of(workers));
+            log.addAll(byRank[0].report());
+            return log;
+        }
     }
 
     /**
-     * The partition's rows as a data set: column 0 the features (a vector of the model's input width), column 1 the
-     * label (a class index, as a double).
-     *
-     * @throws IllegalArgumentException naming the partition, the row and what is wrong with it
+     * Runs the training stage of {@code who} (the estimator's name, for errors) on {@code dataset}'s {@code
+     * featuresCol} and {@code labelCol} with {@code workers} tasks: repartitioned to one partition per worker unless
+     * its stage already has that many partitions throughout ({@link #ownStage}), a barrier stage feeding {@code
+     * repartition(1)} (Spark runs a failed barrier stage again only when it is a shuffle-map stage), and the results
+     * collected. A failed stage is reported by its first task's error ({@link TaskFailures}).
      */
-    static Dataset read(Iterator<Row> rows, RunSpec spec, int partition) {
+    static Fitted fit(org.apache.spark.sql.Dataset<?> dataset, String featuresCol, String labelCol,
+                      SparkTrainOptions.Job job, int workers, boolean regression, String who) {
+        SparkSession spark = dataset.sparkSession();
+        if (workers < 1 || job.spec().batch() < workers) {
+            throw new IllegalArgumentException(who + ": need numWorkers >= 1 and batchSize >= numWorkers; got "
+                    + workers + " and " + job.spec().batch());
+        }
+        DriverChecks.requireSlots(spark.sparkContext(), workers);
+        checkCheckpoint(job);
+        org.apache.spark.sql.Dataset<Row> rows = dataset.select(functions.col(featuresCol),
+                functions.col(labelCol).cast(DataTypes.DoubleType));
+        if (!ownStage(rows.rdd(), workers)) {
+            rows = rows.repartition(workers);
+        }
+        Result[] results;
+        try (TaskFailures failures = TaskFailures.watch(spark.sparkContext())) {
+            try {
+                results = (Result[]) rows.rdd().barrier().mapPartitions(new Task(job, regression, who), false,
+                        ClassTag$.MODULE$.apply(Result.class)).repartition(1, null).collect();
+            } catch (Exception e) { // Spark's SparkException, undeclared
+                throw failures.explain(who + ".fit: the training stage", e);
+            }
+        }
+        Result[] byRank = new Result[workers];
+        for (Result r : results) {
+            byRank[r.rank()] = r;
+        }
+        StringBuilder sb = new StringBuilder(workers + " workers:");
+        for (Result r : byRank) {
+            sb.append(String.format(Locale.ROOT, " rank %d %d rows on %s;", r.rank(), r.rows(), r.device()));
+        }
+        return new Fitted(byRank, sb.append(' ').append(byRank[0].steps()).append(" steps an epoch").toString());
+    }
+
+    /**
+     * Whether {@code rdd} has {@code n} partitions, and so has every RDD it derives from within its stage (through
+     * narrow dependencies, back to a shuffle or a source): what a barrier stage needs of its input (Spark refuses, say,
+     * a union of smaller RDDs); else fit repartitions.
+     */
+    static boolean ownStage(RDD<?> rdd, int n) {
+        if (rdd.getNumPartitions() != n) {
+            return false;
+        }
+        for (Dependency<?> d : CollectionConverters.asJava(rdd.dependencies())) {
+            if (d instanceof NarrowDependency<?> && !ownStage(d.rdd(), n)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void checkCheckpoint(SparkTrainOptions.Job job) {
+        if (job.checkpoint() == null) {
+            return;
+        }
+        try {
+            Path ckpt = Path.of(job.checkpoint());
+            AtomicFile.checkWritable(ckpt, 0, "checkpointPath", true);
+            if (Files.exists(ckpt)) {
+                RankTraining.checkSameRun(ckpt, job.spec());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** One barrier task: {@link BarrierRank}'s ring and device, then {@link #run} on its rows. */
+    private static final class Task extends AbstractFunction1<scala.collection.Iterator<Row>,
+            scala.collection.Iterator<Result>> implements Serializable {
+        private static final long serialVersionUID = 1L;
+        private final SparkTrainOptions.Job job;
+        private final boolean regression;
+        private final String who;
+
+        Task(SparkTrainOptions.Job job, boolean regression, String who) {
+            this.job = job;
+            this.regression = regression;
+            this.who = who;
+        }
+
+        @Override
+        public scala.collection.Iterator<Result> apply(scala.collection.Iterator<Row> rows) {
+            Result r = BarrierRank.run(job, (ring, device, attempt) -> run(job, CollectionConverters.asJava(rows),
+                    regression, who, ring, device, attempt));
+            return CollectionConverters.asScala(List.of(r).iterator());
+        }
+    }
+
+    /** One rank: reads its rows, agrees on the counts (and a regressor's target scale), trains. */
+    static Result run(SparkTrainOptions.Job job, Iterator<Row> rows, boolean regression, String who, Collective comm,
+                      Device device, int attempt) throws IOException {
+        RunSpec spec = job.spec();
+        int rank = comm.rank();
+        Rows mine = read(rows, spec, regression, who, rank);
+        double[] sums = new double[comm.size() + 2];
+        sums[rank] = mine.n;
+        for (int i = 0; i < mine.n && regression; i++) {
+            sums[comm.size()] += mine.targets[i];
+            sums[comm.size() + 1] += (double) mine.targets[i] * mine.targets[i];
+        }
+        comm.allReduceSum(sums);
+        int[] rowsPerRank = Arrays.stream(sums, 0, comm.size()).mapToInt(c -> (int) c).toArray();
+        long total = Arrays.stream(rowsPerRank).sum();
+        if (total == 0) {
+            throw new IllegalArgumentException(who + ".fit: the DataFrame has no rows");
+        }
+        double mean = regression ? sums[comm.size()] / total : 0;
+        double var = regression ? sums[comm.size() + 1] / total - mean * mean : 1;
+        double std = var > 1e-24 * Math.max(1, mean * mean) ? Math.sqrt(var) : 1; // a constant target: unscaled
+        Dataset data = mine.dataset(spec, regression, mean, std);
+        DataLoader share = DataLoader.partitioned(data, rowsPerRank, rank, spec.batch(), spec.seed(), device);
+        List<String> report = new ArrayList<>();
+        LinkedHashMap<String, Object> state = new LinkedHashMap<>();
+        RankTraining.train(job, spec, share, comm, device, attempt, report, model -> {
+            if (rank == 0) {
+                state.putAll(TrainedMlp.stateOf(model));
+            }
+        });
+        return new Result(rank, mine.n, device.toString(), share.batches(), mean, std, rank == 0 ? report : List.of(),
+                rank == 0 ? state : null);
+    }
+
+    /** A partition's rows as read: features row-major, and class indices or targets. */
+    private static final class Rows {
+        float[] x;
+        int[] labels;
+        float[] targets;
+        int n;
+
+        Dataset dataset(RunSpec spec, boolean regression, double mean, double std) {
+            int features = spec.sizes()[0];
+            float[] xs = Arrays.copyOf(x, n * features);
+            if (!regression) {
+                return new Dataset(xs, Arrays.copyOf(labels, n), features, spec.sizes()[spec.sizes().length - 1]);
+            }
+            float[] t = new float[n];
+            for (int i = 0; i < n; i++) {
+                t[i] = (float) ((targets[i] - mean) / std);
+            }
+            return Dataset.regression(xs, t, features);
+        }
+    }
+
+    /**
+     * The partition's rows: column 0 the features (a vector of the model's input width), column 1 the label (a class
+     * index, or a regressor's finite target, as a double).
+     *
+     * @throws IllegalArgumentException naming the estimator, the partition, the row and what is wrong with it
+     */
+    private static Rows read(Iterator<Row> rows, RunSpec spec, boolean regression, String who, int partition) {
         int features = spec.sizes()[0];
         int classes = spec.sizes()[spec.sizes().length - 1];
-        float[] x = new float[features * 1024];
-        int[] y = new int[1024];
-        int n = 0;
+        Rows r = new Rows();
+        r.x = new float[features * 1024];
+        r.labels = new int[1024];
+        r.targets = new float[1024];
         while (rows.hasNext()) {
             Row row = rows.next();
-            String where = "MlpClassifier.fit: partition " + partition + ", row " + n + ": ";
+            String where = who + ".fit: partition " + partition + ", row " + r.n + ": ";
             if (row.isNullAt(0) || row.isNullAt(1)) {
                 throw new IllegalArgumentException(where + "a null " + (row.isNullAt(0) ? "features vector" : "label"));
             }
@@ -94,29 +246,31 @@ final class PartitionTraining {
                 throw new IllegalArgumentException(where + v.size() + " features; the model takes " + features
                         + " (the first row's)");
             }
-            if (label != Math.rint(label) || label < 0 || label >= classes) {
-                throw new IllegalArgumentException(where + "label " + label + " is not a class index in [0, "
-                        + classes + ")");
+            if (regression ? !Double.isFinite(label) : label != Math.rint(label) || label < 0 || label >= classes) {
+                throw new IllegalArgumentException(where + "label " + label + (regression ? " is not a finite number"
+                        : " is not a class index in [0, " + classes + ")"));
             }
-            if (n == y.length) {
-                y = Arrays.copyOf(y, 2 * n);
-                x = Arrays.copyOf(x, 2 * n * features);
+            if (r.n == r.labels.length) {
+                r.labels = Arrays.copyOf(r.labels, 2 * r.n);
+                r.targets = Arrays.copyOf(r.targets, 2 * r.n);
+                r.x = Arrays.copyOf(r.x, 2 * r.n * features);
             }
-            int at = n * features;
+            int at = r.n * features;
             if (v instanceof SparseVector sparse) {
                 int[] index = sparse.indices();
                 double[] values = sparse.values();
                 for (int k = 0; k < index.length; k++) {
-                    x[at + index[k]] = (float) values[k];
+                    r.x[at + index[k]] = (float) values[k];
                 }
             } else {
                 double[] values = ((DenseVector) v).values();
                 for (int j = 0; j < features; j++) {
-                    x[at + j] = (float) values[j];
+                    r.x[at + j] = (float) values[j];
                 }
             }
-            y[n++] = (int) label;
+            r.labels[r.n] = regression ? 0 : (int) label;
+            r.targets[r.n++] = (float) label;
         }
-        return new Dataset(Arrays.copyOf(x, n * features), Arrays.copyOf(y, n), features, classes);
+        return r;
     }
 }

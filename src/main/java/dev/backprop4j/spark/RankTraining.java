@@ -8,6 +8,7 @@ import dev.backprop4j.distributed.DataParallel;
 import dev.backprop4j.io.Checkpoint;
 import dev.backprop4j.io.Safetensors;
 import dev.backprop4j.nn.Sequential;
+import dev.backprop4j.ops.Losses;
 import dev.backprop4j.optim.Optimizer;
 import dev.backprop4j.train.Evaluation;
 import dev.backprop4j.train.RunMetadata;
@@ -79,6 +80,9 @@ final class RankTraining {
         Map<String, String> metadata = RunMetadata.of(spec);
         try (Sequential model = spec.newModel(device); Optimizer opt = spec.newOptimizer(model);
              Trainer trainer = spec.newTrainer(model, opt)) {
+            if (share.dataset().isRegression()) { // a DataFrame's targets (a file's regression is refused on Spark)
+                trainer.loss(Losses::mse);
+            }
             DataParallel dp = new DataParallel(comm).checkEvery(job.checkEvery());
             trainer.gradients(dp).schedule(spec.lrSchedule(share.batches()));
             Path ckpt = job.checkpoint() == null ? null : Path.of(job.checkpoint());
@@ -100,9 +104,10 @@ final class RankTraining {
                 Trainer.EpochStats s = trainer.epoch(share, e, listener(job, comm, attempt, trainer, e));
                 long steps = trainer.stepsDone() - stepsBefore;
                 stepsBefore = trainer.stepsDone();
-                report.add(String.format(Locale.ROOT, "epoch %2d/%d  train loss %.4f acc %5.2f%%  |  %,.0f samples/s, "
+                report.add(String.format(Locale.ROOT, "epoch %2d/%d  train loss %.4f%s  |  %,.0f samples/s, "
                         + "%d ranks, all-reduce %.2f ms/step of %.2f ms", e, spec.epochs(), s.loss(),
-                        100 * s.accuracy(), s.samples() / s.seconds(), comm.size(),
+                        Double.isNaN(s.accuracy()) ? "" : String.format(Locale.ROOT, " acc %5.2f%%",
+                                100 * s.accuracy()), s.samples() / s.seconds(), comm.size(),
                         1000 * (dp.allReduceSeconds() - reducedBefore) / steps, 1000 * s.seconds() / steps));
                 if (ckpt != null && comm.rank() == 0) {
                     TrainingCheckpoint.save(ckpt, trainer, e, metadata);

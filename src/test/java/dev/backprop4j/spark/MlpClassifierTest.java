@@ -134,8 +134,8 @@ class MlpClassifierTest {
             List<Future<PartitionTraining.Result>> futures = new ArrayList<>();
             for (int r = 0; r < partitions.size(); r++) {
                 int rank = r;
-                futures.add(pool.submit(() -> PartitionTraining.run(job, partitions.get(rank).iterator(),
-                        members.get(rank), Device.CPU, 0)));
+                futures.add(pool.submit(() -> PartitionTraining.run(job, partitions.get(rank).iterator(), false,
+                        "MlpClassifier", members.get(rank), Device.CPU, 0)));
             }
             List<PartitionTraining.Result> out = new ArrayList<>();
             for (Future<PartitionTraining.Result> f : futures) {
@@ -172,8 +172,8 @@ class MlpClassifierTest {
         List<Row> all = new ArrayList<>(first);
         all.addAll(second);
         PartitionTraining.Result one = inProcess(job, List.of(all)).get(0);
-        MlpClassificationModel single = MlpClassificationModel.create("single", job.spec(), one.state(), List.of(),
-                new int[] {400});
+        MlpClassificationModel single = MlpClassificationModel.create("single", new TrainedMlp(job.spec(),
+                one.state(), List.of(), new int[] {400}, Map.of()));
         double alone = accuracy(single.transform(df));
         assertEquals(alone, distributed, 0.03, "one process " + alone + ", two workers " + distributed);
     }
