@@ -41,6 +41,7 @@ public final class SparkMlpBench {
         String[] args = BenchRunner.args(rawArgs);
         int epochs = 10;
         boolean quick = false;
+        List<String> masters = List.of("local[2]", "local-cluster[2,1,2048]");
         Path out = Path.of("target", "bench");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -50,43 +51,48 @@ public final class SparkMlpBench {
                     epochs = 2;
                 }
                 case "--out" -> out = Path.of(args[++i]);
+                case "--masters" -> masters = List.of(args[++i].split(",(?![^\\[]*\\])"));
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (expected --epochs N, --quick, --out DIR)");
+                        + " (expected --epochs N, --quick, --masters M,M, --out DIR)");
             }
         }
-        SparkSession spark = LocalSpark.start("local[2]", "backprop4j vs Spark MLP");
         StringBuilder md = new StringBuilder(String.format(Locale.ROOT, "Embedded MNIST (8,000 train, 2,000 test), "
-                + "784-256-128-10, Spark %s local[2], CPU %s, Java %s%n%n| run | test accuracy | fit wall time |%n"
-                + "|---|---|---|%n", spark.version(), BenchRunner.cpuModel(), System.getProperty("java.version")));
-        try {
-            Dataset.Split mnist = Mnist.embedded();
-            org.apache.spark.sql.Dataset<Row> train = frame(spark, mnist.train()).cache();
-            org.apache.spark.sql.Dataset<Row> test = frame(spark, mnist.test()).cache();
-            train.count();
-            test.count();
-            for (int iterations : quick ? new int[] {epochs} : new int[] {epochs, 100}) {
-                long t0 = System.nanoTime();
-                MultilayerPerceptronClassificationModel model = new MultilayerPerceptronClassifier()
-                        .setLayers(new int[] {784, 256, 128, 10}).setMaxIter(iterations).setBlockSize(128).setSeed(42)
-                        .fit(train);
-                double seconds = (System.nanoTime() - t0) / 1e9;
-                double accuracy = new MulticlassClassificationEvaluator().setMetricName("accuracy")
-                        .evaluate(model.transform(test));
-                md.append(row("Spark MultilayerPerceptronClassifier, sigmoid, L-BFGS " + iterations + " iterations",
-                        100 * accuracy, seconds));
+                + "784-256-128-10, CPU %s, Java %s%n%n| Spark master | run | test accuracy | fit wall time |%n"
+                + "|---|---|---|---|%n", BenchRunner.cpuModel(), System.getProperty("java.version")));
+        for (String master : masters) {
+            SparkSession spark = master.startsWith("local-cluster") ? cluster(master) : LocalSpark.start(master,
+                    "backprop4j vs Spark MLP");
+            try {
+                Dataset.Split mnist = Mnist.embedded();
+                org.apache.spark.sql.Dataset<Row> train = frame(spark, mnist.train()).cache();
+                org.apache.spark.sql.Dataset<Row> test = frame(spark, mnist.test()).cache();
+                train.count();
+                test.count();
+                String where = master + ", Spark " + spark.version();
+                for (int iterations : quick ? new int[] {epochs} : new int[] {epochs, 100}) {
+                    long t0 = System.nanoTime();
+                    MultilayerPerceptronClassificationModel model = new MultilayerPerceptronClassifier()
+                            .setLayers(new int[] {784, 256, 128, 10}).setMaxIter(iterations).setBlockSize(128)
+                            .setSeed(42).fit(train);
+                    double seconds = (System.nanoTime() - t0) / 1e9;
+                    double accuracy = new MulticlassClassificationEvaluator().setMetricName("accuracy")
+                            .evaluate(model.transform(test));
+                    md.append(row(where, "Spark MultilayerPerceptronClassifier, sigmoid, L-BFGS " + iterations
+                            + " iterations", 100 * accuracy, seconds));
+                }
+                for (String activation : new String[] {"sigmoid", "relu"}) {
+                    long t0 = System.nanoTime();
+                    MlpClassificationModel model = new MlpClassifier().setLayers(new int[] {256, 128})
+                            .setActivation(activation).setEpochs(epochs).setNumWorkers(2).setDevice("cpu").fit(train);
+                    double seconds = (System.nanoTime() - t0) / 1e9;
+                    double accuracy = new MulticlassClassificationEvaluator().setMetricName("accuracy")
+                            .evaluate(model.transform(test));
+                    md.append(row(where, "backprop4j MlpClassifier, " + activation + ", Adam, " + epochs
+                            + " epochs, 2 tasks", 100 * accuracy, seconds));
+                }
+            } finally {
+                spark.stop();
             }
-            for (String activation : new String[] {"sigmoid", "relu"}) {
-                long t0 = System.nanoTime();
-                MlpClassificationModel model = new MlpClassifier().setLayers(new int[] {256, 128})
-                        .setActivation(activation).setEpochs(epochs).setNumWorkers(2).setDevice("cpu").fit(train);
-                double seconds = (System.nanoTime() - t0) / 1e9;
-                double accuracy = new MulticlassClassificationEvaluator().setMetricName("accuracy")
-                        .evaluate(model.transform(test));
-                md.append(row("backprop4j MlpClassifier, " + activation + ", Adam, " + epochs + " epochs, 2 tasks",
-                        100 * accuracy, seconds));
-            }
-        } finally {
-            spark.stop();
         }
         Files.createDirectories(out);
         Files.writeString(out.resolve("spark.md"), md);
@@ -94,8 +100,39 @@ public final class SparkMlpBench {
         System.out.print(md);
     }
 
-    private static String row(String run, double accuracyPercent, double seconds) {
-        return String.format(Locale.ROOT, "| %s | %.2f%% | %.1f s |%n", run, accuracyPercent, seconds);
+    private static String row(String master, String run, double accuracyPercent, double seconds) {
+        return String.format(Locale.ROOT, "| %s | %s | %.2f%% | %.1f s |%n", master, run, accuracyPercent, seconds);
+    }
+
+    /**
+     * A local-cluster session: a master and workers in this JVM, each executor its own JVM, started from
+     * $SPARK_HOME/jars, which this fills with links to this JVM's classpath jars (the exec:exec@bench-spark execution
+     * sets SPARK_HOME to target/bench/spark-home); the class folders go on the executors' extra classpath.
+     */
+    private static SparkSession cluster(String master) throws java.io.IOException {
+        String home = System.getenv("SPARK_HOME");
+        if (home == null) {
+            throw new IllegalStateException("--masters " + master + " needs SPARK_HOME (exec:exec@bench-spark sets it)");
+        }
+        Path jars = Path.of(home, "jars");
+        Files.createDirectories(jars);
+        List<String> folders = new ArrayList<>();
+        for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            Path p = Path.of(entry).toAbsolutePath();
+            if (Files.isDirectory(p)) {
+                folders.add(p.toString());
+            } else if (Files.isRegularFile(p) && !Files.exists(jars.resolve(p.getFileName()))) {
+                Files.createSymbolicLink(jars.resolve(p.getFileName()), p);
+            }
+        }
+        SparkSession spark = SparkSession.builder().master(master).appName("backprop4j vs Spark MLP")
+                .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
+                .config("spark.driver.bindAddress", "127.0.0.1").config("spark.sql.shuffle.partitions", "2")
+                .config("spark.executor.extraClassPath", String.join(java.io.File.pathSeparator, folders))
+                .config("spark.executor.extraJavaOptions", "--add-modules jdk.incubator.vector")
+                .getOrCreate();
+        spark.sparkContext().setLogLevel("WARN");
+        return spark;
     }
 
     /** The samples as rows of (label double, features vector), as Spark ML's estimators read them. */
