@@ -4,7 +4,8 @@ package dev.backprop4j.core;
  * Element types. {@link #FLOAT32} is the working type; {@link #FLOAT64} exists for checking gradients;
  * {@link #INT32} holds class labels and indices (argmax results) and takes part in no arithmetic op;
  * {@link #BFLOAT16} ({@link BFloat16}) is storage: tensors of it are cast, moved, viewed, read, printed, saved and
- * loaded, and every arithmetic op refuses them (cast to float32 first).
+ * loaded, and every arithmetic op refuses them (cast to float32 first), but for the dense layer under bfloat16
+ * autocast, which takes them as its GEMM input; their gradients are float32 ({@link #gradient}).
  */
 public enum DType {
     FLOAT32(4, "float32"),
@@ -32,6 +33,11 @@ public enum DType {
     /** Whether ops compute in this dtype (not {@link #BFLOAT16}, which is storage only). */
     public boolean isArithmetic() {
         return this != BFLOAT16;
+    }
+
+    /** The dtype of this dtype's gradients: float32 for bfloat16 (autocast's activations), else this. */
+    public DType gradient() {
+        return this == BFLOAT16 ? FLOAT32 : this;
     }
 
     /** The dtype named as in PyTorch and safetensors-free text: "float32", "float64", "int32", "bfloat16". */

@@ -81,9 +81,12 @@ public final class Linear extends Module {
         return Dense.apply(x, weight(), bias());
     }
 
-    /** This layer followed by {@code activation}, as one fused op (what {@link Sequential} runs). */
-    Tensor forward(Tensor x, Activation activation) {
-        return Dense.apply(x, weight(), bias(), activation.unaryOp(), activation.unaryParameter());
+    /**
+     * This layer followed by {@code activation}, as one fused op (what {@link Sequential} runs); with {@code
+     * halfOutput} (a Linear follows) its output is bfloat16 under bf16 autocast ({@link Dense}).
+     */
+    Tensor forward(Tensor x, Activation activation, boolean halfOutput) {
+        return Dense.apply(x, weight(), bias(), activation.unaryOp(), activation.unaryParameter(), halfOutput);
     }
 
     /** This layer's output plus {@code residual} (its shape), the add in the layer's epilogue. */

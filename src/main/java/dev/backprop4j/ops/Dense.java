@@ -1,6 +1,7 @@
 package dev.backprop4j.ops;
 
 import dev.backprop4j.backend.UnaryOp;
+import dev.backprop4j.core.DType;
 import dev.backprop4j.core.Shape;
 import dev.backprop4j.tensor.Autocast;
 import dev.backprop4j.tensor.Tape;
@@ -18,7 +19,14 @@ import dev.backprop4j.tensor.Tensor;
  * With a residual r (a residual block's last layer, no activation): y = x W^T + b + r, recorded as "linear_residual",
  * the skip path's add in the same epilogue pass; its gradient is g itself.
  * Under {@link Autocast#bf16} the three GEMMs take x, W and dz as bfloat16 and accumulate in float32, under
- * {@link Autocast#tf32} rounded to TF32; the bias, the activation and every gradient stay float32.
+ * {@link Autocast#tf32} rounded to TF32; the bias, the activation and every gradient stay float32. Under bf16
+ * autocast a layer may also write y in bfloat16 ({@code halfOutput}: for a following dense layer, which takes a
+ * bfloat16 x as its GEMM input as is), so that one bfloat16 copy of the activation is all the forward keeps, as
+ * PyTorch's autocast keeps it: half a float32 activation's memory. The epilogue still computes in float32 and
+ * rounds once; the backward reads the rounded y (RELU's mask is exact; sigmoid's and tanh's derivatives see y to
+ * bfloat16's 8 bits, as PyTorch's do). The gradient of a bfloat16 x or y is float32. W's bfloat16 copy is not
+ * kept for the backward, which casts W again (one pass over W against W's size in memory from the forward to the
+ * backward: PyTorch keeps the copy).
  */
 public final class Dense {
     private Dense() {
@@ -31,17 +39,40 @@ public final class Dense {
 
     /** y = f(x W^T + b; p1) for activation f (null: none), p1 its parameter (LEAKY_RELU's slope). */
     public static Tensor apply(Tensor x, Tensor weight, Tensor bias, UnaryOp activation, double p1) {
-        return apply(x, weight, bias, activation, p1, null);
+        return apply(x, weight, bias, activation, p1, null, false);
+    }
+
+    /**
+     * {@link #apply(Tensor, Tensor, Tensor, UnaryOp, double)}, with y in bfloat16 under {@link Autocast#bf16} when
+     * {@code halfOutput} (for a following dense layer; outside bf16 autocast y is float32 as ever).
+     */
+    public static Tensor apply(Tensor x, Tensor weight, Tensor bias, UnaryOp activation, double p1,
+                               boolean halfOutput) {
+        return apply(x, weight, bias, activation, p1, null, halfOutput);
     }
 
     /** y = x W^T + b + residual, for residual [batch, out]: a residual block's last layer with its skip path. */
     public static Tensor withResidual(Tensor x, Tensor weight, Tensor bias, Tensor residual) {
-        return apply(x, weight, bias, null, 0, residual);
+        return apply(x, weight, bias, null, 0, residual, false);
     }
 
-    private static Tensor apply(Tensor x, Tensor weight, Tensor bias, UnaryOp activation, double p1, Tensor residual) {
-        OpSupport.compatible("linear", x, weight);
-        OpSupport.floating("linear", x);
+    private static Tensor apply(Tensor x, Tensor weight, Tensor bias, UnaryOp activation, double p1, Tensor residual,
+                                boolean halfOutput) {
+        if (x.dtype() == DType.BFLOAT16) { // autocast's activation from a layer before
+            OpSupport.open("linear", x);
+            if (Autocast.precision() != Autocast.Precision.BF16 || weight.dtype() != DType.FLOAT32) {
+                throw new IllegalArgumentException("linear: a bfloat16 input " + x.describe() + " is taken as is "
+                        + "only under Autocast.bf16() with a float32 weight (got " + weight.describe() + "); cast it "
+                        + "with .to(DType.FLOAT32) first");
+            }
+            if (!x.device().equals(weight.device())) {
+                throw new IllegalArgumentException("linear: tensors on different devices: " + x.describe() + " and "
+                        + weight.describe() + " (move one with .to(device))");
+            }
+        } else {
+            OpSupport.compatible("linear", x, weight);
+        }
+        OpSupport.floating("linear", weight);
         if (x.rank() != 2 || weight.rank() != 2 || x.dim(1) != weight.dim(1)) {
             throw new IllegalArgumentException("linear: input " + x.shape() + " does not fit weight " + weight.shape()
                     + " (expected input [batch, " + (weight.rank() == 2 ? weight.dim(1) : "in") + "])");
@@ -50,7 +81,7 @@ public final class Dense {
         int in = x.dim(1);
         int out = weight.dim(0);
         if (bias != null) {
-            OpSupport.compatible("linear", x, bias);
+            OpSupport.compatible("linear", weight, bias);
             if (bias.rank() != 1 || bias.dim(0) != out) {
                 throw new IllegalArgumentException("linear: bias " + bias.shape() + " does not fit weight "
                         + weight.shape() + " (expected [" + out + "])");
@@ -58,26 +89,31 @@ public final class Dense {
         }
         Shape shape = Shape.of(batch, out);
         if (residual != null) {
-            OpSupport.compatible("linear", x, residual);
+            OpSupport.compatible("linear", weight, residual);
             if (!residual.shape().equals(shape)) {
                 throw new IllegalArgumentException("linear: residual " + residual.shape() + " does not fit the output "
                         + shape + " of input " + x.shape() + " and weight " + weight.shape());
             }
         }
-        Autocast.Precision precision = OpSupport.gemmPrecision(x);
+        Autocast.Precision precision = OpSupport.gemmPrecision(weight);
         boolean bf16 = precision == Autocast.Precision.BF16;
         boolean tf32 = precision == Autocast.Precision.TF32;
         Tensor xg = OpSupport.gemmInput(x, bf16);
         Tensor wg = OpSupport.gemmInput(weight, bf16);
-        Tensor z = OpSupport.empty(shape, x);
+        Tensor z = OpSupport.empty(shape, weight);
         x.backend().gemm(false, true, 1, batch, out, in, 1.0, xg.buffer(), 0, wg.buffer(), 0, 0.0, z.buffer(), 0,
                 tf32);
         // keep z only where the derivative needs the input and cannot read it from y (RELU can: y > 0 iff z > 0)
         boolean keepZ = activation != null && activation.derivativeNeedsInput() && activation != UnaryOp.RELU;
-        Tensor y = keepZ ? OpSupport.empty(shape, x) : z;
+        Tensor y32 = keepZ ? OpSupport.empty(shape, z) : z;
         if (bias != null || activation != null || residual != null) {
             x.backend().biasActivation(activation, z.buffer(), bias == null ? null : bias.buffer(),
-                    residual == null ? null : residual.buffer(), batch, out, p1, 0, y.buffer());
+                    residual == null ? null : residual.buffer(), batch, out, p1, 0, y32.buffer());
+        }
+        Tensor y = bf16 && halfOutput ? OpSupport.emptyOf(shape, DType.BFLOAT16, z) : y32;
+        if (y != y32) { // round once; the float32 result is not kept
+            x.backend().cast(y32.buffer(), y.buffer());
+            y32.close(); // z itself, or (z kept for the backward) the float32 activation
         }
         Tensor saved = keepZ ? z : null;
         String op = residual != null ? "linear_residual" : activation == null ? "linear" : "linear_" + activation.opName();
@@ -88,17 +124,28 @@ public final class Dense {
                 dz = OpSupport.empty(shape, g);
             }
             if (activation != null || db != null) {
+                Tensor yRead = activation == null || y.dtype() != DType.BFLOAT16 ? y : OpSupport.empty(shape, g);
+                if (yRead != y) {
+                    g.backend().cast(y.buffer(), yRead.buffer());
+                }
                 g.backend().biasActivationBackward(activation, saved == null ? null : saved.buffer(),
-                        activation == null ? null : y.buffer(), g.buffer(), batch, out, p1, 0,
+                        activation == null ? null : yRead.buffer(), g.buffer(), batch, out, p1, 0,
                         activation == null ? null : dz.buffer(), db == null ? null : db.buffer());
+                if (yRead != y) {
+                    yRead.close();
+                }
             }
             Tensor dx = null;
             Tensor dw = null;
             Tensor dzg = x.requiresGrad() || weight.requiresGrad() ? OpSupport.gemmInput(dz, bf16) : dz;
             if (x.requiresGrad()) {
                 dx = OpSupport.empty(x.shape(), g);
-                g.backend().gemm(false, false, 1, batch, in, out, 1.0, dzg.buffer(), 0, wg.buffer(), 0, 0.0,
+                Tensor wAgain = OpSupport.gemmInput(weight, bf16); // cast again: a copy kept would cost memory
+                g.backend().gemm(false, false, 1, batch, in, out, 1.0, dzg.buffer(), 0, wAgain.buffer(), 0, 0.0,
                         dx.buffer(), 0, tf32);
+                if (wAgain != weight) {
+                    wAgain.close();
+                }
             }
             if (weight.requiresGrad()) {
                 dw = OpSupport.empty(weight.shape(), g);
@@ -120,8 +167,8 @@ public final class Dense {
         if (xg != x && !(recorded && weight.requiresGrad())) {
             xg.close(); // only dW reads x's copy
         }
-        if (wg != weight && !(recorded && x.requiresGrad())) {
-            wg.close(); // only dx reads W's copy
+        if (wg != weight) {
+            wg.close(); // the backward casts W again (the weights do not change before it runs)
         }
         return result;
     }

@@ -73,8 +73,8 @@ public final class Tape {
                 throw new IllegalArgumentException("backward: output " + root.describe()
                         + " is not a scalar; pass a seed gradient of shape " + root.shape());
             }
-            seed = Tensor.full(1.0, root.shape(), root.dtype(), root.device());
-        } else if (!seed.shape().equals(root.shape()) || seed.dtype() != root.dtype()
+            seed = Tensor.full(1.0, root.shape(), root.dtype().gradient(), root.device());
+        } else if (!seed.shape().equals(root.shape()) || seed.dtype() != root.dtype().gradient()
                 || !seed.device().equals(root.device())) {
             throw new IllegalArgumentException("backward: seed " + seed.describe() + " does not match output "
                     + root.describe());
@@ -142,7 +142,7 @@ public final class Tape {
     }
 
     private static void checkGradient(Node node, Tensor input, Tensor grad) {
-        if (!grad.shape().equals(input.shape()) || grad.dtype() != input.dtype()
+        if (!grad.shape().equals(input.shape()) || grad.dtype() != input.dtype().gradient()
                 || !grad.device().equals(input.device())) {
             throw new IllegalStateException("internal error: backward of op '" + node.op() + "' gave gradient "
                     + grad.describe() + " for input " + input.describe());

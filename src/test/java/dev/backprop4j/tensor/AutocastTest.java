@@ -86,4 +86,49 @@ class AutocastTest {
         assertEquals(1.0f, dev.backprop4j.backend.Conversions.tf32(1.0004f));
         assertEquals(Autocast.Precision.BF16, Autocast.parse("bf16"));
     }
+
+    /**
+     * Between two dense layers of a Sequential the activation is bfloat16 (what the second layer's GEMM would have
+     * rounded it to anyway), so the output and every gradient equal those of the layers run one by one with a
+     * float32 activation; the gradient reaching a bfloat16 tensor is float32.
+     */
+    @Test
+    void aHiddenActivationIsKeptInBfloat16AndChangesNoValue() {
+        dev.backprop4j.nn.Sequential half = dev.backprop4j.nn.Mlp.of(6, 8, 8, 3)
+                .activation(dev.backprop4j.nn.Activation.RELU).seed(4).build();
+        dev.backprop4j.nn.Sequential full = dev.backprop4j.nn.Mlp.of(6, 8, 8, 3)
+                .activation(dev.backprop4j.nn.Activation.RELU).seed(4).build();
+        Tensor x = Tensor.randn(GEN, Shape.of(5, 6), DType.FLOAT32, Device.CPU);
+        Tensor g = Tensor.randn(GEN, Shape.of(5, 3), DType.FLOAT32, Device.CPU);
+        Tensor y1;
+        Tensor y2;
+        Tensor hidden;
+        try (Autocast mixed = Autocast.bf16()) {
+            y1 = half.forward(x);
+            y2 = x;
+            for (dev.backprop4j.nn.Module layer : full.layers()) {
+                y2 = layer.forward(y2); // one by one: no fusion, float32 between layers
+            }
+            hidden = dev.backprop4j.ops.Dense.apply(x, half.parameters().get(0), half.parameters().get(1),
+                    dev.backprop4j.backend.UnaryOp.RELU, 0, true);
+        }
+        assertEquals(DType.BFLOAT16, hidden.dtype());
+        assertEquals(DType.FLOAT32, y1.dtype(), "the last layer's output is float32");
+        assertArrayEquals(y2.toFloatArray(), y1.toFloatArray());
+        y1.mul(g).sum().backward();
+        y2.mul(g).sum().backward();
+        for (int i = 0; i < half.parameters().size(); i++) {
+            assertArrayEquals(full.parameters().get(i).grad().toFloatArray(),
+                    half.parameters().get(i).grad().toFloatArray(), "gradient of parameter " + i);
+        }
+        Tensor seed = Tensor.ones(5, 8);
+        hidden.backward(seed); // a bfloat16 output's seed gradient is float32
+        assertEquals(DType.FLOAT32, half.parameters().get(0).grad().dtype());
+
+        IllegalArgumentException outside = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class, () -> dev.backprop4j.ops.Dense.apply(hidden.detach(),
+                        half.parameters().get(2), null));
+        assertEquals("linear: a bfloat16 input [5, 8] bfloat16 cpu is taken as is only under Autocast.bf16() with "
+                + "a float32 weight (got 'weight' [8, 8] float32 cpu); cast it with .to(DType.FLOAT32) first", outside.getMessage());
+    }
 }
