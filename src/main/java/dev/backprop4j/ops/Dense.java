@@ -24,9 +24,10 @@ import dev.backprop4j.tensor.Tensor;
  * bfloat16 x as its GEMM input as is), so that one bfloat16 copy of the activation is all the forward keeps, as
  * PyTorch's autocast keeps it: half a float32 activation's memory. The epilogue still computes in float32 and
  * rounds once; the backward reads the rounded y (RELU's mask is exact; sigmoid's and tanh's derivatives see y to
- * bfloat16's 8 bits, as PyTorch's do). The gradient of a bfloat16 x or y is float32. W's bfloat16 copy is not
- * kept for the backward, which casts W again (one pass over W against W's size in memory from the forward to the
- * backward: PyTorch keeps the copy).
+ * bfloat16's 8 bits, as PyTorch's do). The gradient of a bfloat16 x or y is float32. The bfloat16 copies of a
+ * float32 x and of W are not kept for the backward, which casts them again (a pass over each, against their size in
+ * memory from the forward to the backward: PyTorch keeps both copies; x and W themselves stay alive anyway, and
+ * nothing writes them before the backward).
  */
 public final class Dense {
     private Dense() {
@@ -149,8 +150,12 @@ public final class Dense {
             }
             if (weight.requiresGrad()) {
                 dw = OpSupport.empty(weight.shape(), g);
-                g.backend().gemm(true, false, 1, out, in, batch, 1.0, dzg.buffer(), 0, xg.buffer(), 0, 0.0,
+                Tensor xAgain = OpSupport.gemmInput(x, bf16); // x itself when it is bfloat16 already
+                g.backend().gemm(true, false, 1, out, in, batch, 1.0, dzg.buffer(), 0, xAgain.buffer(), 0, 0.0,
                         dw.buffer(), 0, tf32);
+                if (xAgain != x) {
+                    xAgain.close();
+                }
             }
             if (dzg != dz) {
                 dzg.close();
@@ -164,8 +169,8 @@ public final class Dense {
         if (keepZ && !recorded) {
             z.close(); // not recorded: nothing will read it
         }
-        if (xg != x && !(recorded && weight.requiresGrad())) {
-            xg.close(); // only dW reads x's copy
+        if (xg != x) {
+            xg.close(); // the backward casts x again: x itself stays alive for it anyway
         }
         if (wg != weight) {
             wg.close(); // the backward casts W again (the weights do not change before it runs)
