@@ -209,28 +209,35 @@ __device__ void binary_broadcast_forward(T* out, const T* a, const T* b, i64 n, 
     }
 }
 
+// An element of y from the epilogue's result, and back: T's own, or (Y = bf16) float rounded to bfloat16.
+template <typename Y, typename T> __device__ __forceinline__ Y epilogue_store(T v) { return (Y)v; }
+template <> __device__ __forceinline__ bf16 epilogue_store<bf16, float>(float v) { return bf16_from_float(v); }
+template <typename T, typename Y> __device__ __forceinline__ T epilogue_load(Y v) { return (T)v; }
+template <> __device__ __forceinline__ float epilogue_load<float, bf16>(bf16 v) { return bf16_to_float(v); }
+
 // The dense layer's epilogue over z, y [rows, cols]: v = z[r, c] + bias[c] (bias may be null); z[r, c] = v unless y
 // is z; y[r, c] = f(v; p1, p2), or v itself when op < 0 (no activation), plus res[r, c] when res is not null (a
-// residual block's skip path: then op < 0).
-template <typename T, typename I>
-__device__ __forceinline__ void bias_act_loop(T* y, T* z, const T* bias, const T* res, I n, I cols, int op, T q1,
+// residual block's skip path: then op < 0). y is of z's type T, or (Y = bf16, T = float: autocast's activations)
+// the float result rounded once to bfloat16.
+template <typename T, typename Y, typename I>
+__device__ __forceinline__ void bias_act_loop(Y* y, T* z, const T* bias, const T* res, I n, I cols, int op, T q1,
                                               T q2) {
     for (I i = (I)global_thread(); i < n; i += (I)global_stride()) {
         const T v = bias != nullptr ? z[i] + bias[i % cols] : z[i];
-        if (y != z && bias != nullptr) z[i] = v;
+        if ((void*)y != (void*)z && bias != nullptr) z[i] = v;
         const T f = op < 0 ? v : unary_f(op, v, q1, q2);
-        y[i] = res != nullptr ? f + res[i] : f;
+        y[i] = epilogue_store<Y, T>(res != nullptr ? f + res[i] : f);
     }
 }
 
-template <typename T>
-__device__ void bias_act_forward(T* y, T* z, const T* bias, const T* res, i64 rows, i64 cols, int op, double p1,
+template <typename T, typename Y>
+__device__ void bias_act_forward(Y* y, T* z, const T* bias, const T* res, i64 rows, i64 cols, int op, double p1,
                                  double p2) {
     const u64 n = (u64)rows * (u64)cols;
     if (n + global_stride() <= 0xffffffffull) {
-        bias_act_loop<T, unsigned>(y, z, bias, res, (unsigned)n, (unsigned)cols, op, (T)p1, (T)p2);
+        bias_act_loop<T, Y, unsigned>(y, z, bias, res, (unsigned)n, (unsigned)cols, op, (T)p1, (T)p2);
     } else {
-        bias_act_loop<T, u64>(y, z, bias, res, n, (u64)cols, op, (T)p1, (T)p2);
+        bias_act_loop<T, Y, u64>(y, z, bias, res, n, (u64)cols, op, (T)p1, (T)p2);
     }
 }
 
@@ -240,14 +247,15 @@ __device__ void bias_act_forward(T* y, T* z, const T* bias, const T* res, i64 ro
 // not null), and the column sums of dz. Threads (32, BIAS_ROWS): a warp reads 32 adjacent columns of one row, so
 // every access is coalesced. Blocks: x over tiles of 32 columns, y over `chunks` chunks of rows. With one chunk the
 // sums go to dbias (T, may be null); with more, chunk k's go to part[k, c] (double), which reduce_cols_finish
-// (reduce.cu) then adds up in chunk order. For RELU z may be null: y > 0 exactly where z > 0.
-template <typename T>
-__device__ void bias_act_backward(T* dz, T* dbias, double* part, const T* z, const T* y, const T* dy, i64 rows,
+// (reduce.cu) then adds up in chunk order. For RELU z may be null: y > 0 exactly where z > 0. y is of type Y: T, or
+// bfloat16 (autocast's activation, read as float).
+template <typename T, typename Y>
+__device__ void bias_act_backward(T* dz, T* dbias, double* part, const T* z, const Y* y, const T* dy, i64 rows,
                                   i64 cols, i64 chunks, int op, double p1, double p2) {
     __shared__ double sums[BIAS_ROWS][33];
     const T q1 = (T)p1, q2 = (T)p2;
     const i64 chunk = (rows + chunks - 1) / chunks;
-    const T* xs = z != nullptr ? z : (op == UNARY_RELU ? y : nullptr);
+    const bool x_from_y = z == nullptr && op == UNARY_RELU && y != nullptr;
     for (i64 tile = blockIdx.x; tile * 32 < cols; tile += gridDim.x) {
         for (i64 k = blockIdx.y; k < chunks; k += gridDim.y) {
             const i64 c = tile * 32 + threadIdx.x;
@@ -258,7 +266,8 @@ __device__ void bias_act_backward(T* dz, T* dbias, double* part, const T* z, con
                     const i64 i = r * cols + c;
                     T g = dy[i];
                     if (op >= 0) {
-                        g = unary_grad(op, xs != nullptr ? xs[i] : (T)0, y != nullptr ? y[i] : (T)0, g, q1, q2);
+                        const T yv = y != nullptr ? epilogue_load<T, Y>(y[i]) : (T)0;
+                        g = unary_grad(op, z != nullptr ? z[i] : (x_from_y ? yv : (T)0), yv, g, q1, q2);
                     }
                     if (dz != nullptr) dz[i] = g;
                     acc += (double)g;
@@ -303,13 +312,25 @@ __device__ void bias_act_backward(T* dz, T* dbias, double* part, const T* z, con
     }                                                                                                                  \
     KERNEL __launch_bounds__(256) bias_act_forward_##S(T* y, T* z, const T* bias, const T* res, i64 rows, i64 cols, \
                                                        int op, double p1, double p2) {                                 \
-        bias_act_forward<T>(y, z, bias, res, rows, cols, op, p1, p2);                                                  \
+        bias_act_forward<T, T>(y, z, bias, res, rows, cols, op, p1, p2);                                               \
     }                                                                                                                  \
     KERNEL __launch_bounds__(256) bias_act_backward_##S(T* dz, T* dbias, double* part, const T* z, const T* y,         \
                                                         const T* dy, i64 rows, i64 cols, i64 chunks, int op,           \
                                                         double p1, double p2) {                                        \
-        bias_act_backward<T>(dz, dbias, part, z, y, dy, rows, cols, chunks, op, p1, p2);                               \
+        bias_act_backward<T, T>(dz, dbias, part, z, y, dy, rows, cols, chunks, op, p1, p2);                            \
     }
 
 ELEMENTWISE_ENTRIES(float, f32)
 ELEMENTWISE_ENTRIES(double, f64)
+
+// The epilogue and its backward of float32 with y in bfloat16 (autocast's activations between dense layers).
+KERNEL __launch_bounds__(256) bias_act_half_forward_f32(bf16* y, float* z, const float* bias, const float* res,
+                                                        i64 rows, i64 cols, int op, double p1, double p2) {
+    bias_act_forward<float, bf16>(y, z, bias, res, rows, cols, op, p1, p2);
+}
+
+KERNEL __launch_bounds__(256) bias_act_half_backward_f32(float* dz, float* dbias, double* part, const float* z,
+                                                         const bf16* y, const float* dy, i64 rows, i64 cols,
+                                                         i64 chunks, int op, double p1, double p2) {
+    bias_act_backward<float, bf16>(dz, dbias, part, z, y, dy, rows, cols, chunks, op, p1, p2);
+}

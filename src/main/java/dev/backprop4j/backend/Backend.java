@@ -183,7 +183,8 @@ public interface Backend {
      * The epilogue of a dense layer, after its GEMM z = x W^T: z += bias along rows (bias [cols], or null for
      * none), in place, then y = f(z; p1, p2) ({@link UnaryOp}) for z, y [rows, cols]; y may be z (then z is not
      * kept). With {@code residual} [rows, cols] (not null only when op is null) y = z + residual: a residual block's
-     * last layer and its skip path. One pass over z instead of an add and an activation (or two adds).
+     * last layer and its skip path. One pass over z instead of an add and an activation (or two adds). For a float32
+     * z, y may be bfloat16: the float32 result rounded once, to nearest even (autocast's activations).
      */
     void biasActivation(UnaryOp op, Buffer z, Buffer bias, Buffer residual, int rows, int cols, double p1, double p2,
                         Buffer y);
@@ -191,7 +192,8 @@ public interface Backend {
     /**
      * The backward of {@link #biasActivation}: dz = dy f'(z) (dz = dy when op is null, and then dz may be null) and
      * dbias[c] = sum over rows of dz[r, c] (skipped when dbias is null), in one pass over dy. f' reads z or y as
-     * {@link UnaryOp#saves()} says; for RELU z may be null and y is read (y > 0 exactly where z > 0).
+     * {@link UnaryOp#saves()} says; for RELU z may be null and y is read (y > 0 exactly where z > 0). For a float32
+     * dy, y may be bfloat16 (read as float).
      */
     void biasActivationBackward(UnaryOp op, Buffer z, Buffer y, Buffer dy, int rows, int cols, double p1, double p2,
                                 Buffer dz, Buffer dbias);

@@ -22,8 +22,8 @@ import dev.backprop4j.tensor.Tensor;
  * {@link Autocast#tf32} rounded to TF32; the bias, the activation and every gradient stay float32. Under bf16
  * autocast a layer may also write y in bfloat16 ({@code halfOutput}: for a following dense layer, which takes a
  * bfloat16 x as its GEMM input as is), so that one bfloat16 copy of the activation is all the forward keeps, as
- * PyTorch's autocast keeps it: half a float32 activation's memory. The epilogue still computes in float32 and
- * rounds once; the backward reads the rounded y (RELU's mask is exact; sigmoid's and tanh's derivatives see y to
+ * PyTorch's autocast keeps it: half a float32 activation's memory. The epilogue computes in float32 and rounds
+ * once as it writes y; the backward reads the rounded y (RELU's mask is exact; sigmoid's and tanh's derivatives see y to
  * bfloat16's 8 bits, as PyTorch's do). The gradient of a bfloat16 x or y is float32. The bfloat16 copies of a
  * float32 x and of W are not kept for the backward, which casts them again (a pass over each, against their size in
  * memory from the forward to the backward: PyTorch keeps both copies; x and W themselves stay alive anyway, and
@@ -106,15 +106,14 @@ public final class Dense {
                 tf32);
         // keep z only where the derivative needs the input and cannot read it from y (RELU can: y > 0 iff z > 0)
         boolean keepZ = activation != null && activation.derivativeNeedsInput() && activation != UnaryOp.RELU;
-        Tensor y32 = keepZ ? OpSupport.empty(shape, z) : z;
-        if (bias != null || activation != null || residual != null) {
+        boolean half = bf16 && halfOutput; // the epilogue rounds y once to bfloat16
+        Tensor y = half ? OpSupport.emptyOf(shape, DType.BFLOAT16, z) : keepZ ? OpSupport.empty(shape, z) : z;
+        if (bias != null || activation != null || residual != null || half) {
             x.backend().biasActivation(activation, z.buffer(), bias == null ? null : bias.buffer(),
-                    residual == null ? null : residual.buffer(), batch, out, p1, 0, y32.buffer());
+                    residual == null ? null : residual.buffer(), batch, out, p1, 0, y.buffer());
         }
-        Tensor y = bf16 && halfOutput ? OpSupport.emptyOf(shape, DType.BFLOAT16, z) : y32;
-        if (y != y32) { // round once; the float32 result is not kept
-            x.backend().cast(y32.buffer(), y.buffer());
-            y32.close(); // z itself, or (z kept for the backward) the float32 activation
+        if (half && !keepZ) {
+            z.close(); // the bfloat16 y is all the backward reads
         }
         Tensor saved = keepZ ? z : null;
         String op = residual != null ? "linear_residual" : activation == null ? "linear" : "linear_" + activation.opName();
@@ -125,16 +124,9 @@ public final class Dense {
                 dz = OpSupport.empty(shape, g);
             }
             if (activation != null || db != null) {
-                Tensor yRead = activation == null || y.dtype() != DType.BFLOAT16 ? y : OpSupport.empty(shape, g);
-                if (yRead != y) {
-                    g.backend().cast(y.buffer(), yRead.buffer());
-                }
                 g.backend().biasActivationBackward(activation, saved == null ? null : saved.buffer(),
-                        activation == null ? null : yRead.buffer(), g.buffer(), batch, out, p1, 0,
+                        activation == null ? null : y.buffer(), g.buffer(), batch, out, p1, 0,
                         activation == null ? null : dz.buffer(), db == null ? null : db.buffer());
-                if (yRead != y) {
-                    yRead.close();
-                }
             }
             Tensor dx = null;
             Tensor dw = null;

@@ -142,6 +142,16 @@ final class FusedParity extends ParityHarness {
             b.biasActivation(UnaryOp.RELU, z, null, null, n, 37, 0, 0, z);
             return out(z);
         });
+        for (UnaryOp op : t == DType.FLOAT32 ? EPILOGUES : new UnaryOp[0]) { // autocast's bfloat16 activations
+            compare(name(op) + ", y in bfloat16", n, b -> {
+                Buffer z = in(b, t, n * 37L);
+                Buffer bias = in(b, t, 37);
+                Buffer y = b.allocate(DType.BFLOAT16, n * 37L);
+                b.biasActivation(op, z, bias, null, n, 37, slope(op), 0, y);
+                release(bias);
+                return out(z, y);
+            });
+        }
     }
 
     private static double slope(UnaryOp op) {
@@ -167,6 +177,21 @@ final class FusedParity extends ParityHarness {
                     return op == null ? out(dbias) : out(dz, dbias);
                 });
             }
+        }
+        for (UnaryOp op : t == DType.FLOAT32 ? EPILOGUES : new UnaryOp[0]) { // y in bfloat16, z kept as Dense keeps it
+            boolean keepZ = op != null && op.derivativeNeedsInput() && op != UnaryOp.RELU;
+            compare(name(op) + ", y in bfloat16, dz and the bias sums", n, b -> {
+                Buffer z = in(b, t, n * 37L);
+                Buffer bias = in(b, t, 37);
+                Buffer y = b.allocate(DType.BFLOAT16, n * 37L);
+                b.biasActivation(op, z, bias, null, n, 37, slope(op), 0, y);
+                Buffer dy = in(b, t, n * 37L);
+                Buffer dz = op == null ? null : b.allocate(t, n * 37L);
+                Buffer dbias = b.allocate(t, 37);
+                b.biasActivationBackward(op, keepZ ? z : null, y, dy, n, 37, slope(op), 0, dz, dbias);
+                release(z, bias, y, dy);
+                return op == null ? out(dbias) : out(dz, dbias);
+            });
         }
     }
 

@@ -220,10 +220,20 @@ public final class CpuBackend extends CpuReference {
         }
     }
 
-    /** Float32: the bias add and the activation through their own fast paths (two passes, each vectorised). */
+    /**
+     * Float32: the bias add and the activation through their own fast paths (two passes, each vectorised); a
+     * bfloat16 y gets the float32 result rounded once (autocast's activations), as the CUDA kernel writes it.
+     */
     @Override
     public void biasActivation(UnaryOp op, Buffer z, Buffer bias, Buffer residual, int rows, int cols, double p1,
                                double p2, Buffer y) {
+        if (float32(z) && y.dtype() == DType.BFLOAT16) {
+            Buffer y32 = allocate(DType.FLOAT32, (long) rows * cols);
+            biasActivation(op, z, bias, residual, rows, cols, p1, p2, y32);
+            cast(y32, y);
+            y32.release();
+            return;
+        }
         if (!float32(z) || residual != null && op != null) {
             super.biasActivation(op, z, bias, residual, rows, cols, p1, p2, y);
             return;
@@ -241,10 +251,20 @@ public final class CpuBackend extends CpuReference {
         }
     }
 
-    /** Float32: the activation's backward, then the column sums, through their own fast paths. */
+    /**
+     * Float32: the activation's backward, then the column sums, through their own fast paths (a bfloat16 y read as
+     * float).
+     */
     @Override
     public void biasActivationBackward(UnaryOp op, Buffer z, Buffer y, Buffer dy, int rows, int cols, double p1,
                                        double p2, Buffer dz, Buffer dbias) {
+        if (y != null && y.dtype() == DType.BFLOAT16 && float32(dy)) {
+            Buffer y32 = allocate(DType.FLOAT32, (long) rows * cols);
+            cast(y, y32);
+            biasActivationBackward(op, z, y32, dy, rows, cols, p1, p2, dz, dbias);
+            y32.release();
+            return;
+        }
         if (!float32(dy)) {
             super.biasActivationBackward(op, z, y, dy, rows, cols, p1, p2, dz, dbias);
             return;

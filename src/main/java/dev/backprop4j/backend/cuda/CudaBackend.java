@@ -312,16 +312,15 @@ final class CudaBackend implements Backend {
     public void biasActivation(UnaryOp op, Buffer z, Buffer bias, Buffer residual, int rows, int cols, double p1,
                                double p2, Buffer y) {
         kernels.elementwise.biasActivation(op, z.dtype(), ptr(z), ptrOrNull(bias), ptrOrNull(residual), rows, cols, p1,
-                p2, ptr(y), stream());
+                p2, ptr(y), y.dtype(), stream());
     }
 
     @Override
     public void biasActivationBackward(UnaryOp op, Buffer z, Buffer y, Buffer dy, int rows, int cols, double p1,
                                        double p2, Buffer dz, Buffer dbias) {
-        if (dbias == null) { // no column sums: the elementwise kernel, over the whole grid
+        if (dbias == null && (y == null || y.dtype() == dy.dtype())) { // no sums: the elementwise kernel
             if (op != null) {
-                Buffer x = z != null ? z : op == UnaryOp.RELU ? y : null; // y > 0 exactly where z > 0
-                unaryBackward(op, x, y, dy, dz, p1, p2);
+                unaryBackward(op, z != null ? z : op == UnaryOp.RELU ? y : null, y, dy, dz, p1, p2); // y > 0 iff z > 0
             } else if (dz != null && dz != dy) {
                 copy(dy, 0, dz, 0, (long) rows * cols);
             }
@@ -329,8 +328,9 @@ final class CudaBackend implements Backend {
         }
         int chunks = ElementwiseKernels.biasChunks(rows, cols);
         CudaBuffer scratch = chunks > 1 ? ctx.allocator().allocate(DType.FLOAT64, (long) chunks * cols) : null;
-        kernels.elementwise.biasActivationBackward(op, dy.dtype(), ptrOrNull(z), ptrOrNull(y), ptr(dy), rows, cols, p1,
-                p2, ptrOrNull(dz), ptrOrNull(dbias), ptrOrNull(scratch), kernels.reduce, stream());
+        kernels.elementwise.biasActivationBackward(op, dy.dtype(), ptrOrNull(z), ptrOrNull(y), y == null ? null
+                : y.dtype(), ptr(dy), rows, cols, p1, p2, ptrOrNull(dz), ptrOrNull(dbias), ptrOrNull(scratch),
+                kernels.reduce, stream());
         if (scratch != null) {
             scratch.release(); // stream order: whatever reuses the block runs after the finish launch
         }

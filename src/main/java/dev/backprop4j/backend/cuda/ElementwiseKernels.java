@@ -36,8 +36,11 @@ final class ElementwiseKernels implements AutoCloseable {
     static final String MODULE = "elementwise";
 
     static List<String> kernelNames() {
-        return KernelModule.names(KernelModule.FLOATS, "unary_forward", "unary_backward", "binary_forward",
-                "binary_row_forward", "binary_broadcast_forward", "bias_act_forward", "bias_act_backward");
+        List<String> names = new java.util.ArrayList<>(KernelModule.names(KernelModule.FLOATS, "unary_forward",
+                "unary_backward", "binary_forward", "binary_row_forward", "binary_broadcast_forward",
+                "bias_act_forward", "bias_act_backward"));
+        names.addAll(List.of("bias_act_half_forward_f32", "bias_act_half_backward_f32"));
+        return names;
     }
 
     private final KernelModule module;
@@ -48,6 +51,9 @@ final class ElementwiseKernels implements AutoCloseable {
     private final KernelModule.Kernel[] binaryBroadcastForward;
     private final KernelModule.Kernel[] biasActForward;
     private final KernelModule.Kernel[] biasActBackward;
+    /** The epilogue and its backward of float32 with y in bfloat16 (autocast's activations). */
+    private final KernelModule.Kernel biasActHalfForward;
+    private final KernelModule.Kernel biasActHalfBackward;
 
     /** Launchers over a loaded (or, for tests, offline) module of this class's PTX. */
     ElementwiseKernels(KernelModule module) {
@@ -59,6 +65,8 @@ final class ElementwiseKernels implements AutoCloseable {
         this.binaryBroadcastForward = module.family("binary_broadcast_forward");
         this.biasActForward = module.family("bias_act_forward");
         this.biasActBackward = module.family("bias_act_backward");
+        this.biasActHalfForward = module.kernel("bias_act_half_forward_f32");
+        this.biasActHalfBackward = module.kernel("bias_act_half_backward_f32");
     }
 
     /** Loads the module into the current CUDA context. */
@@ -169,10 +177,12 @@ final class ElementwiseKernels implements AutoCloseable {
 
     /**
      * z[r, c] += bias[c] (bias may be null), then y = f(z; p1, p2), or y = z when op is null, for z, y
-     * [rows, cols]; y may be z (z is then not kept); plus residual[r, c] when residual is not null (op null).
+     * [rows, cols]; y may be z (z is then not kept); plus residual[r, c] when residual is not null (op null). y is
+     * of {@code yType}: dtype, or bfloat16 for a float32 z (the result rounded once, to nearest even).
      */
     public void biasActivation(UnaryOp op, DType dtype, CUdeviceptr z, CUdeviceptr bias, CUdeviceptr residual,
-                               long rows, long cols, double p1, double p2, CUdeviceptr y, CUstream stream) {
+                               long rows, long cols, double p1, double p2, CUdeviceptr y, DType yType,
+                               CUstream stream) {
         KernelModule.requireNonNegative("bias_activation", rows, cols);
         if (residual != null && op != null) {
             throw new IllegalArgumentException("biasActivation: a residual is added to a layer without activation, "
@@ -182,7 +192,8 @@ final class ElementwiseKernels implements AutoCloseable {
         if (n == 0) {
             return;
         }
-        launch1d(pick(biasActForward, dtype, "bias_activation"), blocks(n, THREADS), THREADS, stream,
+        launch1d(epilogue(biasActForward, biasActHalfForward, dtype, yType, "bias_activation"), blocks(n, THREADS),
+                THREADS, stream,
                 new KernelArgs().ptr(y).ptr(z).ptr(bias).ptr(residual).i64(rows).i64(cols)
                         .i32(op == null ? -1 : op.ordinal())
                         .f64(p1).f64(p2));
@@ -191,11 +202,13 @@ final class ElementwiseKernels implements AutoCloseable {
     /**
      * dz = dy f'(z or y) (dz = dy when op is null, written only when dz is not null) and dbias[c] = the sum over rows
      * of dz[r, c] (when dbias is not null), for [rows, cols]. When {@link #biasChunks} is above 1 the column sums go
-     * through {@code scratch} (chunks * cols doubles) and {@code finish} adds them up (a second launch).
+     * through {@code scratch} (chunks * cols doubles) and {@code finish} adds them up (a second launch). y is of
+     * {@code yType}: dtype, or bfloat16 for float32 (read as float).
      */
-    public void biasActivationBackward(UnaryOp op, DType dtype, CUdeviceptr z, CUdeviceptr y, CUdeviceptr dy,
-                                       long rows, long cols, double p1, double p2, CUdeviceptr dz, CUdeviceptr dbias,
-                                       CUdeviceptr scratch, ReduceKernels finish, CUstream stream) {
+    public void biasActivationBackward(UnaryOp op, DType dtype, CUdeviceptr z, CUdeviceptr y, DType yType,
+                                       CUdeviceptr dy, long rows, long cols, double p1, double p2, CUdeviceptr dz,
+                                       CUdeviceptr dbias, CUdeviceptr scratch, ReduceKernels finish,
+                                       CUstream stream) {
         KernelModule.requireNonNegative("bias_activation_backward", rows, cols);
         if (op != null && ((op.derivativeNeedsInput() && z == null && !(op == UnaryOp.RELU && y != null))
                 || (op.derivativeNeedsOutput() && y == null))) {
@@ -210,13 +223,26 @@ final class ElementwiseKernels implements AutoCloseable {
             throw new IllegalArgumentException("bias_activation_backward: [" + rows + ", " + cols + "] is split in "
                     + chunks + " chunks and needs a scratch buffer");
         }
-        launch(pick(biasActBackward, dtype, "bias_activation_backward"), KernelModule.capX((cols + 31) / 32),
+        launch(epilogue(biasActBackward, biasActHalfBackward, dtype, yType, "bias_activation_backward"),
+                KernelModule.capX((cols + 31) / 32),
                 KernelModule.capYZ(chunks), 1, 32, 8, 1, 0, stream,
                 new KernelArgs().ptr(dz).ptr(dbias).ptr(chunks > 1 ? scratch : null).ptr(z).ptr(y).ptr(dy).i64(rows)
                         .i64(cols).i64(chunks).i32(op == null ? -1 : op.ordinal()).f64(p1).f64(p2));
         if (chunks > 1) {
             finish.finishColumnSums(dtype, scratch, chunks, cols, dbias, stream);
         }
+    }
+
+    /** The epilogue kernel of dtype, or the half one for float32 with a bfloat16 y. */
+    private static KernelModule.Kernel epilogue(KernelModule.Kernel[] family, KernelModule.Kernel half, DType dtype,
+                                                DType yType, String op) {
+        if (yType == null || yType == dtype) {
+            return pick(family, dtype, op);
+        }
+        if (dtype == DType.FLOAT32 && yType == DType.BFLOAT16) {
+            return half;
+        }
+        throw new IllegalArgumentException(op + ": no CUDA kernel for " + dtype + " with y of " + yType);
     }
 
     @Override

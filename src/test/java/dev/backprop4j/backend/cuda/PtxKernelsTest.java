@@ -187,9 +187,11 @@ class PtxKernelsTest {
                 sm.crossEntropyBackward(t, p, p, p, true, 0.5, n, 10, p, null);
                 red.accumulateMetrics(t, p, p, p, n, 10, p, null);
                 for (UnaryOp op : new UnaryOp[] {null, UnaryOp.RELU, UnaryOp.GELU}) {
-                    ew.biasActivation(op, t, p, p, null, n, 33, 0.01, 0, p, null);
-                    ew.biasActivationBackward(op, t, p, p, p, n, 33, 0.01, 0, p, p, p, red, null);
-                    ew.biasActivationBackward(op, t, p, p, p, 7, n, 0.01, 0, p, null, null, red, null);
+                    for (DType y : t == DType.FLOAT32 ? List.of(t, DType.BFLOAT16) : List.of(t)) {
+                        ew.biasActivation(op, t, p, p, null, n, 33, 0.01, 0, p, y, null);
+                        ew.biasActivationBackward(op, t, p, p, y, p, n, 33, 0.01, 0, p, p, p, red, null);
+                        ew.biasActivationBackward(op, t, p, p, y, p, 7, n, 0.01, 0, p, null, null, red, null);
+                    }
                 }
                 norm.layerNorm(t, p, p, p, n, 33, 1e-5, p, p, p, null);
                 norm.layerNorm(t, p, null, null, 7, n, 1e-5, p, p, p, null);
