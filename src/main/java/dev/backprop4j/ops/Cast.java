@@ -4,7 +4,10 @@ import dev.backprop4j.core.DType;
 import dev.backprop4j.tensor.Tape;
 import dev.backprop4j.tensor.Tensor;
 
-/** x converted to another dtype (x itself when it already has it). Backward: g converted back to x's dtype. */
+/**
+ * x converted to another dtype (x itself when it already has it). Backward: g converted back to the dtype of x's
+ * gradients (float32 for a bfloat16 x: {@link DType#gradient}).
+ */
 public final class Cast {
     private Cast() {
     }
@@ -19,6 +22,6 @@ public final class Cast {
         if (!dtype.isFloating()) {
             return out;
         }
-        return Tape.record("cast", out, g -> new Tensor[]{g.to(x.dtype())}, x);
+        return Tape.record("cast", out, g -> new Tensor[]{g.to(x.dtype().gradient())}, x);
     }
 }

@@ -131,4 +131,15 @@ class AutocastTest {
         assertEquals("linear: a bfloat16 input [5, 8] bfloat16 cpu is taken as is only under Autocast.bf16() with "
                 + "a float32 weight (got 'weight' [8, 8] float32 cpu); cast it with .to(DType.FLOAT32) first", outside.getMessage());
     }
+
+    /** Casts to and from bfloat16 pass the gradient through in float32, the dtype of a bfloat16 tensor's gradient. */
+    @Test
+    void castsThroughBfloat16CarryAFloat32Gradient() {
+        Tensor w = Tensor.of(new float[] {1.5f, -2.25f, 3f}, 3).requiresGrad(true);
+        Tensor half = w.to(DType.BFLOAT16);
+        Tensor back = half.to(DType.FLOAT32);
+        back.mul(Tensor.of(new float[] {2f, 3f, 4f}, 3)).sum().backward();
+        assertArrayEquals(new float[] {2f, 3f, 4f}, w.grad().toFloatArray());
+        assertEquals(DType.FLOAT32, w.grad().dtype());
+    }
 }
