@@ -36,17 +36,23 @@ final class BarrierRank {
         BarrierTaskContext ctx = BarrierTaskContext.get();
         int rank = ctx.partitionId();
         try {
-            String host = ctx.getTaskInfos()[rank].address().replaceFirst(":\\d+$", "");
-            ServerSocketChannel listener = RingCollective.listen(InetAddress.getByName(host));
-            int port = ((InetSocketAddress) listener.getLocalAddress()).getPort();
-            List<InetSocketAddress> addresses = new ArrayList<>();
-            for (String a : ctx.allGather(host + ":" + port)) {
-                int colon = a.lastIndexOf(':');
-                addresses.add(new InetSocketAddress(a.substring(0, colon), Integer.parseInt(a.substring(colon + 1))));
-            }
             ResourceInformation gpu = ctx.resourcesJMap().get("gpu");
             Device device = device(job.device(), gpu == null ? null : gpu.addresses(),
                     SparkEnv.get().conf().get("spark.master", "").startsWith("local"), rank);
+            String host = ctx.getTaskInfos()[rank].address().replaceFirst(":\\d+$", "");
+            ServerSocketChannel listener = RingCollective.listen(InetAddress.getByName(host));
+            List<InetSocketAddress> addresses = new ArrayList<>();
+            try {
+                int port = ((InetSocketAddress) listener.getLocalAddress()).getPort();
+                for (String a : ctx.allGather(host + ":" + port)) {
+                    int colon = a.lastIndexOf(':');
+                    addresses.add(new InetSocketAddress(a.substring(0, colon),
+                            Integer.parseInt(a.substring(colon + 1))));
+                }
+            } catch (RuntimeException | IOException e) {
+                listener.close(); // the ring never took it over
+                throw e;
+            }
             try (RingCollective ring = RingCollective.connect(rank, addresses, listener,
                     Duration.ofSeconds(job.timeoutSeconds()))) {
                 return body.run(ring, device, ctx.stageAttemptNumber());

@@ -3,6 +3,7 @@ package dev.backprop4j.spark;
 import dev.backprop4j.data.DataSource;
 import dev.backprop4j.data.Mnist;
 import dev.backprop4j.io.AtomicFile;
+import dev.backprop4j.train.RunSpec;
 import org.apache.spark.SparkContext;
 import org.apache.spark.resource.ResourceProfile;
 
@@ -33,12 +34,25 @@ final class DriverChecks {
             if (job.save() != null) {
                 AtomicFile.checkWritable(Path.of(job.save()), 0, "--save");
             }
-            if (job.checkpoint() != null) {
-                Path ckpt = Path.of(job.checkpoint());
-                AtomicFile.checkWritable(ckpt, 0, "--checkpoint", true);
-                if (Files.exists(ckpt)) {
-                    RankTraining.checkSameRun(ckpt, job.spec());
-                }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        requireCheckpoint(job.checkpoint(), job.spec(), "--checkpoint");
+    }
+
+    /**
+     * Fails, naming {@code option}, unless {@code checkpoint} (null: none) can be written and, when it exists, was
+     * written by a run of {@code spec}.
+     */
+    static void requireCheckpoint(String checkpoint, RunSpec spec, String option) {
+        if (checkpoint == null) {
+            return;
+        }
+        try {
+            Path ckpt = Path.of(checkpoint);
+            AtomicFile.checkWritable(ckpt, 0, option, true);
+            if (Files.exists(ckpt)) {
+                RankTraining.checkSameRun(ckpt, spec, option);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);

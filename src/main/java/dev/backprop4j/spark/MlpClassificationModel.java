@@ -128,7 +128,7 @@ public final class MlpClassificationModel
 
     @Override
     public MlpClassificationModel copy(ParamMap extra) {
-        return copyValues(create(uid(), trained), extra);
+        return copyValues(create(uid(), trained), extra).setParent(parent());
     }
 
     /** Spark ML's writer: a folder of Spark's metadata and {@code data/model.safetensors}. */

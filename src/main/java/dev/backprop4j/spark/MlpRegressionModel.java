@@ -92,7 +92,7 @@ public final class MlpRegressionModel extends RegressionModel<Vector, MlpRegress
 
     @Override
     public MlpRegressionModel copy(ParamMap extra) {
-        return copyValues(create(uid(), trained), extra);
+        return copyValues(create(uid(), trained), extra).setParent(parent());
     }
 
     /** Spark ML's writer: a folder of Spark's metadata and {@code data/model.safetensors}. */

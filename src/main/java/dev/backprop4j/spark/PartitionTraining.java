@@ -4,9 +4,9 @@ import dev.backprop4j.core.Device;
 import dev.backprop4j.data.DataLoader;
 import dev.backprop4j.data.Dataset;
 import dev.backprop4j.distributed.Collective;
-import dev.backprop4j.io.AtomicFile;
 import dev.backprop4j.train.RunSpec;
 import org.apache.spark.Dependency;
+import org.apache.spark.SparkContext;
 import org.apache.spark.NarrowDependency;
 import org.apache.spark.ml.linalg.DenseVector;
 import org.apache.spark.ml.linalg.SparseVector;
@@ -20,7 +20,11 @@ import scala.jdk.javaapi.CollectionConverters;
 import scala.reflect.ClassTag$;
 import scala.runtime.AbstractFunction1;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -31,6 +35,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.UUID;
 
 /**
  * Training fed by a DataFrame's partitions, both sides of {@link MlpClassifier#fit} and {@link MlpRegressor#fit}. On
@@ -52,7 +57,29 @@ final class PartitionTraining {
      */
     record Result(int rank, int rows, String device, int steps, double targetMean, double targetStd,
                   List<String> report, LinkedHashMap<String, Object> state) implements Serializable {
+
+        /** Java-serialised: a task's result is bytes, whatever spark.serializer is (Kryo may not rebuild a record). */
+        byte[] bytes() {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            try (ObjectOutputStream o = new ObjectOutputStream(out)) {
+                o.writeObject(this);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return out.toByteArray();
+        }
+
+        static Result of(byte[] bytes) {
+            try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes))) {
+                return (Result) in.readObject();
+            } catch (IOException | ClassNotFoundException e) {
+                throw new IllegalStateException("a training task's result could not be read: " + e.getMessage(), e);
+            }
+        }
     }
+
+    /** The local property of Spark's job group (SparkContext.SPARK_JOB_GROUP_ID). */
+    private static final String JOB_GROUP = "spark.jobGroup.id";
 
     /** The stage's outcome: the results by rank, and the line that opens the fit's log. */
     record Fitted(Result[] byRank, String workers) {
@@ -86,19 +113,37 @@ final class PartitionTraining {
                     + workers + " and " + job.spec().batch());
         }
         DriverChecks.requireSlots(spark.sparkContext(), workers);
-        checkCheckpoint(job);
+        DriverChecks.requireCheckpoint(job.checkpoint(), job.spec(), "checkpointPath");
         org.apache.spark.sql.Dataset<Row> rows = dataset.select(functions.col(featuresCol),
                 functions.col(labelCol).cast(DataTypes.DoubleType));
         if (!ownStage(rows.rdd(), workers)) {
             rows = rows.repartition(workers);
         }
-        Result[] results;
-        try (TaskFailures failures = TaskFailures.watch(spark.sparkContext())) {
+        SparkContext sc = spark.sparkContext();
+        String group = "backprop4j " + who + ".fit " + UUID.randomUUID(); // this fit's jobs, for TaskFailures
+        String outerGroup = sc.getLocalProperty(JOB_GROUP);
+        sc.setLocalProperty(JOB_GROUP, group);
+        List<Result> results = new ArrayList<>();
+        try (TaskFailures failures = TaskFailures.watch(sc, group)) {
+            Object collected;
             try {
-                results = (Result[]) rows.rdd().barrier().mapPartitions(new Task(job, regression, who), false,
-                        ClassTag$.MODULE$.apply(Result.class)).repartition(1, null).collect();
+                collected = rows.rdd().barrier().mapPartitions(new Task(job, regression, who), false,
+                        ClassTag$.MODULE$.apply(byte[].class)).repartition(1, null).collect();
             } catch (Exception e) { // Spark's SparkException, undeclared
                 throw failures.explain(who + ".fit: the training stage", e);
+            }
+            for (byte[] bytes : (byte[][]) collected) {
+                results.add(Result.of(bytes));
+            }
+        } finally {
+            sc.setLocalProperty(JOB_GROUP, outerGroup);
+        }
+        if (job.checkpoint() != null) { // the fit is done: a later fit must not resume from it
+            try {
+                Files.deleteIfExists(Path.of(job.checkpoint()));
+            } catch (IOException e) {
+                throw new UncheckedIOException(who + ".fit: trained, but could not delete the checkpoint "
+                        + job.checkpoint() + ", which a later fit would resume: " + e.getMessage(), e);
             }
         }
         Result[] byRank = new Result[workers];
@@ -129,24 +174,9 @@ final class PartitionTraining {
         return true;
     }
 
-    private static void checkCheckpoint(SparkTrainOptions.Job job) {
-        if (job.checkpoint() == null) {
-            return;
-        }
-        try {
-            Path ckpt = Path.of(job.checkpoint());
-            AtomicFile.checkWritable(ckpt, 0, "checkpointPath", true);
-            if (Files.exists(ckpt)) {
-                RankTraining.checkSameRun(ckpt, job.spec());
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     /** One barrier task: {@link BarrierRank}'s ring and device, then {@link #run} on its rows. */
     private static final class Task extends AbstractFunction1<scala.collection.Iterator<Row>,
-            scala.collection.Iterator<Result>> implements Serializable {
+            scala.collection.Iterator<byte[]>> implements Serializable {
         private static final long serialVersionUID = 1L;
         private final SparkTrainOptions.Job job;
         private final boolean regression;
@@ -159,10 +189,10 @@ final class PartitionTraining {
         }
 
         @Override
-        public scala.collection.Iterator<Result> apply(scala.collection.Iterator<Row> rows) {
+        public scala.collection.Iterator<byte[]> apply(scala.collection.Iterator<Row> rows) {
             Result r = BarrierRank.run(job, (ring, device, attempt) -> run(job, CollectionConverters.asJava(rows),
                     regression, who, ring, device, attempt));
-            return CollectionConverters.asScala(List.of(r).iterator());
+            return CollectionConverters.asScala(List.of(r.bytes()).iterator());
         }
     }
 
@@ -172,22 +202,31 @@ final class PartitionTraining {
         RunSpec spec = job.spec();
         int rank = comm.rank();
         Rows mine = read(rows, spec, regression, who, rank);
-        double[] sums = new double[comm.size() + 2];
+        double[] sums = new double[comm.size() + 1]; // every rank's rows, and the targets' sum
         sums[rank] = mine.n;
         for (int i = 0; i < mine.n && regression; i++) {
             sums[comm.size()] += mine.targets[i];
-            sums[comm.size() + 1] += (double) mine.targets[i] * mine.targets[i];
         }
         comm.allReduceSum(sums);
         int[] rowsPerRank = Arrays.stream(sums, 0, comm.size()).mapToInt(c -> (int) c).toArray();
-        long total = Arrays.stream(rowsPerRank).sum();
+        long total = Arrays.stream(rowsPerRank).asLongStream().sum();
         if (total == 0) {
             throw new IllegalArgumentException(who + ".fit: the DataFrame has no rows");
         }
         double mean = regression ? sums[comm.size()] / total : 0;
-        double var = regression ? sums[comm.size() + 1] / total - mean * mean : 1;
-        double std = var > 1e-24 * Math.max(1, mean * mean) ? Math.sqrt(var) : 1; // a constant target: unscaled
+        double std = 1;
+        if (regression) { // a second pass: the squared deviations from the mean, exact where E[t^2] - mean^2 is not
+            double[] squares = new double[1];
+            for (int i = 0; i < mine.n; i++) {
+                squares[0] += (mine.targets[i] - mean) * (mine.targets[i] - mean);
+            }
+            comm.allReduceSum(squares);
+            double deviation = Math.sqrt(squares[0] / total);
+            std = deviation > 1e-12 * Math.max(1, Math.abs(mean)) ? deviation : 1; // a constant target: unscaled
+        }
+        int read = mine.n;
         Dataset data = mine.dataset(spec, regression, mean, std);
+        mine = null; // only the data set's copy stays
         DataLoader share = DataLoader.partitioned(data, rowsPerRank, rank, spec.batch(), spec.seed(), device);
         List<String> report = new ArrayList<>();
         LinkedHashMap<String, Object> state = new LinkedHashMap<>();
@@ -196,7 +235,7 @@ final class PartitionTraining {
                 state.putAll(TrainedMlp.stateOf(model));
             }
         });
-        return new Result(rank, mine.n, device.toString(), share.batches(), mean, std, rank == 0 ? report : List.of(),
+        return new Result(rank, read, device.toString(), share.batches(), mean, std, rank == 0 ? report : List.of(),
                 rank == 0 ? state : null);
     }
 
@@ -204,12 +243,12 @@ final class PartitionTraining {
     private static final class Rows {
         float[] x;
         int[] labels;
-        float[] targets;
+        double[] targets;
         int n;
 
         Dataset dataset(RunSpec spec, boolean regression, double mean, double std) {
             int features = spec.sizes()[0];
-            float[] xs = Arrays.copyOf(x, n * features);
+            float[] xs = x.length == n * features ? x : Arrays.copyOf(x, n * features);
             if (!regression) {
                 return new Dataset(xs, Arrays.copyOf(labels, n), features, spec.sizes()[spec.sizes().length - 1]);
             }
@@ -223,17 +262,20 @@ final class PartitionTraining {
 
     /**
      * The partition's rows: column 0 the features (a vector of the model's input width), column 1 the label (a class
-     * index, or a regressor's finite target, as a double).
+     * index, or a regressor's finite target, as a double). Held densely as float32, in arrays that start small and
+     * double.
      *
-     * @throws IllegalArgumentException naming the estimator, the partition, the row and what is wrong with it
+     * @throws IllegalArgumentException naming the estimator, the partition, the row and what is wrong with it, or
+     *                                  a partition too large for one array
      */
     private static Rows read(Iterator<Row> rows, RunSpec spec, boolean regression, String who, int partition) {
         int features = spec.sizes()[0];
         int classes = spec.sizes()[spec.sizes().length - 1];
+        int capacity = (int) Math.max(16, Math.min(1024, (1 << 20) / features));
         Rows r = new Rows();
-        r.x = new float[features * 1024];
-        r.labels = new int[1024];
-        r.targets = new float[1024];
+        r.x = new float[capacity * features];
+        r.labels = new int[capacity];
+        r.targets = new double[capacity];
         while (rows.hasNext()) {
             Row row = rows.next();
             String where = who + ".fit: partition " + partition + ", row " + r.n + ": ";
@@ -244,16 +286,22 @@ final class PartitionTraining {
             double label = row.getDouble(1);
             if (v.size() != features) {
                 throw new IllegalArgumentException(where + v.size() + " features; the model takes " + features
-                        + " (the first row's)");
+                        + " (the features column's metadata or first row)");
             }
             if (regression ? !Double.isFinite(label) : label != Math.rint(label) || label < 0 || label >= classes) {
                 throw new IllegalArgumentException(where + "label " + label + (regression ? " is not a finite number"
                         : " is not a class index in [0, " + classes + ")"));
             }
             if (r.n == r.labels.length) {
-                r.labels = Arrays.copyOf(r.labels, 2 * r.n);
-                r.targets = Arrays.copyOf(r.targets, 2 * r.n);
-                r.x = Arrays.copyOf(r.x, 2 * r.n * features);
+                long grown = 2L * r.n;
+                if (grown * features > Integer.MAX_VALUE - 8) {
+                    throw new IllegalArgumentException(who + ".fit: partition " + partition + " holds more than "
+                            + r.n + " rows of " + features + " features, more than one array of floats can; use more "
+                            + "workers (numWorkers), so that each partition is smaller");
+                }
+                r.labels = Arrays.copyOf(r.labels, (int) grown);
+                r.targets = Arrays.copyOf(r.targets, (int) grown);
+                r.x = Arrays.copyOf(r.x, (int) grown * features);
             }
             int at = r.n * features;
             if (v instanceof SparseVector sparse) {
@@ -269,7 +317,7 @@ final class PartitionTraining {
                 }
             }
             r.labels[r.n] = regression ? 0 : (int) label;
-            r.targets[r.n++] = (float) label;
+            r.targets[r.n++] = label;
         }
         return r;
     }

@@ -88,7 +88,7 @@ final class RankTraining {
             Path ckpt = job.checkpoint() == null ? null : Path.of(job.checkpoint());
             double[] resumed = new double[1]; // epochs done: rank 0 reads the checkpoint, the others get it
             if (comm.rank() == 0 && ckpt != null && Files.exists(ckpt)) {
-                checkSameRun(ckpt, spec);
+                checkSameRun(ckpt, spec, "checkpoint");
                 resumed[0] = TrainingCheckpoint.restore(ckpt, trainer);
             }
             comm.broadcast(resumed, 0);
@@ -120,15 +120,15 @@ final class RankTraining {
     }
 
     /**
-     * Fails when the checkpoint was written by a run with other data, model or optimizer settings (a DataFrame's run
-     * names no data source: its checkpoint names none either).
+     * Fails, naming {@code option}, when the checkpoint was written by a run with other data, model or optimizer
+     * settings (a DataFrame's run names no data source: its checkpoint names none either).
      */
-    static void checkSameRun(Path ckpt, RunSpec mine) throws IOException {
+    static void checkSameRun(Path ckpt, RunSpec mine, String option) throws IOException {
         RunSpec saved = RunMetadata.read(Safetensors.header(ckpt).metadata(), ckpt);
         String difference = saved.data() == null && mine.data() != null ? "no description of its run"
                 : mine.differenceFrom(saved);
         if (difference != null) {
-            throw new IllegalArgumentException("--checkpoint " + ckpt + " belongs to another run: it was written by a "
+            throw new IllegalArgumentException(option + " " + ckpt + " belongs to another run: it was written by a "
                     + "run with " + difference);
         }
     }

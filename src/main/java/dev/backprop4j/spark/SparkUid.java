@@ -22,10 +22,11 @@ final class SparkUid {
     /** The uid handed over to the stage under construction, or a new one with {@code prefix}. */
     static String take(String prefix) {
         String given = CONSTRUCTING.get();
+        CONSTRUCTING.remove(); // taken once: a stage built later in this thread takes a new one
         return given != null ? given : Identifiable$.MODULE$.randomUID(prefix);
     }
 
-    /** Ends the construction: the next stage takes a new uid unless one is handed to it. */
+    /** Ends the construction (should no uid() call have taken the handed uid): the next stage takes a new one. */
     static void done() {
         CONSTRUCTING.remove();
     }

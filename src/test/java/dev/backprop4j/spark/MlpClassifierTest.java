@@ -243,12 +243,14 @@ class MlpClassifierTest {
     void aTaskFailingMidFitMakesTheStageResumeFromTheCheckpoint() throws Exception {
         Dataset<Row> df = twoPartitions(blobs(300, 5), blobs(100, 6));
         MlpClassificationModel whole = classifier().fit(df);
-        MlpClassifier failing = classifier().setCheckpointPath(dir.resolve("fit.ckpt.safetensors").toString());
+        Path ckpt = dir.resolve("fit.ckpt.safetensors");
+        MlpClassifier failing = classifier().setCheckpointPath(ckpt.toString());
         failing.failAt = "1:20"; // 13 steps an epoch: rank 1 fails in the second epoch, after the first checkpoint
         MlpClassificationModel resumed = failing.fit(df);
         assertTrue(resumed.trainingLog().stream().anyMatch(l -> l.startsWith("resumed from ") && l.contains(
                 "after epoch 1")), resumed.trainingLog().toString());
         assertSameState(whole.state(), resumed.state(), 0);
+        assertTrue(!java.nio.file.Files.exists(ckpt), "a finished fit deletes its checkpoint: the next would resume it");
     }
 
     @Test
@@ -266,7 +268,7 @@ class MlpClassifierTest {
         assertTrue(workers.getMessage().contains("needs 3 task slots at once"), workers.getMessage());
     }
 
-    /** Spark checks the labels (whole numbers from 0); the tasks check each row's width against the first row's. */
+    /** Spark checks the labels (whole numbers from 0); the tasks check each row's width. */
     @Test
     void aRowOfAnotherWidthFailsTheFitNamingItsPartitionAndRow() {
         List<Row> rows = blobs(40, 8);
@@ -274,7 +276,8 @@ class MlpClassifierTest {
         Dataset<Row> df = spark.createDataFrame(rows, SCHEMA).coalesce(1);
         Exception e = assertThrows(Exception.class, () -> classifier().setNumWorkers(1).fit(df));
         assertEquals("MlpClassifier.fit: the training stage failed: java.lang.IllegalArgumentException: "
-                + "MlpClassifier.fit: partition 0, row 7: 3 features; the model takes 4 (the first row's)",
+                + "MlpClassifier.fit: partition 0, row 7: 3 features; the model takes 4 (the features column's "
+                + "metadata or first row)",
                 e.getMessage());
         rows.set(7, RowFactory.create(rows.get(8).get(0), 1.5));
         Exception label = assertThrows(Exception.class,
