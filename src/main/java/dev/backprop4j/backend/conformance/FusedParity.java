@@ -118,16 +118,19 @@ final class FusedParity extends ParityHarness {
         }
     }
 
+    /** Each epilogue with y of t and, for float32, in bfloat16 (autocast's activations); a residual; in place. */
     private void biasActivation(DType t, int n) {
         for (UnaryOp op : EPILOGUES) {
-            compare(name(op) + ", z kept", n, b -> {
-                Buffer z = in(b, t, n * 37L);
-                Buffer bias = in(b, t, 37);
-                Buffer y = b.allocate(t, n * 37L);
-                b.biasActivation(op, z, bias, null, n, 37, slope(op), 0, y);
-                release(bias);
-                return out(z, y);
-            });
+            for (DType yType : t == DType.FLOAT32 ? List.of(t, DType.BFLOAT16) : List.of(t)) {
+                compareRounded(name(op) + ", z kept" + (yType == t ? "" : ", y in bfloat16"), n, b -> {
+                    Buffer z = in(b, t, n * 37L);
+                    Buffer bias = in(b, t, 37);
+                    Buffer y = b.allocate(yType, n * 37L);
+                    b.biasActivation(op, z, bias, null, n, 37, slope(op), 0, y);
+                    release(bias);
+                    return out(z, y);
+                });
+            }
         }
         compare("bias and a residual, in place", n, b -> {
             Buffer z = in(b, t, n * 37L);
@@ -142,56 +145,42 @@ final class FusedParity extends ParityHarness {
             b.biasActivation(UnaryOp.RELU, z, null, null, n, 37, 0, 0, z);
             return out(z);
         });
-        for (UnaryOp op : t == DType.FLOAT32 ? EPILOGUES : new UnaryOp[0]) { // autocast's bfloat16 activations
-            compare(name(op) + ", y in bfloat16", n, b -> {
-                Buffer z = in(b, t, n * 37L);
-                Buffer bias = in(b, t, 37);
-                Buffer y = b.allocate(DType.BFLOAT16, n * 37L);
-                b.biasActivation(op, z, bias, null, n, 37, slope(op), 0, y);
-                release(bias);
-                return out(z, y);
-            });
-        }
     }
 
     private static double slope(UnaryOp op) {
         return op == UnaryOp.LEAKY_RELU ? 0.01 : 0;
     }
 
+    /** Each epilogue's backward, with y of t and, for float32, in bfloat16 (autocast's activations). */
     private void biasActivationBackward(DType t, int n) {
         for (UnaryOp op : EPILOGUES) {
             for (boolean keepZ : new boolean[] {true, false}) {
-                if (!keepZ && op != UnaryOp.RELU) {
-                    continue;
+                for (DType yType : t == DType.FLOAT32 ? List.of(t, DType.BFLOAT16) : List.of(t)) {
+                    if (!keepZ && op != UnaryOp.RELU || yType != t && op != null
+                            && keepZ != (op.derivativeNeedsInput() && op != UnaryOp.RELU)) {
+                        continue; // a bfloat16 y comes with z exactly where Dense keeps z
+                    }
+                    compare(name(op) + (keepZ ? "" : " from y alone") + (yType == t ? "" : ", y in bfloat16")
+                            + ", dz and the bias sums", n, b -> {
+                        Buffer z = in(b, t, n * 37L);
+                        Buffer bias = in(b, t, 37);
+                        Buffer y = b.allocate(yType, n * 37L);
+                        if (yType == t) {
+                            b.biasActivation(op, z, bias, null, n, 37, slope(op), 0, y);
+                        } else { // the same bfloat16 y on both sides (a cast), whose epilogues may round apart
+                            Buffer y32 = in(b, t, n * 37L);
+                            b.cast(y32, y);
+                            release(y32);
+                        }
+                        Buffer dy = in(b, t, n * 37L);
+                        Buffer dz = op == null ? null : b.allocate(t, n * 37L);
+                        Buffer dbias = b.allocate(t, 37);
+                        b.biasActivationBackward(op, keepZ ? z : null, y, dy, n, 37, slope(op), 0, dz, dbias);
+                        release(z, bias, y, dy);
+                        return op == null ? out(dbias) : out(dz, dbias);
+                    });
                 }
-                compare(name(op) + (keepZ ? "" : " from y alone") + ", dz and the bias sums", n, b -> {
-                    Buffer z = in(b, t, n * 37L);
-                    Buffer bias = in(b, t, 37);
-                    Buffer y = b.allocate(t, n * 37L);
-                    b.biasActivation(op, z, bias, null, n, 37, slope(op), 0, y);
-                    Buffer dy = in(b, t, n * 37L);
-                    Buffer dz = op == null ? null : b.allocate(t, n * 37L);
-                    Buffer dbias = b.allocate(t, 37);
-                    b.biasActivationBackward(op, keepZ ? z : null, y, dy, n, 37, slope(op), 0, dz, dbias);
-                    release(z, bias, y, dy);
-                    return op == null ? out(dbias) : out(dz, dbias);
-                });
             }
-        }
-        for (UnaryOp op : t == DType.FLOAT32 ? EPILOGUES : new UnaryOp[0]) { // y in bfloat16, z kept as Dense keeps it
-            boolean keepZ = op != null && op.derivativeNeedsInput() && op != UnaryOp.RELU;
-            compare(name(op) + ", y in bfloat16, dz and the bias sums", n, b -> {
-                Buffer z = in(b, t, n * 37L);
-                Buffer bias = in(b, t, 37);
-                Buffer y = b.allocate(DType.BFLOAT16, n * 37L);
-                b.biasActivation(op, z, bias, null, n, 37, slope(op), 0, y);
-                Buffer dy = in(b, t, n * 37L);
-                Buffer dz = op == null ? null : b.allocate(t, n * 37L);
-                Buffer dbias = b.allocate(t, 37);
-                b.biasActivationBackward(op, keepZ ? z : null, y, dy, n, 37, slope(op), 0, dz, dbias);
-                release(z, bias, y, dy);
-                return op == null ? out(dbias) : out(dz, dbias);
-            });
         }
     }
 

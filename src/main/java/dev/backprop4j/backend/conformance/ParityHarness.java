@@ -60,22 +60,36 @@ abstract class ParityHarness {
 
     /** {@link #compare(String, int, Computation)} with float32 outputs held to {@code relative} of the scale. */
     void compare(String what, int n, double relative, Computation c) {
+        compare(what, n, relative, 0, c);
+    }
+
+    /**
+     * {@link #compare(String, int, Computation)} for computations that round a float32 result to bfloat16 (an
+     * epilogue's activation): float results a few ulps apart may round either way, so bfloat16 outputs may differ by
+     * one bfloat16 step; elsewhere bfloat16 outputs come from casts, which round alike everywhere, and must be equal.
+     */
+    void compareRounded(String what, int n, Computation c) {
+        compare(what, n, 64 * 0x1p-24, 0x1p-7, c);
+    }
+
+    private void compare(String what, int n, double relative, double bf16Step, Computation c) {
         long start = seed;
         Buffer[] expected = c.on(cpu);
         seed = start;
         Buffer[] actual = c.on(device);
         for (int k = 0; k < expected.length; k++) {
-            compare(what + " n=" + n + (expected.length > 1 ? " output " + k : ""), expected[k], actual[k], relative);
+            compare(what + " n=" + n + (expected.length > 1 ? " output " + k : ""), expected[k], actual[k], relative,
+                    bf16Step);
         }
         release(expected);
         release(actual);
     }
 
     void compare(String what, Buffer expected, Buffer actual) {
-        compare(what, expected, actual, 64 * 0x1p-24);
+        compare(what, expected, actual, 64 * 0x1p-24, 0);
     }
 
-    private void compare(String what, Buffer expected, Buffer actual, double relative) {
+    private void compare(String what, Buffer expected, Buffer actual, double relative, double bf16Step) {
         double[] e = cpu.readDoubles(expected);
         double[] a = device.readDoubles(actual);
         if (e.length != a.length) {
@@ -90,8 +104,7 @@ abstract class ParityHarness {
                 case FLOAT64 -> 1e-9 * (Math.abs(e[i]) + scale);
                 case FLOAT32 -> relative * (Math.abs(e[i]) + scale);
                 case INT32 -> 0;
-                // one bfloat16 step: float results a few ulps apart (an epilogue's activation) may round either way
-                case BFLOAT16 -> 0x1p-7 * Math.abs(e[i]) + relative * scale;
+                case BFLOAT16 -> bf16Step == 0 ? 0 : bf16Step * Math.abs(e[i]) + relative * scale;
             };
             boolean same = Double.isNaN(e[i]) ? Double.isNaN(a[i]) : Math.abs(e[i] - a[i]) <= tol || e[i] == a[i];
             if (!same) {

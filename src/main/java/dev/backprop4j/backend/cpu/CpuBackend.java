@@ -229,9 +229,12 @@ public final class CpuBackend extends CpuReference {
                                double p2, Buffer y) {
         if (float32(z) && y.dtype() == DType.BFLOAT16) {
             Buffer y32 = allocate(DType.FLOAT32, (long) rows * cols);
-            biasActivation(op, z, bias, residual, rows, cols, p1, p2, y32);
-            cast(y32, y);
-            y32.release();
+            try {
+                biasActivation(op, z, bias, residual, rows, cols, p1, p2, y32);
+                cast(y32, y);
+            } finally {
+                y32.release();
+            }
             return;
         }
         if (!float32(z) || residual != null && op != null) {
@@ -260,9 +263,12 @@ public final class CpuBackend extends CpuReference {
                                        double p2, Buffer dz, Buffer dbias) {
         if (y != null && y.dtype() == DType.BFLOAT16 && float32(dy)) {
             Buffer y32 = allocate(DType.FLOAT32, (long) rows * cols);
-            cast(y, y32);
-            biasActivationBackward(op, z, y32, dy, rows, cols, p1, p2, dz, dbias);
-            y32.release();
+            try {
+                cast(y, y32);
+                biasActivationBackward(op, z, y32, dy, rows, cols, p1, p2, dz, dbias);
+            } finally {
+                y32.release();
+            }
             return;
         }
         if (!float32(dy)) {

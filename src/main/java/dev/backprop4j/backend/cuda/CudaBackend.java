@@ -326,7 +326,7 @@ final class CudaBackend implements Backend {
             }
             return;
         }
-        int chunks = ElementwiseKernels.biasChunks(rows, cols);
+        int chunks = dbias == null ? 1 : ElementwiseKernels.biasChunks(rows, cols); // scratch for the sums only
         CudaBuffer scratch = chunks > 1 ? ctx.allocator().allocate(DType.FLOAT64, (long) chunks * cols) : null;
         kernels.elementwise.biasActivationBackward(op, dy.dtype(), ptrOrNull(z), ptrOrNull(y), y == null ? null
                 : y.dtype(), ptr(dy), rows, cols, p1, p2, ptrOrNull(dz), ptrOrNull(dbias), ptrOrNull(scratch),

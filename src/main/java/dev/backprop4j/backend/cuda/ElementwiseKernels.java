@@ -218,17 +218,16 @@ final class ElementwiseKernels implements AutoCloseable {
         if (rows * cols == 0) {
             return;
         }
-        int chunks = dbias == null ? 1 : biasChunks(rows, cols);
-        if (chunks > 1 && scratch == null) {
+        int chunks = biasChunks(rows, cols); // the same grid with or without sums (part null without)
+        if (chunks > 1 && dbias != null && scratch == null) {
             throw new IllegalArgumentException("bias_activation_backward: [" + rows + ", " + cols + "] is split in "
                     + chunks + " chunks and needs a scratch buffer");
         }
         launch(epilogue(biasActBackward, biasActHalfBackward, dtype, yType, "bias_activation_backward"),
-                KernelModule.capX((cols + 31) / 32),
-                KernelModule.capYZ(chunks), 1, 32, 8, 1, 0, stream,
-                new KernelArgs().ptr(dz).ptr(dbias).ptr(chunks > 1 ? scratch : null).ptr(z).ptr(y).ptr(dy).i64(rows)
-                        .i64(cols).i64(chunks).i32(op == null ? -1 : op.ordinal()).f64(p1).f64(p2));
-        if (chunks > 1) {
+                KernelModule.capX((cols + 31) / 32), KernelModule.capYZ(chunks), 1, 32, 8, 1, 0, stream,
+                new KernelArgs().ptr(dz).ptr(dbias).ptr(chunks > 1 && dbias != null ? scratch : null).ptr(z).ptr(y)
+                        .ptr(dy).i64(rows).i64(cols).i64(chunks).i32(op == null ? -1 : op.ordinal()).f64(p1).f64(p2));
+        if (chunks > 1 && dbias != null) {
             finish.finishColumnSums(dtype, scratch, chunks, cols, dbias, stream);
         }
     }
