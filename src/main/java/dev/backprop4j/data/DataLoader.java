@@ -31,6 +31,8 @@ public final class DataLoader {
     private final int ranks;
     /** Every rank's own rows, for a {@link #partitioned} loader; else null (the ranks share the data set). */
     private final int[] partitionRows;
+    /** Batches per epoch (every rank's, for a partitioned loader). */
+    private final int batches;
 
     /**
      * A batch: features and labels, and the rows of the whole batch over all shards ({@code batchRows}, the batch's
@@ -66,6 +68,8 @@ public final class DataLoader {
         this.rank = rank;
         this.ranks = ranks;
         this.partitionRows = partitionRows;
+        long n = partitionRows == null ? data.size() : Arrays.stream(partitionRows).asLongStream().sum();
+        this.batches = (int) (dropLast ? n / batchSize : (n + batchSize - 1) / batchSize);
     }
 
     /**
@@ -130,8 +134,7 @@ public final class DataLoader {
 
     /** Number of batches per epoch. */
     public int batches() {
-        int n = partitionRows == null ? data.size() : Arrays.stream(partitionRows).sum();
-        return dropLast ? n / batchSize : (n + batchSize - 1) / batchSize;
+        return batches;
     }
 
     /** The batches of epoch {@code epoch} (the epoch number picks the shuffle). */
