@@ -6,7 +6,6 @@ import dev.backprop4j.data.Dataset;
 import dev.backprop4j.distributed.Collective;
 import dev.backprop4j.train.RunSpec;
 import org.apache.spark.Dependency;
-import org.apache.spark.SparkContext;
 import org.apache.spark.NarrowDependency;
 import org.apache.spark.ml.linalg.DenseVector;
 import org.apache.spark.ml.linalg.SparseVector;
@@ -35,7 +34,6 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.UUID;
 
 /**
  * Training fed by a DataFrame's partitions, both sides of {@link MlpClassifier#fit} and {@link MlpRegressor#fit}. On
@@ -78,8 +76,6 @@ final class PartitionTraining {
         }
     }
 
-    /** The local property of Spark's job group (SparkContext.SPARK_JOB_GROUP_ID). */
-    private static final String JOB_GROUP = "spark.jobGroup.id";
 
     /** The stage's outcome: the results by rank, and the line that opens the fit's log. */
     record Fitted(Result[] byRank, String workers) {
@@ -114,29 +110,16 @@ final class PartitionTraining {
         }
         DriverChecks.requireSlots(spark.sparkContext(), workers);
         DriverChecks.requireCheckpoint(job.checkpoint(), job.spec(), "checkpointPath");
-        org.apache.spark.sql.Dataset<Row> rows = dataset.select(functions.col(featuresCol),
+        org.apache.spark.sql.Dataset<Row> selected = dataset.select(functions.col(featuresCol),
                 functions.col(labelCol).cast(DataTypes.DoubleType));
-        if (!ownStage(rows.rdd(), workers)) {
-            rows = rows.repartition(workers);
-        }
-        SparkContext sc = spark.sparkContext();
-        String group = "backprop4j " + who + ".fit " + UUID.randomUUID(); // this fit's jobs, for TaskFailures
-        String outerGroup = sc.getLocalProperty(JOB_GROUP);
-        sc.setLocalProperty(JOB_GROUP, group);
+        org.apache.spark.sql.Dataset<Row> rows = ownStage(selected.rdd(), workers) ? selected
+                : selected.repartition(workers);
         List<Result> results = new ArrayList<>();
-        try (TaskFailures failures = TaskFailures.watch(sc, group)) {
-            Object collected;
-            try {
-                collected = rows.rdd().barrier().mapPartitions(new Task(job, regression, who), false,
-                        ClassTag$.MODULE$.apply(byte[].class)).repartition(1, null).collect();
-            } catch (Exception e) { // Spark's SparkException, undeclared
-                throw failures.explain(who + ".fit: the training stage", e);
-            }
-            for (byte[] bytes : (byte[][]) collected) {
-                results.add(Result.of(bytes));
-            }
-        } finally {
-            sc.setLocalProperty(JOB_GROUP, outerGroup);
+        Object collected = TaskFailures.run(spark.sparkContext(), who + ".fit: the training stage", () -> rows.rdd()
+                .barrier().mapPartitions(new Task(job, regression, who), false, ClassTag$.MODULE$.apply(byte[].class))
+                .repartition(1, null).collect());
+        for (byte[] bytes : (byte[][]) collected) {
+            results.add(Result.of(bytes));
         }
         if (job.checkpoint() != null) { // the fit is done: a later fit must not resume from it
             try {

@@ -53,8 +53,10 @@ public final class SparkTrain {
         } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
             System.err.println("error: " + e.getMessage());
             System.exit(e instanceof IllegalArgumentException ? 2 : 1);
-        } catch (Exception e) { // a failed stage: Spark's SparkException, undeclared, its cause a task's error
-            System.err.println("error: the training stage failed: " + rootCause(e));
+        } catch (Exception e) { // a failed stage: the first task's error (TaskFailures), or Spark's own exception
+            String m = e.getMessage();
+            System.err.println("error: " + (m != null && m.startsWith("the training stage failed: ")
+                    ? m.lines().findFirst().orElse(m) : "the training stage failed: " + rootCause(e)));
             System.exit(1);
         } finally {
             spark.stop();
@@ -84,9 +86,9 @@ public final class SparkTrain {
         List<Integer> ranks = IntStream.range(0, n).boxed().toList();
         // The barrier stage feeds a shuffle (repartition): Spark restarts a failed barrier stage only when it is a
         // shuffle-map stage; a failed barrier result stage aborts the job.
-        Object lines = jsc.parallelize(ranks, n).rdd().barrier()
-                .mapPartitions(new RankTask(job), false, ClassTag$.MODULE$.apply(String.class))
-                .repartition(1, scala.math.Ordering.String$.MODULE$).collect();
+        Object lines = TaskFailures.run(spark.sparkContext(), "the training stage", () -> jsc.parallelize(ranks, n)
+                .rdd().barrier().mapPartitions(new RankTask(job), false, ClassTag$.MODULE$.apply(String.class))
+                .repartition(1, scala.math.Ordering.String$.MODULE$).collect());
         return new ArrayList<>(Arrays.asList((String[]) lines));
     }
 

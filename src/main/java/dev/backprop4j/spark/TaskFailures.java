@@ -8,7 +8,9 @@ import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import scala.jdk.javaapi.CollectionConverters;
 
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 /**
  * The first task error of a training stage, for the driver's message: a failed barrier stage reaches the driver as
@@ -18,6 +20,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@link #explain} makes it the message of the exception the driver throws.
  */
 final class TaskFailures extends SparkListener implements AutoCloseable {
+    /** The local property of Spark's job group (SparkContext.SPARK_JOB_GROUP_ID). */
+    private static final String JOB_GROUP = "spark.jobGroup.id";
     /** How long {@link #explain} waits for the task's failure event, which Spark delivers asynchronously. */
     private static final long EVENT_WAIT_MILLIS = 2_000;
 
@@ -38,9 +42,29 @@ final class TaskFailures extends SparkListener implements AutoCloseable {
         return f;
     }
 
+    /**
+     * Runs {@code jobs} (the Spark jobs of {@code what}, "the training stage") in a job group of their own and returns
+     * what they return; if they fail, throws {@link #explain}'s exception: "{@code what} failed: " and the first
+     * task's error. The thread's outer job group is restored after.
+     */
+    static <T> T run(SparkContext sc, String what, Supplier<T> jobs) {
+        String group = "backprop4j " + UUID.randomUUID();
+        String outer = sc.getLocalProperty(JOB_GROUP);
+        sc.setLocalProperty(JOB_GROUP, group);
+        try (TaskFailures failures = watch(sc, group)) {
+            try {
+                return jobs.get();
+            } catch (Exception e) { // Spark's SparkException, undeclared
+                throw failures.explain(what, e);
+            }
+        } finally {
+            sc.setLocalProperty(JOB_GROUP, outer);
+        }
+    }
+
     @Override
     public void onJobStart(SparkListenerJobStart start) {
-        if (start.properties() != null && group.equals(start.properties().getProperty("spark.jobGroup.id"))) {
+        if (start.properties() != null && group.equals(start.properties().getProperty(JOB_GROUP))) {
             for (Object id : CollectionConverters.asJava(start.stageIds())) {
                 stages.add((Integer) id);
             }
