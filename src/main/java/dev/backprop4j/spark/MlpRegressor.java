@@ -11,8 +11,6 @@ import org.apache.spark.ml.util.Identifiable$;
 import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.sql.Dataset;
 
-import java.util.Locale;
-import java.util.Map;
 
 /**
  * A backprop4j MLP regressor as a Spark ML estimator: {@code new MlpRegressor().setLayers(new int[] {64, 64})

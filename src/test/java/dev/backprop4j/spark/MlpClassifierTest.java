@@ -3,7 +3,6 @@ package dev.backprop4j.spark;
 import dev.backprop4j.core.Device;
 import dev.backprop4j.distributed.Collective;
 import dev.backprop4j.distributed.InProcessCollective;
-import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
