@@ -114,13 +114,9 @@ final class PartitionTraining {
                 functions.col(labelCol).cast(DataTypes.DoubleType));
         org.apache.spark.sql.Dataset<Row> rows = ownStage(selected.rdd(), workers) ? selected
                 : selected.repartition(workers);
-        List<Result> results = new ArrayList<>();
         Object collected = TaskFailures.run(spark.sparkContext(), who + ".fit: the training stage", () -> rows.rdd()
                 .barrier().mapPartitions(new Task(job, regression, who), false, ClassTag$.MODULE$.apply(byte[].class))
                 .repartition(1, null).collect());
-        for (byte[] bytes : (byte[][]) collected) {
-            results.add(Result.of(bytes));
-        }
         if (job.checkpoint() != null) { // the fit is done: a later fit must not resume from it
             try {
                 Files.deleteIfExists(Path.of(job.checkpoint()));
@@ -130,7 +126,8 @@ final class PartitionTraining {
             }
         }
         Result[] byRank = new Result[workers];
-        for (Result r : results) {
+        for (byte[] bytes : (byte[][]) collected) {
+            Result r = Result.of(bytes);
             byRank[r.rank()] = r;
         }
         StringBuilder sb = new StringBuilder(workers + " workers:");
