@@ -124,8 +124,21 @@ public final class Tape {
                 if (!retainGraph) {
                     node.release();
                 }
+                if (g != seed && listener == null && !forwarded(g, down, grads)) {
+                    g.close(); // spent: freed now rather than with the step's scope, as PyTorch frees it
+                }
             }
         }
+    }
+
+    /** Whether gradient g lives on after its node: passed down as is, or still pending for another tensor. */
+    private static boolean forwarded(Tensor g, Tensor[] down, Map<Tensor, Tensor> pending) {
+        for (Tensor d : down) {
+            if (d == g) {
+                return true;
+            }
+        }
+        return pending.containsValue(g); // an identity map: the same tensor, not an equal one
     }
 
     /** Whether down[i] may become a leaf's gradient without a copy: not the upstream, not repeated, not a view. */
