@@ -30,14 +30,16 @@ final class MemoryBudget {
 
     /**
      * About the bytes a run needs: float32 parameters, and for training their gradients and the optimizer's state
-     * (Adam 2 copies, SGD 1), plus the activations of a batch of {@code rows} kept for the backward (about four
-     * tensors of each kept output's width), plus with bf16 autocast the bfloat16 copies of weights and inputs.
+     * (Adam 2 copies, SGD 1), plus the activations of a batch of {@code rows} kept for the backward and the
+     * backward's transients (about four float32 tensors of each kept output's width); with bf16 autocast the kept
+     * activation is bfloat16 (one of the four at half the bytes) and the weights' bfloat16 copies come on top.
      */
     static long bytesNeeded(RunSpec spec, boolean training, int rows) {
         long copies = training ? 2 + (spec.optimizer() == RunSpec.OptimizerKind.SGD ? 1 : 2) : 1;
-        long bytes = 4 * (spec.parameterCount() * copies + 4L * rows * spec.activationWidths());
+        long activations = (long) rows * spec.activationWidths();
         boolean bf16 = training && spec.plan().precision() == Autocast.Precision.BF16;
-        return bf16 ? bytes + 2 * (spec.parameterCount() + (long) rows * spec.activationWidths()) : bytes;
+        return 4 * spec.parameterCount() * copies + (bf16 ? 14 * activations + 2 * spec.parameterCount()
+                : 16 * activations);
     }
 
     /** Bytes free for new allocations on {@code device}. */
