@@ -48,7 +48,8 @@ class DependencyTest {
             boolean optional = text(e.getValue(), "optional").equals("true");
             if (cliOnly.contains(e.getKey())) {
                 assertTrue(optional, e.getKey() + " is for the command line only: mark it optional");
-            } else if (e.getKey().startsWith("org.apache.spark:")) {
+            } else if (e.getKey().startsWith("org.apache.spark:")
+                    || e.getKey().equals("org.apache.hadoop:hadoop-client-api")) {
                 assertEquals("provided", scope, e.getKey() + " comes with spark-submit: scope provided");
             } else if (!scope.equals("test")) {
                 assertTrue(Set.of("org.jcuda:jcuda", "org.jcuda:jcublas", "org.jcuda:jcuda-natives",
