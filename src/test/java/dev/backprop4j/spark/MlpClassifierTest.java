@@ -293,4 +293,21 @@ class MlpClassifierTest {
         assertEquals("4-16x2-3", m.runSpec().layersText());
         assertTrue(accuracy(m.transform(df)) > 0.8);
     }
+
+    /**
+     * A worker whose partition is empty takes its steps with no rows, and the fit is what two ranks in one process
+     * make of the same partitions.
+     */
+    @Test
+    void anEmptyPartitionTakesEmptySteps() throws Exception {
+        Dataset<Row> df = spark.createDataFrame(JavaSparkContext.fromSparkContext(spark.sparkContext())
+                .parallelize(blobs(200, 10), 1), SCHEMA).repartition(2, functions.lit(1)).cache(); // all hash alike
+        List<List<Row>> parts = df.javaRDD().glom().collect();
+        assertTrue(parts.stream().anyMatch(List::isEmpty), "one partition is empty");
+        MlpClassificationModel m = classifier().fit(df);
+        assertArrayEquals(parts.stream().mapToInt(List::size).toArray(), m.rowsPerWorker());
+        SparkTrainOptions.Job job = classifier().job();
+        job = job.with(job.spec().fittedTo(4, 3));
+        assertSameState(inProcess(job, parts).get(0).state(), m.state(), 1e-5);
+    }
 }
