@@ -247,8 +247,8 @@ __device__ void bias_act_forward(Y* y, T* z, const T* bias, const T* res, i64 ro
 // not null), and the column sums of dz. Threads (32, BIAS_ROWS): a warp reads 32 adjacent columns of one row, so
 // every access is coalesced. Blocks: x over tiles of 32 columns, y over `chunks` chunks of rows. With one chunk the
 // sums go to dbias (T, may be null); with more, chunk k's go to part[k, c] (double; null when there is no dbias),
-// which reduce_cols_finish (reduce.cu) then adds up in chunk order. For RELU z may be null: y > 0 exactly where z > 0. y is of type Y: T, or
-// bfloat16 (autocast's activation, read as float).
+// which reduce_cols_finish (reduce.cu) then adds up in chunk order. For RELU z may be null: y > 0 exactly where
+// z > 0. y is of type Y: T, or bfloat16 (autocast's activation, read as float).
 template <typename T, typename Y>
 __device__ void bias_act_backward(T* dz, T* dbias, double* part, const T* z, const Y* y, const T* dy, i64 rows,
                                   i64 cols, i64 chunks, int op, double p1, double p2) {

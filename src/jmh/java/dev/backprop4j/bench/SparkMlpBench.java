@@ -25,13 +25,15 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Our data-parallel training on Spark beside Spark's own MLP ({@code MultilayerPerceptronClassifier}), in one
- * local[2] session on the embedded MNIST digits (8,000 train, 2,000 test), 784-256-128-10: Spark's (sigmoid hidden
- * layers, which it forces, L-BFGS for {@code --epochs} iterations and for its default 100, each a pass over the data
- * or more), and ours, {@link MlpClassifier} on the same DataFrame in 2 barrier tasks, for {@code --epochs} epochs with
- * sigmoid and with ReLU (Adam, batch 64, cosine: the train command's defaults), both scored by Spark's evaluator. Prints a Markdown table (test accuracy, wall time of the
- * fit) and writes target/bench/spark.md. Arguments: {@code --epochs N} (10), {@code --quick} (2 epochs, and Spark's
- * MLP only for as many iterations), {@code --out DIR}.
+ * Our Spark ML estimator beside Spark's own MLP ({@code MultilayerPerceptronClassifier}) on the embedded MNIST digits
+ * (8,000 train, 2,000 test), 784-256-128-10, under each Spark master of {@code --masters} (local[2] and
+ * local-cluster[2,1,2048]: executors in JVMs of their own, started from a SPARK_HOME this fills with links to the
+ * classpath's jars): Spark's (sigmoid hidden layers, which it forces, L-BFGS for {@code --epochs} iterations and for
+ * its default 100) and ours, {@link MlpClassifier} on the same DataFrame in 2 barrier tasks, for {@code --epochs}
+ * epochs with sigmoid and with ReLU (Adam, batch 64, cosine: the train command's defaults), both scored by Spark's
+ * evaluator. Prints a Markdown table (test accuracy, wall time of the fit) and writes target/bench/spark.md.
+ * Arguments: {@code --epochs N} (10), {@code --quick} (2 epochs, and Spark's MLP only for as many iterations),
+ * {@code --masters M,M}, {@code --out DIR}.
  */
 public final class SparkMlpBench {
     private SparkMlpBench() {
@@ -112,7 +114,8 @@ public final class SparkMlpBench {
     private static SparkSession cluster(String master) throws java.io.IOException {
         String home = System.getenv("SPARK_HOME");
         if (home == null) {
-            throw new IllegalStateException("--masters " + master + " needs SPARK_HOME (exec:exec@bench-spark sets it)");
+            throw new IllegalStateException("--masters " + master + " needs SPARK_HOME (exec:exec@bench-spark sets "
+                    + "it)");
         }
         Path jars = Path.of(home, "jars");
         Files.createDirectories(jars);
