@@ -81,20 +81,33 @@ public final class Workload {
                 Activation.TANH, Activation.GELU}) {
                 try (Sequential m = Mlp.of(20, 32, 16, 10).activation(act).dropout(0.1).seed(3).build();
                      Adam opt = new Adam(m.parameters(), 1e-2); Trainer t = new Trainer(m, opt)) {
-                    Tensor in = Tensor.randn(new Generator(11), Shape.of(24, 20), DType.FLOAT32, Device.CPU);
-                    int[] y = new int[24];
-                    for (int i = 0; i < y.length; i++) {
-                        y[i] = i % 10;
-                    }
-                    Tensor target = Tensor.of(y, 24);
-                    for (int step = 0; step < 3; step++) {
-                        t.step(in, target);
-                    }
-                    m.parameters().forEach(p -> add(crc, p));
+                    threeSteps(t, 11, crc);
+                }
+            }
+            for (Activation act : new Activation[] {Activation.RELU, Activation.SIGMOID, Activation.GELU}) {
+                // bf16 autocast without dropout: hidden activations kept in bfloat16 between the dense layers
+                try (Sequential m = Mlp.of(20, 32, 16, 10).activation(act).seed(5).build();
+                     Adam opt = new Adam(m.parameters(), 1e-2);
+                     Trainer t = new Trainer(m, opt).precision(dev.backprop4j.tensor.Autocast.Precision.BF16)) {
+                    threeSteps(t, 12, crc);
                 }
             }
         }
         return crc.getValue();
+    }
+
+    /** Three steps of {@code t} on 24 rows of 20 features (from generator {@code seed}), then its parameters. */
+    private static void threeSteps(Trainer t, long seed, CRC32 crc) {
+        Tensor in = Tensor.randn(new Generator(seed), Shape.of(24, 20), DType.FLOAT32, Device.CPU);
+        int[] y = new int[24];
+        for (int i = 0; i < y.length; i++) {
+            y[i] = i % 10;
+        }
+        Tensor target = Tensor.of(y, 24);
+        for (int step = 0; step < 3; step++) {
+            t.step(in, target);
+        }
+        t.model().parameters().forEach(p -> add(crc, p));
     }
 
     private static void add(CRC32 crc, Tensor t) {
