@@ -102,25 +102,25 @@ final class CudaTransfers {
     }
 
     int[] readInts(Buffer src) {
-        notWhileCapturing("read");
-        verifyChecks();
-        if (src.dtype() != DType.INT32) {
-            throw new IllegalArgumentException("readInts: buffer holds " + src.dtype());
-        }
-        int[] out = new int[(int) src.length()];
+        int[] out = new int[checkedRead(src, DType.INT32, "readInts")];
         memcpy.download(ptr(src), Pointer.to(out), 4L * out.length);
         return out;
     }
 
     short[] readBf16(Buffer src) {
-        notWhileCapturing("read");
-        verifyChecks();
-        if (src.dtype() != DType.BFLOAT16) {
-            throw new IllegalArgumentException("readBf16: buffer holds " + src.dtype());
-        }
-        short[] out = new short[(int) src.length()];
+        short[] out = new short[checkedRead(src, DType.BFLOAT16, "readBf16")];
         memcpy.download(ptr(src), Pointer.to(out), 2L * out.length);
         return out;
+    }
+
+    /** The length of {@code src}, a buffer of {@code type} that may be read now (not while capturing, checks passed). */
+    private int checkedRead(Buffer src, DType type, String op) {
+        notWhileCapturing("read");
+        verifyChecks();
+        if (src.dtype() != type) {
+            throw new IllegalArgumentException(op + ": buffer holds " + src.dtype());
+        }
+        return (int) src.length();
     }
 
     PendingRead readLater(Buffer src) {
