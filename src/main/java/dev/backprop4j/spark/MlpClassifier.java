@@ -1,10 +1,8 @@
 package dev.backprop4j.spark;
 
-import dev.backprop4j.train.RunSpec;
 import org.apache.spark.ml.classification.ProbabilisticClassifier;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.param.ParamMap;
-import org.apache.spark.ml.util.DatasetUtils$;
 import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.DefaultParamsWritable;
 import org.apache.spark.ml.util.Identifiable$;
@@ -92,13 +90,9 @@ public final class MlpClassifier extends ProbabilisticClassifier<Vector, MlpClas
     /** Called by Spark's {@code fit}, which has checked the schema and cast the label to double. */
     @Override
     public MlpClassificationModel train(Dataset<?> dataset) {
-        SparkTrainOptions.Job asked = job();
-        int features = DatasetUtils$.MODULE$.getNumFeatures(dataset, getFeaturesCol());
-        RunSpec spec = asked.spec().fittedTo(features, getNumClasses(dataset, MAX_CLASSES));
-        int n = isSet(numWorkers()) ? getNumWorkers() : dataset.sparkSession().sparkContext().defaultParallelism();
-        PartitionTraining.Fitted fitted = PartitionTraining.fit(dataset, getFeaturesCol(), getLabelCol(),
-                asked.with(spec), n, false, "MlpClassifier");
-        return MlpClassificationModel.create(uid(), new TrainedMlp(spec, fitted.first().state(), fitted.log(),
-                fitted.rowsPerWorker(), Map.of()));
+        PartitionTraining.Fitted fitted = PartitionTraining.fit(dataset, getFeaturesCol(), getLabelCol(), job(),
+                getNumClasses(dataset, MAX_CLASSES), isSet(numWorkers()) ? getNumWorkers() : null, false,
+                "MlpClassifier");
+        return MlpClassificationModel.create(uid(), fitted.trained(Map.of()));
     }
 }

@@ -1,10 +1,8 @@
 package dev.backprop4j.spark;
 
-import dev.backprop4j.train.RunSpec;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.regression.Regressor;
-import org.apache.spark.ml.util.DatasetUtils$;
 import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.DefaultParamsWritable;
 import org.apache.spark.ml.util.Identifiable$;
@@ -86,14 +84,10 @@ public final class MlpRegressor extends Regressor<Vector, MlpRegressor, MlpRegre
     /** Called by Spark's {@code fit}, which has checked the schema and cast the label to double. */
     @Override
     public MlpRegressionModel train(Dataset<?> dataset) {
-        SparkTrainOptions.Job asked = job();
-        int features = DatasetUtils$.MODULE$.getNumFeatures(dataset, getFeaturesCol());
-        RunSpec spec = asked.spec().fittedTo(features, 1);
-        int n = isSet(numWorkers()) ? getNumWorkers() : dataset.sparkSession().sparkContext().defaultParallelism();
-        PartitionTraining.Fitted fitted = PartitionTraining.fit(dataset, getFeaturesCol(), getLabelCol(),
-                asked.with(spec), n, true, "MlpRegressor");
+        PartitionTraining.Fitted fitted = PartitionTraining.fit(dataset, getFeaturesCol(), getLabelCol(), job(), 1,
+                isSet(numWorkers()) ? getNumWorkers() : null, true, "MlpRegressor");
         PartitionTraining.Result first = fitted.first();
-        return MlpRegressionModel.create(uid(), new TrainedMlp(spec, first.state(), fitted.log(),
-                fitted.rowsPerWorker(), MlpRegressionModel.targetScale(first.targetMean(), first.targetStd())));
+        return MlpRegressionModel.create(uid(), fitted.trained(MlpRegressionModel.targetScale(first.targetMean(),
+                first.targetStd())));
     }
 }

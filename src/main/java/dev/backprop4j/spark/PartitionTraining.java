@@ -10,6 +10,7 @@ import org.apache.spark.NarrowDependency;
 import org.apache.spark.ml.linalg.DenseVector;
 import org.apache.spark.ml.linalg.SparseVector;
 import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.ml.util.DatasetUtils$;
 import org.apache.spark.rdd.RDD;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -34,6 +35,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Training fed by a DataFrame's partitions, both sides of {@link MlpClassifier#fit} and {@link MlpRegressor#fit}. On
@@ -76,34 +78,35 @@ final class PartitionTraining {
         }
     }
 
-
-    /** The stage's outcome: the results by rank, and the line that opens the fit's log. */
-    record Fitted(Result[] byRank, String workers) {
+    /** The stage's outcome: the run it trained (fitted to the data), the results by rank, the log's first line. */
+    record Fitted(RunSpec spec, Result[] byRank, String workers) {
         Result first() {
             return byRank[0];
         }
 
-        int[] rowsPerWorker() {
-            return Arrays.stream(byRank).mapToInt(Result::rows).toArray();
-        }
-
-        List<String> log() {
+        /** Rank 0's network, with the workers' rows and the log, and the model's own {@code metadata}. */
+        TrainedMlp trained(Map<String, String> metadata) {
             List<String> log = new ArrayList<>(List.of(workers));
             log.addAll(byRank[0].report());
-            return log;
+            return new TrainedMlp(spec, byRank[0].state(), log, Arrays.stream(byRank).mapToInt(Result::rows).toArray(),
+                    metadata);
         }
     }
 
     /**
      * Runs the training stage of {@code who} (the estimator's name, for errors) on {@code dataset}'s {@code
-     * featuresCol} and {@code labelCol} with {@code workers} tasks: repartitioned to one partition per worker unless
+     * featuresCol} and {@code labelCol}: the job's run fitted to the features' width and {@code outputs}, with {@code
+     * workers} tasks (null: Spark's default parallelism), repartitioned to one partition per worker unless
      * its stage already has that many partitions throughout ({@link #ownStage}), a barrier stage feeding {@code
      * repartition(1)} (Spark runs a failed barrier stage again only when it is a shuffle-map stage), and the results
      * collected. A failed stage is reported by its first task's error ({@link TaskFailures}).
      */
     static Fitted fit(org.apache.spark.sql.Dataset<?> dataset, String featuresCol, String labelCol,
-                      SparkTrainOptions.Job job, int workers, boolean regression, String who) {
+                      SparkTrainOptions.Job asked, int outputs, Integer numWorkers, boolean regression, String who) {
         SparkSession spark = dataset.sparkSession();
+        RunSpec spec = asked.spec().fittedTo(DatasetUtils$.MODULE$.getNumFeatures(dataset, featuresCol), outputs);
+        SparkTrainOptions.Job job = asked.with(spec);
+        int workers = numWorkers != null ? numWorkers : spark.sparkContext().defaultParallelism();
         if (workers < 1 || job.spec().batch() < workers) {
             throw new IllegalArgumentException(who + ": need numWorkers >= 1 and batchSize >= numWorkers; got "
                     + workers + " and " + job.spec().batch());
@@ -134,7 +137,7 @@ final class PartitionTraining {
         for (Result r : byRank) {
             sb.append(String.format(Locale.ROOT, " rank %d %d rows on %s;", r.rank(), r.rows(), r.device()));
         }
-        return new Fitted(byRank, sb.append(' ').append(byRank[0].steps()).append(" steps an epoch").toString());
+        return new Fitted(spec, byRank, sb.append(' ').append(byRank[0].steps()).append(" steps an epoch").toString());
     }
 
     /**
